@@ -1,0 +1,250 @@
+# ccunlock: plain GNU Makefile.
+#
+#   make            release build in build/ (hardened, warnings are errors)
+#   make check      every test (unit, shell, integration, VM); ends "N passed, N failed"
+#   make check-san  unit + integration tests under ASan+UBSan (build-san/)
+#   make lint       cppcheck, clang-tidy, shellcheck
+#   make fuzz       builds the libFuzzer targets (clang) and runs each briefly
+#   make demo       the main job, end to end
+#   make install    DESTDIR=... PREFIX=/usr
+#
+# Sources are found by wildcard: a new src/<part>/x.c joins its part, a new
+# tests/unit/test_x.c becomes a test binary, tests/fuzz/fuzz_x.c a fuzz target.
+# Files named *_sim.c or sim*.c are simulator code: linked only into test
+# builds (build/test/...), never into the release binaries.
+
+O        ?= build
+MODE     ?= release
+PREFIX   ?= /usr
+DESTDIR  ?=
+SBINDIR  ?= $(PREFIX)/sbin
+LIBDIR   ?= $(PREFIX)/lib
+DATADIR  ?= $(PREFIX)/share
+SYSCONFDIR ?= /etc
+UNITDIR  ?= $(LIBDIR)/systemd/system
+DRACUTDIR ?= $(LIBDIR)/dracut/modules.d
+ITDIR    ?= $(DATADIR)/initramfs-tools
+
+# Build-time fail-closed action of the early-boot hooks: poweroff or reboot.
+FAIL_ACTION ?= poweroff
+# Build-time switch for a passphrase fallback prompt (off unless the image
+# builder asks for it; see README).
+FALLBACK_PROMPT ?= no
+
+PKG_CONFIG ?= pkg-config
+PKGS_CORE   := libcrypto jansson
+PKGS_GUEST  := libcurl libcryptsetup
+PKGS_BROKER := sqlite3 libevent libevent_openssl libevent_pthreads libssl
+PKGS_TEST   := cmocka
+
+pc_cflags = $(shell $(PKG_CONFIG) --cflags $(1))
+pc_libs   = $(shell $(PKG_CONFIG) --libs $(1))
+
+WARN := -Wall -Wextra -Werror -Wformat=2 -Werror=format-security -Wshadow \
+	-Wstrict-prototypes -Wmissing-prototypes -Wmissing-declarations \
+	-Wpointer-arith -Wcast-qual -Wwrite-strings -Wvla -Wundef \
+	-Wimplicit-fallthrough -Wold-style-definition -Wredundant-decls \
+	-Wnested-externs
+
+BASE_CFLAGS := -std=c11 -D_GNU_SOURCE -Isrc -fno-common -pipe -g
+
+ifeq ($(MODE),release)
+CC ?= cc
+OPT_CFLAGS := -O2 -U_FORTIFY_SOURCE -D_FORTIFY_SOURCE=3 -fstack-protector-strong \
+	-fstack-clash-protection -fcf-protection=full -fPIE
+OPT_LDFLAGS := -pie -Wl,-z,relro -Wl,-z,now -Wl,-z,noexecstack -Wl,--as-needed
+else ifeq ($(MODE),san)
+OPT_CFLAGS := -O1 -fPIE -fno-omit-frame-pointer -fsanitize=address,undefined \
+	-fno-sanitize-recover=all -fstack-protector-strong
+OPT_LDFLAGS := -pie -fsanitize=address,undefined -Wl,-z,relro -Wl,-z,now
+else ifeq ($(MODE),fuzz)
+CC := clang
+OPT_CFLAGS := -O1 -fno-omit-frame-pointer -fsanitize=fuzzer-no-link,address,undefined \
+	-DCCU_FUZZING=1
+OPT_LDFLAGS := -fsanitize=address,undefined
+else ifeq ($(MODE),cov)
+OPT_CFLAGS := -O0 --coverage
+OPT_LDFLAGS := --coverage
+else
+$(error unknown MODE '$(MODE)' (release, san, fuzz, cov))
+endif
+
+ALL_CFLAGS = $(BASE_CFLAGS) $(OPT_CFLAGS) $(WARN) \
+	$(call pc_cflags,$(PKGS_CORE) $(PKGS_GUEST) $(PKGS_BROKER)) $(CPPFLAGS) $(CFLAGS)
+ALL_LDFLAGS = $(OPT_LDFLAGS) $(LDFLAGS)
+
+LIBS_CORE   = $(call pc_libs,$(PKGS_CORE))
+LIBS_GUEST  = $(call pc_libs,$(PKGS_GUEST)) $(LIBS_CORE)
+LIBS_BROKER = $(call pc_libs,$(PKGS_BROKER)) $(LIBS_CORE) -lpthread
+LIBS_ALL    = $(call pc_libs,$(PKGS_GUEST) $(PKGS_BROKER)) $(LIBS_CORE) -lpthread
+
+is_sim = $(filter %_sim.c src/snp/sim%.c,$(1))
+
+CORE_SRC   := $(wildcard src/common/*.c src/snp/*.c src/kbs/*.c)
+CORE_REL   := $(filter-out $(call is_sim,$(CORE_SRC)),$(CORE_SRC))
+SIM_SRC    := $(call is_sim,$(CORE_SRC) $(wildcard src/guest/*.c))
+GUEST_SRC  := $(filter-out $(call is_sim,$(wildcard src/guest/*.c)) src/guest/providers_test.c,$(wildcard src/guest/*.c))
+CLI_SRC    := $(filter-out src/ccunlock/main.c,$(wildcard src/ccunlock/*.c))
+BROKER_SRC := $(filter-out src/broker/main.c,$(wildcard src/broker/*.c))
+
+obj = $(patsubst %.c,$(O)/obj/%.o,$(1))
+
+LIB_CORE   := $(O)/libccu-core.a
+LIB_SIM    := $(O)/libccu-sim.a
+LIB_GUEST  := $(O)/libccu-guest.a
+LIB_CLI    := $(O)/libccu-cli.a
+LIB_BROKER := $(O)/libccu-broker.a
+
+# The guest binary picks its evidence providers from a table; the release
+# table (providers_release.c) has no simulator, the test table adds it.
+GUEST_PROV_REL  := $(wildcard src/guest/providers_release.c)
+GUEST_PROV_TEST := $(wildcard src/guest/providers_test.c)
+GUEST_SRC := $(filter-out $(GUEST_PROV_REL),$(GUEST_SRC))
+
+BIN_GUEST      := $(O)/ccunlock
+BIN_BROKER     := $(O)/ccunlock-kbs
+BIN_GUEST_TEST := $(O)/test/ccunlock
+BIN_SIM        := $(O)/test/ccunlock-sim
+
+UNIT_SRC  := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(patsubst tests/unit/%.c,$(O)/tests/%,$(UNIT_SRC))
+TEST_HELPER_SRC := $(wildcard tests/unit/helpers/*.c)
+FUZZ_SRC  := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(O)/fuzz/%,$(FUZZ_SRC))
+
+HAVE_GUEST_MAIN  := $(wildcard src/ccunlock/main.c)
+HAVE_BROKER_MAIN := $(wildcard src/broker/main.c)
+HAVE_SIM_TOOL    := $(wildcard src/tools/ccunlock-sim.c)
+
+BINS := $(if $(HAVE_GUEST_MAIN),$(BIN_GUEST)) $(if $(HAVE_BROKER_MAIN),$(BIN_BROKER))
+TEST_BINS := $(if $(HAVE_GUEST_MAIN),$(BIN_GUEST_TEST)) $(if $(HAVE_SIM_TOOL),$(BIN_SIM))
+
+.PHONY: all test-bins check check-san check-valgrind lint fuzz fuzz-build demo install \
+	clean deps-check deps-demo unit bench
+
+all: $(BINS)
+
+test-bins: all $(TEST_BINS) $(UNIT_BINS)
+
+ifeq ($(V),1)
+Q :=
+else
+Q := @
+endif
+
+.SECONDARY:
+
+$(O)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(LIB_CORE): $(call obj,$(CORE_REL))
+$(LIB_SIM): $(call obj,$(SIM_SRC))
+$(LIB_GUEST): $(call obj,$(GUEST_SRC))
+$(LIB_CLI): $(call obj,$(CLI_SRC))
+$(LIB_BROKER): $(call obj,$(BROKER_SRC))
+$(O)/lib%.a:
+	@mkdir -p $(dir $@)
+	@rm -f $@
+	$(Q)$(AR) rcs $@ $^
+
+$(BIN_GUEST): $(call obj,src/ccunlock/main.c $(GUEST_PROV_REL)) $(LIB_CLI) $(LIB_GUEST) $(LIB_CORE)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS_GUEST)
+
+$(BIN_GUEST_TEST): $(call obj,src/ccunlock/main.c $(GUEST_PROV_TEST)) $(LIB_CLI) $(LIB_GUEST) $(LIB_SIM) $(LIB_CORE)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS_GUEST)
+
+$(BIN_BROKER): $(call obj,src/broker/main.c) $(LIB_BROKER) $(LIB_CORE)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS_BROKER)
+
+$(BIN_SIM): $(call obj,src/tools/ccunlock-sim.c) $(LIB_SIM) $(LIB_CORE)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS_CORE)
+
+TEST_LIBS := $(if $(BROKER_SRC),$(LIB_BROKER)) $(if $(CLI_SRC),$(LIB_CLI)) \
+	$(if $(GUEST_SRC),$(LIB_GUEST)) $(if $(SIM_SRC),$(LIB_SIM)) $(LIB_CORE)
+
+$(O)/tests/%: $(O)/obj/tests/unit/%.o $(call obj,$(TEST_HELPER_SRC)) $(TEST_LIBS)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS_ALL) $(call pc_libs,$(PKGS_TEST))
+
+$(O)/obj/tests/%.o: ALL_CFLAGS += $(call pc_cflags,$(PKGS_TEST)) -Itests/unit
+
+# ---------------------------------------------------------------- checks
+# Every check target first makes sure the Debian packages it needs are there.
+deps-check:
+	@tools/deps.sh check
+
+deps-demo:
+	@tools/deps.sh demo
+
+check: deps-check
+	$(MAKE) test-bins
+	O=$(O) tests/run.sh
+
+unit: test-bins
+	O=$(O) tests/run.sh unit
+
+check-san: deps-check
+	$(MAKE) O=build-san MODE=san test-bins
+	O=build-san CCU_SANITIZED=1 tests/run.sh unit integration
+
+check-valgrind: deps-check
+	$(MAKE) test-bins
+	O=$(O) CCU_VALGRIND=1 tests/run.sh unit
+
+# ---------------------------------------------------------------- fuzzing
+FUZZ_SECONDS ?= 20
+fuzz-build:
+	$(MAKE) O=build-fuzz MODE=fuzz build-fuzz-targets
+
+.PHONY: build-fuzz-targets
+build-fuzz-targets: $(FUZZ_BINS)
+
+$(O)/fuzz/%: $(O)/obj/tests/fuzz/%.o $(TEST_LIBS)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(ALL_LDFLAGS) -fsanitize=fuzzer -o $@ $^ $(LIBS_ALL)
+
+fuzz: deps-check fuzz-build
+	FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run.sh build-fuzz/fuzz
+
+# ---------------------------------------------------------------- lint
+SHELL_FILES = $(shell tools/shell-files.sh)
+lint: deps-check
+	cppcheck --quiet --error-exitcode=1 --enable=warning,portability,performance \
+		--inline-suppr --std=c11 -D_GNU_SOURCE -Isrc --suppress=missingIncludeSystem \
+		src tests/unit tests/fuzz
+	clang-tidy --quiet $(wildcard src/*/*.c) -- $(BASE_CFLAGS) -Wno-unknown-warning-option \
+		$(call pc_cflags,$(PKGS_CORE) $(PKGS_GUEST) $(PKGS_BROKER))
+	shellcheck $(SHELL_FILES)
+
+# ---------------------------------------------------------------- demo, bench
+demo: deps-demo
+	$(MAKE) test-bins
+	O=$(O) tools/demo.sh
+
+bench: deps-check
+	$(MAKE) test-bins
+	O=$(O) bench/run-all.sh
+
+# ---------------------------------------------------------------- install
+install: all
+	install -d $(DESTDIR)$(SBINDIR)
+	install -m 0755 $(BINS) $(DESTDIR)$(SBINDIR)/
+	O=$(O) DESTDIR=$(DESTDIR) PREFIX=$(PREFIX) SBINDIR=$(SBINDIR) LIBDIR=$(LIBDIR) \
+		DATADIR=$(DATADIR) SYSCONFDIR=$(SYSCONFDIR) UNITDIR=$(UNITDIR) \
+		DRACUTDIR=$(DRACUTDIR) ITDIR=$(ITDIR) FAIL_ACTION=$(FAIL_ACTION) \
+		FALLBACK_PROMPT=$(FALLBACK_PROMPT) tools/install-extra.sh
+
+clean:
+	rm -rf build build-san build-fuzz build-cov
+
+-include $(shell find $(O)/obj -name '*.d' 2>/dev/null)

@@ -1,0 +1,70 @@
+/*
+ * SEV-SNP platform simulator - TEST BUILDS ONLY (never linked into release
+ * binaries; the Makefile keeps src/snp/sim*.c out of them).
+ *
+ * It plays AMD's key server and the PSP firmware: a generated test ARK
+ * (RSA-4096, self-signed, RSA-PSS SHA-384) -> ASK -> VCEK (EC P-384) chain
+ * whose names and extensions look like AMD's (ARK-<P>, SEV-<P>, SEV-VCEK;
+ * structVersion, productName, blSPL.., fmcSPL on Turin, hwID), and signs
+ * reports with any field values. The test ARK is not pinned: verifiers trust
+ * it only when told to (snp_trust_add_root / --trusted-ark).
+ *
+ * A simulator state directory holds:
+ *   ark.pem ask.pem vcek.pem   the chain (chain.pem = ask + ark)
+ *   vcek-key.pem               the VCEK private key (test material only)
+ *   platform.conf              product, chip id, TCB, firmware version
+ */
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+
+#include "common/reason.h"
+#include "snp/report.h"
+
+struct snp_sim_params {
+	enum snp_product product;  /* MILAN if UNKNOWN */
+	struct snp_tcb tcb;        /* REPORTED/CURRENT/COMMITTED/LAUNCH TCB default */
+	uint8_t chip_id[64];       /* Turin: only the first 8 bytes are used */
+	struct snp_fw_version fw;  /* CURRENT and COMMITTED firmware version */
+	unsigned rsa_bits;         /* ARK/ASK key size; 0 = 4096 */
+	time_t not_before;         /* 0 = now - 1 day */
+	unsigned valid_days;       /* 0 = 7 years */
+};
+
+struct snp_sim;
+
+/* Fill @p with sensible defaults (Milan, bl=4 tee=0 snp=24 ucode=219,
+ * fw 1.55.29, a fixed chip id). */
+void snp_sim_default_params(struct snp_sim_params *p);
+
+int snp_sim_create(const struct snp_sim_params *p, struct snp_sim **ret, struct ccu_reason *err);
+int snp_sim_save(const struct snp_sim *s, const char *dir, struct ccu_reason *err);
+int snp_sim_load(const char *dir, struct snp_sim **ret, struct ccu_reason *err);
+void snp_sim_free(struct snp_sim *s);
+
+/* Borrowed references. */
+X509 *snp_sim_ark(const struct snp_sim *s);
+X509 *snp_sim_ask(const struct snp_sim *s);
+X509 *snp_sim_vcek(const struct snp_sim *s);
+const struct snp_sim_params *snp_sim_params(const struct snp_sim *s);
+
+/*
+ * A plausible report for this platform: version 5 (3 when @version is 3, 2
+ * for 2), guest policy 0x30000 (SMT allowed, bit 17), VMPL 0, VCEK signer,
+ * CPUID of the product, the platform's TCBs, chip id and firmware, and the
+ * given REPORT_DATA (may be NULL = zero). Not signed yet.
+ */
+void snp_sim_report_template(const struct snp_sim *s, unsigned version,
+			     const uint8_t report_data[64], struct snp_report *r);
+
+/*
+ * Sign @r as the firmware would: encode its fields (snp_report_encode), sign
+ * bytes 0..0x29F with the VCEK (ECDSA P-384, SHA-384, r/s little-endian),
+ * and store the result in r->raw, r->sig_r, r->sig_s. The fields are taken
+ * as given - the caller may produce reports any real firmware would refuse.
+ */
+int snp_sim_sign(const struct snp_sim *s, struct snp_report *r, struct ccu_reason *err);

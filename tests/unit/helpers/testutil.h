@@ -1,0 +1,42 @@
+/* Helpers shared by the C unit tests. */
+#pragma once
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include "snp/report.h"
+
+/*
+ * Directory of the real SNP vectors (../shared/vectors/snp relative to the
+ * project root, or $CCU_VECTORS), or NULL when absent: tests that need them
+ * call skip() with a message saying so.
+ */
+const char *tu_vectors_dir(void);
+#define TU_REQUIRE_VECTORS()                                                                       \
+	do {                                                                                       \
+		if (!tu_vectors_dir()) {                                                           \
+			print_message("skip: ../shared/vectors/snp is absent\n");                  \
+			skip();                                                                    \
+		}                                                                                  \
+	} while (0)
+
+/* "<vectors>/<rel>" into a static buffer (one at a time per call site). */
+const char *tu_vec(const char *rel);
+
+/* Read a whole file; fails the test when unreadable. */
+uint8_t *tu_read(const char *path, size_t *len);
+
+/* Read a report file the way snp_check.py does: raw bytes, hex text or
+ * base64 text (auto-detected), then skip @offset bytes; returns the
+ * decoded length in *len (may be != 1184). */
+uint8_t *tu_read_report(const char *path, size_t offset, size_t *len);
+
+/* A fresh temporary directory (removed by tu_rmrf). */
+char *tu_mkdtemp(void);
+void tu_rmrf(const char *dir);
+
+/* Project root (the directory holding Makefile). */
+const char *tu_top(void);
