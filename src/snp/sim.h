@@ -30,7 +30,6 @@ struct snp_sim_params {
 	struct snp_tcb tcb;        /* REPORTED/CURRENT/COMMITTED/LAUNCH TCB default */
 	uint8_t chip_id[64];       /* Turin: only the first 8 bytes are used */
 	struct snp_fw_version fw;  /* CURRENT and COMMITTED firmware version */
-	unsigned rsa_bits;         /* ARK/ASK key size; 0 = 4096 */
 	time_t not_before;         /* 0 = now - 1 day */
 	unsigned valid_days;       /* 0 = 7 years */
 };
