@@ -13,6 +13,14 @@
  *   ark.pem ask.pem vcek.pem   the chain (chain.pem = ask + ark)
  *   vcek-key.pem               the VCEK private key (test material only)
  *   platform.conf              product, chip id, TCB, firmware version
+ *
+ * snp_sim_load() refuses anything snp_sim_save() would not have written:
+ * files that are not exactly one PEM certificate (SIM_FORMAT), a chain that
+ * does not chain or a chain.pem other than ask+ark (SIM_CHAIN, SIM_MISMATCH),
+ * a platform.conf that disagrees with the VCEK's names/extensions
+ * (SIM_MISMATCH; CONFIG_* for its syntax), a vcek-key.pem that is not the
+ * VCEK's key (SIM_KEY_MISMATCH). Other codes: SIM_IO (unreadable or
+ * unwritable file), SIM_PARAMS (bad snp_sim_params), SIM_CRYPTO (OpenSSL).
  */
 #pragma once
 

@@ -44,6 +44,8 @@ static const char usage_text[] =
 	"init creates a simulated platform in DIR (ark.pem ask.pem vcek.pem chain.pem\n"
 	"vcek-key.pem platform.conf); report writes a signed 1184-byte report to OUT\n"
 	"(- = standard output); show prints the platform and certificate fingerprints.\n"
+	"Report fields default to the platform's; each option sets exactly its field\n"
+	"(--fw: CURRENT only, --committed-fw: COMMITTED only), signed as given.\n"
 	"Test material only: the ARK is not AMD's and is trusted only when named.\n";
 
 static _noreturn_ _printf_(1, 2) void usage_error(const char *fmt, ...)

@@ -5,7 +5,6 @@
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$top" || exit 1
-# shellcheck source=tests/lib/tap.sh
 . tests/lib/tap.sh
 O=${O:-build}
 SIM=$O/test/ccunlock-sim
@@ -116,6 +115,31 @@ check "report --reported-tcb/--committed-fw/--key-info" "$SIM" report "$M" -o "$
 check "REPORTED_TCB as given" test "$(hexat "$T/o.bin" 384 8)" = 0102000000000304
 check "COMMITTED fw as given" test "$(hexat "$T/o.bin" 492 3)" = 030201
 check "KEY_INFO as given" test "$(hexat "$T/o.bin" 72 4)" = 01000000
+
+H32=$(printf '%032d' 0 | tr 0 1)
+H64=$(printf '%064d' 0 | tr 0 2)
+H96A=$(printf '%096d' 0 | tr 0 3)
+H96B=$(printf '%096d' 0 | tr 0 4)
+check "report with every remaining field option" "$SIM" report "$M" -o "$T/all.bin" \
+	--host-data "$H64" --family-id "$H32" --image-id "$(printf '%032d' 0 | tr 0 5)" \
+	--id-key-digest "$H96A" --author-key-digest "$H96B" --platform-info 0x3 \
+	--current-tcb 'bl=5 tee=0 snp=25 ucode=220' --committed-tcb 'bl=3 tee=0 snp=23 ucode=218' \
+	--launch-tcb 'bl=2 tee=0 snp=22 ucode=217' --fw 1.56.7 \
+	--launch-mit-vector 0x3 --current-mit-vector 0x7
+check "HOST_DATA" test "$(hexat "$T/all.bin" 192 32)" = "$H64"
+check "FAMILY_ID" test "$(hexat "$T/all.bin" 16 16)" = "$H32"
+check "IMAGE_ID" test "$(hexat "$T/all.bin" 32 16)" = "$(printf '%032d' 0 | tr 0 5)"
+check "ID_KEY_DIGEST" test "$(hexat "$T/all.bin" 224 48)" = "$H96A"
+check "AUTHOR_KEY_DIGEST" test "$(hexat "$T/all.bin" 272 48)" = "$H96B"
+check "PLATFORM_INFO" test "$(hexat "$T/all.bin" 64 8)" = 0300000000000000
+check "CURRENT_TCB" test "$(hexat "$T/all.bin" 56 8)" = 05000000000019dc
+check "COMMITTED_TCB" test "$(hexat "$T/all.bin" 480 8)" = 03000000000017da
+check "LAUNCH_TCB" test "$(hexat "$T/all.bin" 496 8)" = 02000000000016d9
+check "REPORTED_TCB stays the platform's" test "$(hexat "$T/all.bin" 384 8)" = 04000000000018db
+check "CURRENT fw (build, minor, major)" test "$(hexat "$T/all.bin" 488 3)" = 073801
+check "COMMITTED fw stays the platform's" test "$(hexat "$T/all.bin" 492 3)" = 1d3701
+check "LAUNCH/CURRENT_MIT_VECTOR" test "$(hexat "$T/all.bin" 504 16)" = 03000000000000000700000000000000
+check "that report's signature verifies" report_sig_ok "$T/all.bin" "$M/vcek.pem"
 
 TU=$T/turin
 check "init a Turin platform" "$SIM" init "$TU" --product turin \
