@@ -169,7 +169,8 @@ static int check_object(const json_t *o, const char *const *names, size_t n, con
 				jtype(o));
 	json_object_foreach(unconst(o), key, v) {
 		if (!name_in(key, names, n))
-			return ccu_fail(err, -EBADMSG, code, "%s: unknown member \"%s\"", where, key);
+			return ccu_fail(err, -EBADMSG, code, "%s: unknown member \"%s\"", where,
+					key);
 	}
 	return 0;
 }
@@ -202,15 +203,16 @@ static int get_bytes(const json_t *a, size_t min, size_t max, const char *where,
 	size_t len;
 
 	if (!json_is_array(a))
-		return ccu_fail(err, -EBADMSG, code, "%s.%s: expected an array of integers 0..255, got %s",
-				where, name, jtype(a));
+		return ccu_fail(err, -EBADMSG, code,
+				"%s.%s: expected an array of integers 0..255, got %s", where, name,
+				jtype(a));
 	len = json_array_size(a);
 	if (len < min || len > max) {
 		if (min == max)
 			return ccu_fail(err, -EBADMSG, code, "%s.%s: expected %zu bytes, got %zu",
 					where, name, min, len);
-		return ccu_fail(err, -EBADMSG, code, "%s.%s: expected %zu..%zu bytes, got %zu", where,
-				name, min, max, len);
+		return ccu_fail(err, -EBADMSG, code, "%s.%s: expected %zu..%zu bytes, got %zu",
+				where, name, min, max, len);
 	}
 	for (size_t i = 0; i < len; i++) {
 		const json_t *e = json_array_get(a, i);
@@ -250,7 +252,7 @@ static int tcb_from_json(const json_t *o, const struct field *f, struct from_ctx
 	struct snp_tcb t = { 0 };
 	const json_t *fmc;
 	char where[64];
-	uint64_t v;
+	uint64_t v = 0;
 	int ret;
 
 	snprintf(where, sizeof(where), "attestation_report.%s", f->name);
@@ -294,7 +296,7 @@ static int fw_from_json(const json_t *o, const struct field *f, uint8_t *out,
 			struct ccu_reason *err)
 {
 	char where[64];
-	uint64_t v;
+	uint64_t v = 0;
 	int ret;
 
 	snprintf(where, sizeof(where), "attestation_report.%s", f->name);
@@ -303,7 +305,9 @@ static int fw_from_json(const json_t *o, const struct field *f, uint8_t *out,
 		return ret;
 	/* Stored as build, minor, major (fw_members is major, minor, build). */
 	for (size_t i = 0; i < ARRAY_SIZE(fw_members); i++) {
-		ret = get_uint(json_object_get(o, fw_members[i]), 255, where, fw_members[i], &v, err);
+		const char *m = fw_members[i];
+
+		ret = get_uint(json_object_get(o, m), 255, where, m, &v, err);
 		if (ret < 0)
 			return ret;
 		out[2 - i] = (uint8_t)v;
@@ -328,7 +332,7 @@ static int sig_from_json(const json_t *o, uint8_t *out, struct ccu_reason *err)
 static int optional_member(const json_t *v, const struct field *f, const struct from_ctx *c,
 			   uint32_t since, uint64_t max, uint8_t *out, struct ccu_reason *err)
 {
-	uint64_t x;
+	uint64_t x = 0;
 	int ret;
 
 	if (c->version < since) {
@@ -347,7 +351,7 @@ static int optional_member(const json_t *v, const struct field *f, const struct 
 static int field_from_json(const json_t *v, const struct field *f, struct from_ctx *c,
 			   uint8_t *out, struct ccu_reason *err)
 {
-	uint64_t x;
+	uint64_t x = 0;
 	int ret;
 
 	switch (f->kind) {
@@ -387,8 +391,9 @@ static int check_layout_product(const uint8_t *out, const struct from_ctx *c,
 		return 0;
 	return ccu_fail(err, -EBADMSG, "EVIDENCE_JSON",
 			"attestation_report: TCB objects use the %s layout (fmc %s) but CPUID %02Xh/%02Xh is %s",
-			c->turin_layout ? "Turin" : "Milan/Genoa", c->turin_layout ? "a number" : "null",
-			out[SNP_OFF_CPUID_FAM_ID], out[SNP_OFF_CPUID_MOD_ID], snp_product_name(p));
+			c->turin_layout ? "Turin" : "Milan/Genoa",
+			c->turin_layout ? "a number" : "null", out[SNP_OFF_CPUID_FAM_ID],
+			out[SNP_OFF_CPUID_MOD_ID], snp_product_name(p));
 }
 
 int snp_report_from_json(const json_t *obj, uint8_t out[SNP_REPORT_SIZE], struct ccu_reason *err)
@@ -396,7 +401,7 @@ int snp_report_from_json(const json_t *obj, uint8_t out[SNP_REPORT_SIZE], struct
 	struct from_ctx c = { .turin_layout = -1 };
 	const char *key;
 	json_t *v;
-	uint64_t ver;
+	uint64_t ver = 0;
 	int ret;
 
 	memset(out, 0, SNP_REPORT_SIZE);
@@ -419,7 +424,9 @@ int snp_report_from_json(const json_t *obj, uint8_t out[SNP_REPORT_SIZE], struct
 				(unsigned long long)ver);
 	c.version = (uint32_t)ver;
 	for (size_t i = 0; i < ARRAY_SIZE(fields); i++) {
-		ret = field_from_json(json_object_get(obj, fields[i].name), &fields[i], &c, out, err);
+		const struct field *f = &fields[i];
+
+		ret = field_from_json(json_object_get(obj, f->name), f, &c, out, err);
 		if (ret < 0) {
 			memset(out, 0, SNP_REPORT_SIZE);
 			return ret;
@@ -696,6 +703,7 @@ static X509 *der_to_x509(const uint8_t *der, size_t n)
 static int cert_entry(const json_t *ent, size_t idx, uint8_t *der, STACK_OF(X509) *certs,
 		      struct ccu_reason *err)
 {
+	const json_t *type;
 	char where[48];
 	enum cert_type t;
 	enum cn_kind k;
@@ -704,15 +712,16 @@ static int cert_entry(const json_t *ent, size_t idx, uint8_t *der, STACK_OF(X509
 	int ret;
 
 	snprintf(where, sizeof(where), "cert_chain[%zu]", idx);
-	ret = check_object(ent, cert_members, ARRAY_SIZE(cert_members), where, "EVIDENCE_CERT", err);
+	ret = check_object(ent, cert_members, ARRAY_SIZE(cert_members), where, "EVIDENCE_CERT",
+			   err);
 	if (ret < 0)
 		return ret;
-	t = cert_type_from_json(json_object_get(ent, "cert_type"));
+	type = json_object_get(ent, "cert_type");
+	t = cert_type_from_json(type);
 	if (t == CT_INVALID)
 		return ccu_fail(err, -EBADMSG, "EVIDENCE_CERT",
 				"%s.cert_type: expected ARK, ASK, VCEK, VLEK, CRL, Empty or {\"OTHER\": uuid}, got %s",
-				where, json_is_string(json_object_get(ent, "cert_type")) ?
-					"an unknown name" : jtype(json_object_get(ent, "cert_type")));
+				where, json_is_string(type) ? "an unknown name" : jtype(type));
 	ret = get_bytes(json_object_get(ent, "data"), t <= CT_VLEK ? 1 : 0,
 			SNP_EVIDENCE_MAX_CERT_DER, where, "data", "EVIDENCE_CERT", der, &n, err);
 	if (ret < 0 || t > CT_VLEK)

@@ -21,6 +21,13 @@
 enum tcert { C_VCEK, C_VLEK, C_ARK, C_ASK, C_ASVK, C_OTHER, C_NOCN, C_TWOCN, C_BARE_ARK, C_COUNT };
 static X509 *certs[C_COUNT];
 
+static void add_name(X509_NAME *n, const char *field, const char *value)
+{
+	const unsigned char *v = (const unsigned char *)value;
+
+	assert_int_equal(X509_NAME_add_entry_by_txt(n, field, MBSTRING_ASC, v, -1, -1, 0), 1);
+}
+
 static X509 *make_cert(const char *cn, const char *cn2)
 {
 	EVP_PKEY *k = EVP_EC_gen("P-256");
@@ -34,14 +41,11 @@ static X509 *make_cert(const char *cn, const char *cn2)
 	assert_int_equal(ASN1_INTEGER_set(X509_get_serialNumber(x), 7), 1);
 	assert_non_null(X509_gmtime_adj(X509_getm_notBefore(x), 0));
 	assert_non_null(X509_gmtime_adj(X509_getm_notAfter(x), 3600));
-	assert_int_equal(X509_NAME_add_entry_by_txt(n, "O", MBSTRING_ASC,
-						    (const unsigned char *)"Test Devices", -1, -1, 0), 1);
+	add_name(n, "O", "Test Devices");
 	if (cn)
-		assert_int_equal(X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_ASC,
-							    (const unsigned char *)cn, -1, -1, 0), 1);
+		add_name(n, "CN", cn);
 	if (cn2)
-		assert_int_equal(X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_ASC,
-							    (const unsigned char *)cn2, -1, -1, 0), 1);
+		add_name(n, "CN", cn2);
 	assert_int_equal(X509_set_subject_name(x, n), 1);
 	assert_int_equal(X509_set_issuer_name(x, n), 1);
 	assert_int_equal(X509_set_pubkey(x, k), 1);
@@ -434,7 +438,8 @@ static void test_build_real_chain(void **state)
 		fail_msg("%s: %s", why.code, why.detail);
 	assert_int_equal(sk_X509_num(e.certs), ARRAY_SIZE(chain));
 	for (size_t i = 0; i < ARRAY_SIZE(chain); i++)
-		assert_int_equal(X509_cmp(sk_X509_value(e.certs, (int)i), sk_X509_value(sk, (int)i)), 0);
+		assert_int_equal(X509_cmp(sk_X509_value(e.certs, (int)i), sk_X509_value(sk, (int)i)),
+				 0);
 	snp_evidence_done(&e);
 	free(text);
 	json_decref(ev);
@@ -500,7 +505,8 @@ static void test_field_placement(void **state)
 	set(member(j, "reported_tcb"), "snp", json_integer(3));
 	set(member(j, "reported_tcb"), "microcode", json_integer(255));
 	expect_report_ok(j, out);
-	assert_memory_equal(out + SNP_OFF_REPORTED_TCB, ((uint8_t[8]){ 1, 2, 0, 0, 0, 0, 3, 255 }), 8);
+	assert_memory_equal(out + SNP_OFF_REPORTED_TCB, ((uint8_t[8]){ 1, 2, 0, 0, 0, 0, 3, 255 }),
+			    8);
 
 	/* Turin TCB: fmc, bl, tee, snp, 0, 0, 0, ucode. */
 	j = report_json(5);
@@ -513,7 +519,8 @@ static void test_field_placement(void **state)
 	set(j, "plat_info", json_integer(INT64_MAX));
 	set(j, "guest_svn", json_integer(UINT32_MAX));
 	expect_report_ok(j, out);
-	assert_memory_equal(out + SNP_OFF_LAUNCH_TCB, ((uint8_t[8]){ 4, 1, 2, 3, 0, 0, 0, 200 }), 8);
+	assert_memory_equal(out + SNP_OFF_LAUNCH_TCB, ((uint8_t[8]){ 4, 1, 2, 3, 0, 0, 0, 200 }),
+			    8);
 	assert_memory_equal(out + SNP_OFF_LAUNCH_MIT_VECTOR,
 			    ((uint8_t[8]){ 8, 7, 6, 5, 4, 3, 2, 1 }), 8);
 	assert_memory_equal(out + SNP_OFF_PLATFORM_INFO,
@@ -624,8 +631,8 @@ static void test_rejects_byte_arrays(void **state)
 		const char *key;
 		size_t len;
 	} arrays[] = {
-		{ "family_id", 16 }, { "image_id", 16 }, { "report_data", 64 }, { "measurement", 48 },
-		{ "host_data", 32 }, { "id_key_digest", 48 }, { "author_key_digest", 48 },
+		{ "family_id", 16 }, { "image_id", 16 }, { "report_data", 64 },
+		{ "measurement", 48 }, { "host_data", 32 }, { "id_key_digest", 48 }, { "author_key_digest", 48 },
 		{ "report_id", 32 }, { "report_id_ma", 32 }, { "chip_id", 64 },
 	};
 	json_t *j;
