@@ -36,6 +36,9 @@ struct worker {
 	struct evhttp *http;
 	struct evconnlistener *listener;
 	struct event *sync_ev; /* applies h->paused to this worker's listener */
+	atomic_bool listening;
+	struct event *stop_ev; /* breaks the loop from inside (a loopbreak issued
+				* before the loop starts would be forgotten) */
 	pthread_t thread;
 	bool started;
 };
@@ -80,10 +83,21 @@ static void sync_listener(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	if (atomic_load(&w->h->paused))
+	if (atomic_load(&w->h->paused)) {
 		evconnlistener_disable(w->listener);
-	else
+		atomic_store(&w->listening, false);
+	} else {
 		evconnlistener_enable(w->listener);
+		atomic_store(&w->listening, true);
+	}
+}
+
+bool broker_http_accepting(const struct broker_http *h)
+{
+	for (size_t i = 0; i < h->nworkers; i++)
+		if (atomic_load(&((struct worker *)(uintptr_t)&h->workers[i])->listening))
+			return true;
+	return false;
 }
 
 static void set_listening(struct broker_http *h, bool on)
@@ -428,11 +442,21 @@ static int open_listener(const char *host, unsigned port, unsigned *ret_port,
 	return fd;
 }
 
+static void stop_worker(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker *w = arg;
+
+	(void)fd;
+	(void)what;
+	event_base_loopbreak(w->base);
+}
+
 static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
 
-	event_base_dispatch(w->base);
+	/* A paused worker may have nothing registered at all: keep looping. */
+	event_base_loop(w->base, EVLOOP_NO_EXIT_ON_EMPTY);
 	return NULL;
 }
 
@@ -468,8 +492,10 @@ static int worker_init(struct broker_http *h, struct worker *w, const struct bro
 	}
 	if (!evhttp_bind_listener(w->http, w->listener))
 		return ccu_fail(err, -ENOMEM, "INTERNAL", "cannot bind the listener");
+	atomic_init(&w->listening, true);
 	w->sync_ev = event_new(w->base, -1, 0, sync_listener, w);
-	if (!w->sync_ev)
+	w->stop_ev = event_new(w->base, -1, 0, stop_worker, w);
+	if (!w->sync_ev || !w->stop_ev)
 		return ccu_fail(err, -ENOMEM, "INTERNAL", "cannot create the listener event");
 	return 0;
 }
@@ -530,8 +556,8 @@ unsigned broker_http_port(const struct broker_http *h)
 void broker_http_stop(struct broker_http *h)
 {
 	for (size_t i = 0; i < h->nworkers; i++)
-		if (h->workers[i].base)
-			event_base_loopbreak(h->workers[i].base);
+		if (h->workers[i].stop_ev)
+			event_active(h->workers[i].stop_ev, EV_READ, 0);
 }
 
 void broker_http_free(struct broker_http *h)
@@ -545,6 +571,8 @@ void broker_http_free(struct broker_http *h)
 			pthread_join(w->thread, NULL);
 		if (w->sync_ev)
 			event_free(w->sync_ev);
+		if (w->stop_ev)
+			event_free(w->stop_ev);
 		if (w->http)
 			evhttp_free(w->http); /* frees the bound listener too */
 		if (w->base)

@@ -53,6 +53,8 @@ void broker_http_stop(struct broker_http *h);
 void broker_http_free(struct broker_http *h);
 /* Connections currently open (for tests and metrics). */
 unsigned broker_http_connections(const struct broker_http *h);
+/* false once every worker has paused accepting at the connection limit. */
+bool broker_http_accepting(const struct broker_http *h);
 
 /* Request accessors. */
 enum http_method http_req_method(const struct http_req *r);

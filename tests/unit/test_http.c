@@ -230,7 +230,7 @@ static int idle_connect(unsigned port)
 
 static void wait_conns(struct fx *f, unsigned want)
 {
-	for (int i = 0; i < 200 && broker_http_connections(f->h) != want; i++)
+	for (int i = 0; i < 1000 && broker_http_connections(f->h) != want; i++)
 		usleep(20000);
 	assert_int_equal(broker_http_connections(f->h), want);
 }
@@ -245,6 +245,9 @@ static void test_connection_limit_and_timeout(void **state)
 	a = idle_connect(broker_http_port(f->h));
 	b = idle_connect(broker_http_port(f->h));
 	wait_conns(f, 2);
+	for (int i = 0; i < 1000 && broker_http_accepting(f->h); i++)
+		usleep(10000);
+	assert_false(broker_http_accepting(f->h));
 	/* At the limit nobody else is accepted... */
 	assert_int_not_equal(req(f, "GET", "/hello", NULL, 0, NULL, 700, &r), CURLE_OK);
 	close(a);
