@@ -775,6 +775,7 @@ static void check_leaf(struct vctx *c)
 		char subj[120];
 
 		c->leaf_role = SNP_CERT_UNKNOWN;
+		c->leaf_prod = SNP_PRODUCT_UNKNOWN;
 		if (!X509_NAME_oneline(X509_get_subject_name(c->leaf), subj, sizeof(subj)))
 			snprintf(subj, sizeof(subj), "?");
 		fail(c, K_LEAF_UNKNOWN, "leaf %s (issuer CN=%s) is not an AMD VCEK/VLEK (AMD "

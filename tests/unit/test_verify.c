@@ -358,6 +358,13 @@ static void test_negative_case_details(void **state)
 			k = find_check(&v, "SIGNATURE");
 			assert_non_null(k);
 			assert_true(k->ok);
+		} else if (strcmp(c.id, "NEG cmc/non-amd-leaf") == 0) {
+			/* A foreign leaf names no product, even with AMD's ASK/ARK around. */
+			assert_int_equal(v.leaf_role, SNP_CERT_UNKNOWN);
+			assert_int_equal(v.product, SNP_PRODUCT_UNKNOWN);
+			k = find_check(&v, "CHAIN_PRODUCT");
+			assert_non_null(k);
+			assert_false(k->ok);
 		} else if (strcmp(c.id, "NEG trustee/vlek-report-with-vcek") == 0) {
 			k = find_check(&v, "SIGNATURE");
 			assert_non_null(k);
