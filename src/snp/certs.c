@@ -25,8 +25,6 @@
 #define AMD_ARC "1.3.6.1.4.1.3704.1."
 #define OID_TEXT_MAX 64
 
-DEFINE_FREEP(X509, X509_free)
-
 static void cert_stack_freep(STACK_OF(X509) **s)
 {
 	if (*s)

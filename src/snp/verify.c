@@ -412,7 +412,7 @@ struct vctx {
 	bool cache_hit;
 };
 
-static void setv(struct vctx *c, enum chk k, bool ok, const char *fmt, va_list ap)
+static void _printf_(4, 0) setv(struct vctx *c, enum chk k, bool ok, const char *fmt, va_list ap)
 {
 	struct slot *s = &c->s[k];
 
