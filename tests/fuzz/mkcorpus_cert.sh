@@ -102,7 +102,7 @@ rm -rf "$out"
 mkdir -p "$out"
 for f in ARK-Milan.der ask-milan.der vcek-milan.der vcek-wrapped-hwid.der vlek-milan.der \
 	vcek-bad-ext.der vcek-turin.der; do
-	cp "$f" "$out/$(echo "$f" | tr 'A-Z' 'a-z')"
+	cp "$f" "$out/$(echo "$f" | tr '[:upper:]' '[:lower:]')"
 done
 pem vcek-milan.der >"$out/vcek-milan.pem"
 { pem ask-milan.der; pem ARK-Milan.der; } >"$out/chain-milan.pem"
