@@ -225,12 +225,12 @@ static void tcase_load(const json_t *o, struct tcase *c)
 
 	if (jstr(o, "report")) {
 		const json_t *off = json_object_get(o, "offset");
-		size_t n;
-		uint8_t *d = tu_read_report(tu_vec(jstr(o, "report")),
-					    off ? (size_t)json_integer_value(off) : 0, &n);
+		size_t n, skip = off ? (size_t)json_integer_value(off) : 0;
+		/* The offset is applied here: a copy, not an overlapping move. */
+		uint8_t *d = tu_read_report(tu_vec(jstr(o, "report")), 0, &n);
 
-		assert_true(n >= SNP_REPORT_SIZE);
-		memcpy(c->raw, d, SNP_REPORT_SIZE);
+		assert_true(n >= skip && n - skip >= SNP_REPORT_SIZE);
+		memcpy(c->raw, d + skip, SNP_REPORT_SIZE);
 		free(d);
 		c->has_report = true;
 	}
@@ -439,6 +439,10 @@ static void for_each_good_case(void (*fn)(struct tcase *c))
 	json_decref(root);
 }
 
+/* Tampered reports and times reuse the verified chains (as the broker does);
+ * test_cases_json and the certificate tampers run uncached. */
+static struct snp_chain_cache *shared_cache;
+
 static void tamper_case(struct tcase *c)
 {
 	if (!c->has_report)
@@ -454,7 +458,8 @@ static void tamper_case(struct tcase *c)
 		memcpy(b, c->raw, sizeof(b));
 		apply_tamper(&tampers[t], b);
 		snprintf(what, sizeof(what), "%s + %s", c->id, tampers[t].name);
-		assert_int_equal(verify_at(b, c->leaf, c->certs, c->at, c->forced, NULL, &v),
+		assert_int_equal(verify_at(b, c->leaf, c->certs, c->at, c->forced, shared_cache,
+					   &v),
 				 -EKEYREJECTED);
 		EXPECT_CODE(&v, tampers[t].code, what);
 		if (tampers[t].off == SNP_OFF_CHIP_ID) {
@@ -588,9 +593,9 @@ static void validity_case(struct tcase *c)
 	const uint8_t *raw = c->has_report ? c->raw : NULL;
 	struct snp_verdict v;
 
-	verify_at(raw, c->leaf, c->certs, before, c->forced, NULL, &v);
+	verify_at(raw, c->leaf, c->certs, before, c->forced, shared_cache, &v);
 	EXPECT_CODE(&v, "CHAIN_VALIDITY", c->id);
-	verify_at(raw, c->leaf, c->certs, after, c->forced, NULL, &v);
+	verify_at(raw, c->leaf, c->certs, after, c->forced, shared_cache, &v);
 	EXPECT_CODE(&v, "CHAIN_VALIDITY", c->id);
 	/* Everything else still holds: only the time is wrong. */
 	for (size_t i = 0; i < v.nchecks; i++)
@@ -640,7 +645,7 @@ static void order_case(struct tcase *c)
 
 	if (!c->has_report)
 		return;
-	verify_at(c->raw, c->leaf, c->certs, c->at, c->forced, NULL, &v);
+	verify_at(c->raw, c->leaf, c->certs, c->at, c->forced, shared_cache, &v);
 	assert_int_equal(v.nchecks, sizeof(order) / sizeof(order[0]));
 	for (size_t i = 0; i < v.nchecks; i++) {
 		while (at < sizeof(order) / sizeof(order[0]) &&
@@ -785,7 +790,8 @@ static int keys_setup(void **state)
 	K.na = K.nb + 7 * 365 * DAY; /* 2031 */
 	K.at = K.nb + 100 * DAY;
 	trust = snp_trust_new();
-	return K.ark && K.ask && K.rsa2048 && K.leaf && K.leaf2 && K.p256 && trust ? 0 : -1;
+	shared_cache = snp_chain_cache_new(64);
+	return shared_cache && K.ark && K.ask && K.rsa2048 && K.leaf && K.leaf2 && K.p256 && trust ? 0 : -1;
 }
 
 static int keys_teardown(void **state)
@@ -798,6 +804,7 @@ static int keys_teardown(void **state)
 	EVP_PKEY_free(K.leaf2);
 	EVP_PKEY_free(K.p256);
 	snp_trust_free(trust);
+	snp_chain_cache_free(shared_cache);
 	return 0;
 }
 
