@@ -130,14 +130,16 @@ static int pem_block_done(const char *b64, size_t n, uint8_t *der, STACK_OF(X509
  */
 static int pem_parse(const char *t, size_t len, STACK_OF(X509) *sk, struct ccu_reason *err)
 {
-	_cleanup_free_ char *b64 = malloc(len + 1);
-	_cleanup_free_ uint8_t *der = malloc(len + 1);
+	/* One buffer: base64 text of a block, then its decoded bytes. */
+	_cleanup_free_ char *b64 = malloc(2 * (len + 1));
+	uint8_t *der;
 	size_t pos = 0, bl = 0, lineno = 0;
 	bool inside = false;
 	int r;
 
-	if (!b64 || !der)
+	if (!b64)
 		return ccu_fail(err, -ENOMEM, "CERT_PARSE", "out of memory");
+	der = (uint8_t *)b64 + len + 1;
 	while (pos < len) {
 		const char *nl = memchr(t + pos, '\n', len - pos);
 		size_t end = nl ? (size_t)(nl - t) : len, n = end - pos;

@@ -412,31 +412,19 @@ struct vctx {
 	bool cache_hit;
 };
 
-static void _printf_(4, 0) setv(struct vctx *c, enum chk k, bool ok, const char *fmt, va_list ap)
+static void _printf_(4, 5) record(struct vctx *c, enum chk k, bool ok, const char *fmt, ...)
 {
 	struct slot *s = &c->s[k];
+	va_list ap;
 
 	s->state = ok ? 1 : -1;
+	va_start(ap, fmt);
 	vsnprintf(s->detail, sizeof(s->detail), fmt, ap);
-}
-
-static void _printf_(3, 4) pass(struct vctx *c, enum chk k, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	setv(c, k, true, fmt, ap);
 	va_end(ap);
 }
 
-static void _printf_(3, 4) fail(struct vctx *c, enum chk k, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	setv(c, k, false, fmt, ap);
-	va_end(ap);
-}
+#define pass(c, k, ...) record((c), (k), true, __VA_ARGS__)
+#define fail(c, k, ...) record((c), (k), false, __VA_ARGS__)
 
 /* ------------------------------------------------------------ report side */
 

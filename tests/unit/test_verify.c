@@ -791,7 +791,9 @@ static int keys_setup(void **state)
 	K.at = K.nb + 100 * DAY;
 	trust = snp_trust_new();
 	shared_cache = snp_chain_cache_new(64);
-	return shared_cache && K.ark && K.ask && K.rsa2048 && K.leaf && K.leaf2 && K.p256 && trust ? 0 : -1;
+	return shared_cache && K.ark && K.ask && K.rsa2048 && K.leaf && K.leaf2 && K.p256 && trust ?
+		       0 :
+		       -1;
 }
 
 static int keys_teardown(void **state)
