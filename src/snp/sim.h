@@ -13,6 +13,14 @@
  *   ark.pem ask.pem vcek.pem   the chain (chain.pem = ask + ark)
  *   vcek-key.pem               the VCEK private key (test material only)
  *   platform.conf              product, chip id, TCB, firmware version
+ *
+ * snp_sim_load() refuses anything snp_sim_save() would not have written:
+ * files that are not exactly one PEM certificate (SIM_FORMAT), a chain that
+ * does not chain or a chain.pem other than ask+ark (SIM_CHAIN, SIM_MISMATCH),
+ * a platform.conf that disagrees with the VCEK's names/extensions
+ * (SIM_MISMATCH; CONFIG_* for its syntax), a vcek-key.pem that is not the
+ * VCEK's key (SIM_KEY_MISMATCH). Other codes: SIM_IO (unreadable or
+ * unwritable file), SIM_PARAMS (bad snp_sim_params), SIM_CRYPTO (OpenSSL).
  */
 #pragma once
 
@@ -67,3 +75,18 @@ void snp_sim_report_template(const struct snp_sim *s, unsigned version,
  * as given - the caller may produce reports any real firmware would refuse.
  */
 int snp_sim_sign(const struct snp_sim *s, struct snp_report *r, struct ccu_reason *err);
+
+/*
+ * Helpers shared by the simulator's platform.conf and its command-line tool.
+ * A TCB is "bl=N tee=N snp=N ucode=N" in any order (each 0..255, decimal,
+ * each exactly once); Turin also takes "fmc=N" (0 when omitted), other
+ * products refuse it. A firmware version is "MAJOR.MINOR.BUILD" (0..255
+ * each). Errors: -EINVAL with @err CONFIG_VALUE naming the problem.
+ */
+int snp_sim_parse_tcb(const char *s, enum snp_product p, struct snp_tcb *out,
+		      struct ccu_reason *err);
+int snp_sim_parse_fw(const char *s, struct snp_fw_version *out, struct ccu_reason *err);
+/* A chip id: 128 hex digits, or on Turin also 16 (the 8 bytes Turin uses;
+ * the rest is zero). */
+int snp_sim_parse_chip_id(const char *s, enum snp_product p, uint8_t out[64],
+			  struct ccu_reason *err);
