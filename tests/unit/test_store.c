@@ -209,7 +209,8 @@ static void test_edits_behind_our_back(void **state)
 
 	/* Flipping a ciphertext byte. */
 	assert_int_equal(broker_store_put_resource(f->s, "default/luks/root", secret, 32, "strict", &why), 0);
-	exec_sql(f->db, "UPDATE resources SET blob = substr(blob, 1, 20) || X'00' || substr(blob, 22) "
+	exec_sql(f->db, "UPDATE resources SET blob = substr(blob, 1, 20) || CASE WHEN "
+			"substr(blob, 21, 1) = X'00' THEN X'01' ELSE X'00' END || substr(blob, 22) "
 			"WHERE name = 'default/luks/root'");
 	expect_integrity(f, "default/luks/root");
 
