@@ -6,6 +6,7 @@
  *    public JWK (compact output converted to the flattened form: jose puts
  *    the epk in an unprotected "header" member in its own flattened output,
  *    which our strict parser refuses as Trustee never sends it).
+ *  - the same both ways for ES256 tokens (raw r||s signatures, RFC 7518).
  * Skips with a message when `jose` is not installed ($CCU_JOSE overrides).
  */
 #include "helpers/testutil.h"
@@ -24,6 +25,7 @@
 #include "common/util.h"
 #include "kbs/jwe.h"
 #include "kbs/jwk.h"
+#include "kbs/jwt.h"
 #include "kbs/kbs.h"
 
 static char jose_path[PATH_MAX];
@@ -327,6 +329,102 @@ static void test_jose_flattened_header_refused(void **state)
 	EVP_PKEY_free(k);
 }
 
+/* JWK text of @k with "alg" set to @alg (private when @priv). */
+static void write_jwk_alg(const char *name, EVP_PKEY *k, bool priv, const char *alg)
+{
+	json_t *o;
+	char *s;
+
+	if (priv) {
+		char *p = NULL;
+
+		assert_int_equal(kbs_jwk_export_private(k, &p, NULL), 0);
+		o = json_loads(p, 0, NULL);
+		secmem_free(p);
+	} else {
+		struct kbs_jwk pub;
+
+		assert_int_equal(kbs_jwk_from_pkey(k, &pub, NULL), 0);
+		o = kbs_jwk_to_json(&pub);
+	}
+	assert_non_null(o);
+	json_object_set_new(o, "alg", json_string(alg));
+	s = json_dumps(o, JSON_COMPACT);
+	write_file(name, s, strlen(s));
+	free(s);
+	json_decref(o);
+}
+
+static void test_jose_verifies_our_es256(void **state)
+{
+	const char *argv[] = { NULL, "jws", "ver", "-i", NULL, "-k", NULL, "-O", NULL, NULL };
+	EVP_PKEY *k = NULL;
+	json_t *claims;
+	char *tok = NULL, *cj;
+	uint8_t *out;
+	size_t ol;
+	(void)state;
+
+	REQUIRE_JOSE_ALG("ES256");
+	assert_int_equal(kbs_jwk_generate_ec(&k, NULL), 0);
+	write_jwk_alg("es.pub.jwk", k, false, "ES256");
+	for (int i = 0; i < 8; i++) {
+		claims = kbs_jwt_claims_new(1800000000 + i, 300);
+		json_object_set_new(claims, "sub", json_string("a/b+c"));
+		cj = json_dumps(claims, JSON_COMPACT);
+		assert_int_equal(kbs_jwt_sign(k, claims, &tok, NULL), 0);
+		write_file("our.jws", tok, strlen(tok));
+		argv[4] = path_of("our.jws");
+		argv[6] = path_of("es.pub.jwk");
+		argv[8] = path_of("payload.out");
+		assert_int_equal(run_jose(argv), 0);
+		assert_int_equal(ccu_read_file(path_of("payload.out"), 4096, &out, &ol), 0);
+		assert_int_equal(ol, strlen(cj));
+		assert_memory_equal(out, cj, ol);
+		free(out);
+		free(cj);
+		free(tok);
+		json_decref(claims);
+	}
+	EVP_PKEY_free(k);
+}
+
+static void test_we_verify_jose_es256(void **state)
+{
+	static const char claims[] = "{\"iat\":1800000000,\"exp\":1800000300,\"sub\":\"x\"}";
+	const char *argv[] = { NULL, "jws", "sig", "-I", NULL, "-k", NULL, "-c", "-o", NULL, NULL };
+	struct kbs_jwt_verify_opts o = {
+		.alg = KBS_JWT_ES256, .now = 1800000010, .skew = 0, .max_lifetime = 300,
+	};
+	EVP_PKEY *k = NULL;
+	uint8_t *tok;
+	size_t tl;
+	json_t *got = NULL;
+	struct ccu_reason r = { 0 };
+	(void)state;
+
+	REQUIRE_JOSE_ALG("ES256");
+	assert_int_equal(kbs_jwk_generate_ec(&k, NULL), 0);
+	write_jwk_alg("es.jwk", k, true, "ES256");
+	write_file("claims.in", claims, strlen(claims));
+	argv[4] = path_of("claims.in");
+	argv[6] = path_of("es.jwk");
+	argv[9] = path_of("jose.jws");
+	assert_int_equal(run_jose(argv), 0);
+	unlink(path_of("es.jwk"));
+	assert_int_equal(ccu_read_file(path_of("jose.jws"), 65536, &tok, &tl), 0);
+	while (tl && (tok[tl - 1] == '\n' || tok[tl - 1] == '\r'))
+		tl--;
+	assert_int_equal(kbs_jwt_verify((const char *)tok, tl, k, &o, &got, &r), 0);
+	assert_string_equal(json_string_value(json_object_get(got, "sub")), "x");
+	json_decref(got);
+	/* the wrong expected algorithm is refused */
+	o.alg = KBS_JWT_EDDSA;
+	assert_true(kbs_jwt_verify((const char *)tok, tl, k, &o, NULL, &r) < 0);
+	free(tok);
+	EVP_PKEY_free(k);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -335,6 +433,8 @@ int main(void)
 		cmocka_unit_test(test_we_decrypt_jose_ec),
 		cmocka_unit_test(test_we_decrypt_jose_rsa),
 		cmocka_unit_test(test_jose_flattened_header_refused),
+		cmocka_unit_test(test_jose_verifies_our_es256),
+		cmocka_unit_test(test_we_verify_jose_es256),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
