@@ -11,6 +11,11 @@ static void sanitize(char *s)
 			*s = '?';
 }
 
+/* The format attribute lets the compiler check callers instead of warning here. */
+_printf_(3, 0)
+static void vset(struct ccu_reason *r, const char *code, const char *fmt, va_list ap)
+	_printf_(3, 0);
+
 static void vset(struct ccu_reason *r, const char *code, const char *fmt, va_list ap)
 {
 	snprintf(r->code, sizeof(r->code), "%s", code);

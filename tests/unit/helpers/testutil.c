@@ -114,7 +114,8 @@ uint8_t *tu_read_report(const char *path, size_t offset, size_t *len)
 	free(t);
 	free(d);
 	assert_true(offset <= n);
-	memmove(out, out + offset, n - offset);
+	if (offset)
+		memmove(out, out + offset, n - offset);
 	*len = n - offset;
 	return out;
 }

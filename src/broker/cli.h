@@ -1,0 +1,12 @@
+/* ccunlock-kbs subcommands. Each returns the process exit status. */
+#pragma once
+
+/* Exit statuses of the operator commands (a contract for scripts). */
+enum broker_exit {
+	BROKER_EXIT_OK = 0,
+	BROKER_EXIT_REJECTED = 1, /* verification or policy said no */
+	BROKER_EXIT_USAGE = 2,    /* usage error or unreadable input */
+	BROKER_EXIT_FAILURE = 3,  /* the command could not complete (I/O, store) */
+};
+
+int broker_cmd_verify(int argc, char **argv);

@@ -1,0 +1,46 @@
+/* ccunlock-kbs: the key broker. main() only dispatches to a subcommand. */
+#include <stdio.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+
+#include "broker/cli.h"
+#include "common/log.h"
+#include "common/macros.h"
+
+struct command {
+	const char *name;
+	int (*run)(int argc, char **argv);
+	const char *summary;
+};
+
+static const struct command commands[] = {
+	{ "verify", broker_cmd_verify, "verify an SNP report or chain (and a policy)" },
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: ccunlock-kbs COMMAND [OPTIONS]\n\ncommands:\n");
+	for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
+		fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
+	fprintf(f, "\n'ccunlock-kbs COMMAND --help' describes a command.\n");
+}
+
+int main(int argc, char **argv)
+{
+	log_setup("ccunlock-kbs", CCU_LOG_INFO);
+	if (argc < 2) {
+		usage(stderr);
+		return BROKER_EXIT_USAGE;
+	}
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+		usage(stdout);
+		return BROKER_EXIT_OK;
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
+		if (strcmp(argv[1], commands[i].name) == 0)
+			return commands[i].run(argc - 1, argv + 1);
+	fprintf(stderr, "ccunlock-kbs: unknown command '%s'\n", argv[1]);
+	usage(stderr);
+	return BROKER_EXIT_USAGE;
+}
