@@ -64,10 +64,12 @@ static int concat_kdf(const uint8_t *z, size_t zlen, uint8_t kek[32])
 /* Z = x-coordinate of priv * peer, left-padded to the field size. */
 static int ecdh(EVP_PKEY *priv, EVP_PKEY *peer, uint8_t *z, size_t zlen)
 {
-	_cleanup_(EVP_PKEY_CTX_freep) EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_pkey(NULL, priv, NULL);
+	_cleanup_(EVP_PKEY_CTX_freep) EVP_PKEY_CTX *ctx =
+		EVP_PKEY_CTX_new_from_pkey(NULL, priv, NULL);
 	size_t l = zlen;
 
-	if (!ctx || EVP_PKEY_derive_init(ctx) <= 0 || EVP_PKEY_derive_set_peer_ex(ctx, peer, 1) <= 0)
+	if (!ctx || EVP_PKEY_derive_init(ctx) <= 0 ||
+	    EVP_PKEY_derive_set_peer_ex(ctx, peer, 1) <= 0)
 		return -EINVAL;
 	if (EVP_PKEY_derive(ctx, z, &l) <= 0 || l != zlen)
 		return -EIO;
@@ -162,7 +164,8 @@ static int wrap_ecdh(EVP_PKEY *rcpt, struct jwe_secrets *s, struct wrapped *w,
 	int n;
 
 	if (crv == KBS_CRV_NONE)
-		return ccu_fail(err, -EINVAL, KBS_R_JWE_ALG, "recipient: EC key on P-256 or P-521 expected");
+		return ccu_fail(err, -EINVAL, KBS_R_JWE_ALG,
+				"recipient: EC key on P-256 or P-521 expected");
 	eph = EVP_PKEY_Q_keygen(NULL, NULL, "EC", kbs_crv_name(crv));
 	if (!eph || kbs_jwk_from_pkey(eph, &epk, err) < 0)
 		return ccu_fail(err, -EIO, KBS_R_INTERNAL, "ephemeral key generation failed");
@@ -192,7 +195,8 @@ static int wrap_rsa(EVP_PKEY *rcpt, struct jwe_secrets *s, struct wrapped *w,
 
 	if (bits < KBS_JWK_RSA_MIN_BITS || bits > KBS_JWK_RSA_MAX_BITS)
 		return ccu_fail(err, -EINVAL, KBS_R_JWE_ALG, "recipient: RSA key of %d bits", bits);
-	if (rsa_ctx(rcpt, true, &c) < 0 || EVP_PKEY_encrypt(c, w->ek, &l, s->cek, KBS_JWE_CEK_LEN) <= 0)
+	if (rsa_ctx(rcpt, true, &c) < 0 ||
+	    EVP_PKEY_encrypt(c, w->ek, &l, s->cek, KBS_JWE_CEK_LEN) <= 0)
 		return ccu_fail(err, -EIO, KBS_R_INTERNAL, "RSA-OAEP-256 encryption failed");
 	w->ek_len = l;
 	if (ccu_b64_encode((const uint8_t *)hdr, strlen(hdr), CCU_B64_URL, w->protected_b64,
@@ -229,8 +233,8 @@ static int assemble(const struct wrapped *w, const uint8_t iv[12], const uint8_t
 	return 0;
 }
 
-int kbs_jwe_encrypt(EVP_PKEY *recipient, const uint8_t *pt, size_t len, char **ret,
-		    size_t *ret_len, struct ccu_reason *err)
+int kbs_jwe_encrypt(EVP_PKEY *recipient, const uint8_t *pt, size_t len, char **ret, size_t *ret_len,
+		    struct ccu_reason *err)
 {
 	_cleanup_secmem_ struct jwe_secrets *s = NULL;
 	_cleanup_free_ uint8_t *ct = NULL;
@@ -244,8 +248,8 @@ int kbs_jwe_encrypt(EVP_PKEY *recipient, const uint8_t *pt, size_t len, char **r
 	if (!recipient)
 		return ccu_fail(err, -EINVAL, KBS_R_JWE_ALG, "no recipient key");
 	if (len > KBS_JWE_MAX_PLAINTEXT || (len && !pt))
-		return ccu_fail(err, -EMSGSIZE, KBS_R_JWE, "plaintext of %zu bytes, at most %d", len,
-				KBS_JWE_MAX_PLAINTEXT);
+		return ccu_fail(err, -EMSGSIZE, KBS_R_JWE, "plaintext of %zu bytes, at most %d",
+				len, KBS_JWE_MAX_PLAINTEXT);
 	s = secrets_new();
 	ct = malloc(len ? len : 1);
 	if (!s || !ct)
@@ -276,12 +280,12 @@ int kbs_jwe_encrypt(EVP_PKEY *recipient, const uint8_t *pt, size_t len, char **r
 struct jwe_parsed {
 	json_t *root;
 	const char *protected_b64; /* borrowed from root */
-	uint8_t *ek, *ct;          /* malloc'ed */
+	uint8_t *ek, *ct;	   /* malloc'ed */
 	size_t ek_len, ct_len;
 	uint8_t iv[KBS_JWE_IV_LEN], tag[KBS_JWE_TAG_LEN];
-	json_t *header;            /* decoded protected header */
+	json_t *header; /* decoded protected header */
 	char alg[24];
-	struct kbs_jwk epk;        /* ECDH-ES only */
+	struct kbs_jwk epk; /* ECDH-ES only */
 };
 
 static void parsed_done(struct jwe_parsed *p)
@@ -313,21 +317,24 @@ static int parse_epk(const json_t *epk, struct kbs_jwk *out, struct ccu_reason *
 
 	memset(out, 0, sizeof(*out));
 	if (!json_is_object(epk))
-		return ccu_fail(err, -EBADMSG, KBS_R_JWE_ALG, "JWE header: epk missing or not an object");
-	if (kjson_only_members(epk, members, ARRAY_SIZE(members), KBS_R_JWE_ALG, "JWE epk", err) < 0)
+		return ccu_fail(err, -EBADMSG, KBS_R_JWE_ALG,
+				"JWE header: epk missing or not an object");
+	if (kjson_only_members(epk, members, ARRAY_SIZE(members), KBS_R_JWE_ALG, "JWE epk", err))
 		return -EBADMSG;
 	kty = kjson_string(epk, "kty", 1, 8, KBS_R_JWE_ALG, "JWE epk", err);
 	crv = kty ? kjson_string(epk, "crv", 1, 8, KBS_R_JWE_ALG, "JWE epk", err) : NULL;
 	if (!crv)
 		return -EBADMSG;
 	if (strcmp(kty, "EC"))
-		return ccu_fail(err, -EBADMSG, KBS_R_JWE_ALG, "JWE epk: kty \"%s\", expected EC", kty);
+		return ccu_fail(err, -EBADMSG, KBS_R_JWE_ALG, "JWE epk: kty \"%s\", expected EC",
+				kty);
 	if (!strcmp(crv, "P-256"))
 		out->crv = KBS_CRV_P256;
 	else if (!strcmp(crv, "P-521"))
 		out->crv = KBS_CRV_P521;
 	else
-		return ccu_fail(err, -EBADMSG, KBS_R_JWE_ALG, "JWE epk: crv \"%s\" not accepted", crv);
+		return ccu_fail(err, -EBADMSG, KBS_R_JWE_ALG, "JWE epk: crv \"%s\" not accepted",
+				crv);
 	bl = ccu_b64_encoded_len(kbs_crv_coord_len(out->crv), CCU_B64_URL);
 	x = kjson_string(epk, "x", bl, bl, KBS_R_JWE_ALG, "JWE epk", err);
 	y = x ? kjson_string(epk, "y", bl, bl, KBS_R_JWE_ALG, "JWE epk", err) : NULL;
@@ -350,15 +357,17 @@ static int parse_header(struct jwe_parsed *p, struct ccu_reason *err)
 	const char *alg, *enc;
 	int n, r;
 
-	n = ccu_b64_decode(p->protected_b64, strlen(p->protected_b64), CCU_B64_URL, raw, sizeof(raw));
+	n = ccu_b64_decode(p->protected_b64, strlen(p->protected_b64), CCU_B64_URL, raw,
+			   sizeof(raw));
 	if (n <= 0)
-		return ccu_fail(err, -EBADMSG, KBS_R_JWE, "JWE: protected is not base64url of a header");
+		return ccu_fail(err, -EBADMSG, KBS_R_JWE,
+				"JWE: protected is not base64url of a header");
 	r = kjson_load_object((const char *)raw, (size_t)n, HEADER_MAX, KBS_R_JWE, "JWE header",
 			      &p->header, err);
 	if (r < 0)
 		return r;
-	r = kjson_only_members(p->header, members, ARRAY_SIZE(members), KBS_R_JWE_ALG,
-			       "JWE header", err);
+	r = kjson_only_members(p->header, members, ARRAY_SIZE(members), KBS_R_JWE_ALG, "JWE header",
+			       err);
 	if (r < 0)
 		return r;
 	alg = kjson_string(p->header, "alg", 1, 20, KBS_R_JWE_ALG, "JWE header", err);
@@ -373,7 +382,8 @@ static int parse_header(struct jwe_parsed *p, struct ccu_reason *err)
 		return parse_epk(json_object_get(p->header, "epk"), &p->epk, err);
 	if (!strcmp(alg, ALG_RSA)) {
 		if (json_object_get(p->header, "epk"))
-			return ccu_fail(err, -EBADMSG, KBS_R_JWE_ALG, "JWE header: epk with %s", alg);
+			return ccu_fail(err, -EBADMSG, KBS_R_JWE_ALG, "JWE header: epk with %s",
+					alg);
 		return 0;
 	}
 	return ccu_fail(err, -EBADMSG, KBS_R_JWE_ALG,
@@ -389,8 +399,8 @@ static int decode_fixed(const json_t *o, const char *k, uint8_t *out, size_t n,
 	if (!s)
 		return -EBADMSG;
 	if (kjson_b64url_exact(s, out, n) < 0)
-		return ccu_fail(err, -EBADMSG, KBS_R_JWE, "JWE: \"%s\" is not base64url of %zu bytes",
-				k, n);
+		return ccu_fail(err, -EBADMSG, KBS_R_JWE,
+				"JWE: \"%s\" is not base64url of %zu bytes", k, n);
 	return 0;
 }
 
@@ -408,8 +418,8 @@ static int decode_var(const json_t *o, const char *k, size_t max, uint8_t **ret,
 
 static int parse_jwe(const char *json, size_t len, struct jwe_parsed *p, struct ccu_reason *err)
 {
-	static const char *const members[] = { "protected", "encrypted_key", "iv",
-					       "ciphertext", "tag", "aad" };
+	static const char *const members[] = { "protected",  "encrypted_key", "iv",
+					       "ciphertext", "tag",	      "aad" };
 	const json_t *aad;
 	int r;
 
@@ -444,11 +454,13 @@ static int unwrap_ecdh(EVP_PKEY *priv, const struct jwe_parsed *p, struct jwe_se
 	int r;
 
 	if (crv == KBS_CRV_NONE || crv != p->epk.crv)
-		return ccu_fail(err, -EBADMSG, KBS_R_JWE_ALG, "JWE epk: curve %s does not match our key",
+		return ccu_fail(err, -EBADMSG, KBS_R_JWE_ALG,
+				"JWE epk: curve %s does not match our key",
 				kbs_crv_name(p->epk.crv));
 	if (p->ek_len != KBS_JWE_KW_LEN)
-		return ccu_fail(err, -EBADMSG, KBS_R_JWE, "JWE: encrypted_key has %zu bytes, expected %d",
-				p->ek_len, KBS_JWE_KW_LEN);
+		return ccu_fail(err, -EBADMSG, KBS_R_JWE,
+				"JWE: encrypted_key has %zu bytes, expected %d", p->ek_len,
+				KBS_JWE_KW_LEN);
 	r = kbs_jwk_to_pkey(&p->epk, &peer, err);
 	if (r < 0)
 		return ccu_fail(err, r, KBS_R_JWE_ALG, "JWE epk: not a valid point on %s",
@@ -467,8 +479,9 @@ static int unwrap_rsa(EVP_PKEY *priv, const struct jwe_parsed *p, struct jwe_sec
 	size_t l = sizeof(s->rsa_out);
 
 	if (p->ek_len != (size_t)EVP_PKEY_get_size(priv))
-		return ccu_fail(err, -EBADMSG, KBS_R_JWE, "JWE: encrypted_key has %zu bytes, expected %d",
-				p->ek_len, EVP_PKEY_get_size(priv));
+		return ccu_fail(err, -EBADMSG, KBS_R_JWE,
+				"JWE: encrypted_key has %zu bytes, expected %d", p->ek_len,
+				EVP_PKEY_get_size(priv));
 	if (rsa_ctx(priv, false, &c) < 0)
 		return ccu_fail(err, -EIO, KBS_R_INTERNAL, "RSA-OAEP setup failed");
 	if (EVP_PKEY_decrypt(c, s->rsa_out, &l, p->ek, p->ek_len) <= 0 || l != KBS_JWE_CEK_LEN)
@@ -494,8 +507,9 @@ int kbs_jwe_decrypt(EVP_PKEY *priv, const char *json, size_t len, uint8_t **ret,
 	if (r < 0)
 		return r;
 	if (strcmp(p.alg, type == EVP_PKEY_EC ? ALG_ECDH : ALG_RSA))
-		return ccu_fail(err, -EBADMSG, KBS_R_JWE_ALG, "JWE alg \"%s\" does not match our %s key",
-				p.alg, type == EVP_PKEY_EC ? "EC" : "RSA");
+		return ccu_fail(err, -EBADMSG, KBS_R_JWE_ALG,
+				"JWE alg \"%s\" does not match our %s key", p.alg,
+				type == EVP_PKEY_EC ? "EC" : "RSA");
 	s = secrets_new();
 	pt = secmem_alloc(p.ct_len ? p.ct_len : 1);
 	if (!s || !pt)

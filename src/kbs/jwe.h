@@ -9,7 +9,8 @@
  *     Z = ECDH x-coordinate, KEK = Concat KDF SHA-256 (AlgorithmID
  *     "ECDH-ES+A256KW", empty PartyU/VInfo, SuppPubInfo 256), CEK wrapped
  *     with AES-256 key wrap (RFC 3394) -> 40-byte encrypted_key;
- *     protected = {"alg":"ECDH-ES+A256KW","enc":"A256GCM","epk":{"crv":..,"kty":"EC","x":..,"y":..}}
+ *     protected = {"alg":"ECDH-ES+A256KW","enc":"A256GCM",
+ *                  "epk":{"crv":..,"kty":"EC","x":..,"y":..}}
  *   RSA (>= 2048 bits) -> RSA-OAEP-256 (SHA-256, MGF1-SHA-256, empty label);
  *     protected = {"alg":"RSA-OAEP-256","enc":"A256GCM"}
  * Content: A256GCM, random 32-byte CEK, 12-byte IV, 16-byte tag, AAD = the
@@ -42,9 +43,9 @@
 
 /* Largest resource we wrap/unwrap, and the largest JWE text we parse. */
 #define KBS_JWE_MAX_PLAINTEXT (64 * 1024)
-#define KBS_JWE_MAX_PROTECTED 1024 /* base64url characters */
+#define KBS_JWE_MAX_PROTECTED 1024     /* base64url characters */
 #define KBS_JWE_MAX_ENCRYPTED_KEY 1024 /* bytes (RSA-8192) */
-#define KBS_JWE_MAX_AAD 4096           /* characters of an ignored "aad" member */
+#define KBS_JWE_MAX_AAD 4096	       /* characters of an ignored "aad" member */
 #define KBS_JWE_MAX_TEXT (KBS_JWE_MAX_PLAINTEXT / 3 * 4 + 16384)
 
 /*
@@ -55,8 +56,8 @@
  * -EINVAL (KBS_JWE_ALG) for another key type, -EMSGSIZE (KBS_JWE) for an
  * oversized plaintext, -ENOMEM/-EIO (KBS_INTERNAL).
  */
-int kbs_jwe_encrypt(EVP_PKEY *recipient, const uint8_t *pt, size_t len, char **ret,
-		    size_t *ret_len, struct ccu_reason *err);
+int kbs_jwe_encrypt(EVP_PKEY *recipient, const uint8_t *pt, size_t len, char **ret, size_t *ret_len,
+		    struct ccu_reason *err);
 
 /*
  * Guest: decrypt the flattened JWE text @json (@len bytes, at most

@@ -97,7 +97,8 @@ static int ec_export(const EVP_PKEY *pkey, struct kbs_jwk *out, struct ccu_reaso
 	size_t cl = kbs_crv_coord_len(crv);
 
 	if (crv == KBS_CRV_NONE)
-		return ccu_fail(err, -EINVAL, KBS_R_PUBKEY, "EC key: expected curve P-256 or P-521");
+		return ccu_fail(err, -EINVAL, KBS_R_PUBKEY,
+				"EC key: expected curve P-256 or P-521");
 	if (!EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_EC_PUB_X, &x) ||
 	    !EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_EC_PUB_Y, &y))
 		return ccu_fail(err, -EINVAL, KBS_R_PUBKEY, "EC key: no public point");
@@ -115,8 +116,8 @@ static int rsa_export(const EVP_PKEY *pkey, struct kbs_jwk *out, struct ccu_reas
 	int bits = EVP_PKEY_get_bits(pkey);
 
 	if (bits < KBS_JWK_RSA_MIN_BITS || bits > KBS_JWK_RSA_MAX_BITS)
-		return ccu_fail(err, -EINVAL, KBS_R_PUBKEY, "RSA key: %d bits, expected %d..%d", bits,
-				KBS_JWK_RSA_MIN_BITS, KBS_JWK_RSA_MAX_BITS);
+		return ccu_fail(err, -EINVAL, KBS_R_PUBKEY, "RSA key: %d bits, expected %d..%d",
+				bits, KBS_JWK_RSA_MIN_BITS, KBS_JWK_RSA_MAX_BITS);
 	if (!EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_RSA_N, &n) ||
 	    !EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_RSA_E, &e))
 		return ccu_fail(err, -EINVAL, KBS_R_PUBKEY, "RSA key: no modulus/exponent");
@@ -201,27 +202,29 @@ static int parse_ec(const json_t *obj, struct kbs_jwk *out, struct ccu_reason *e
 static int parse_rsa_n(const json_t *obj, struct kbs_jwk *out, struct ccu_reason *err)
 {
 	uint8_t buf[KBS_JWK_RSA_MAX_BITS / 8];
-	const char *s = kjson_string(obj, "n", 2, KBS_JWK_RSA_N_B64_MAX, KBS_R_PUBKEY, "tee-pubkey",
-				     err);
+	const char *s =
+		kjson_string(obj, "n", 2, KBS_JWK_RSA_N_B64_MAX, KBS_R_PUBKEY, "tee-pubkey", err);
 	size_t l, bits;
 	int r;
 
 	if (!s)
 		return -EBADMSG;
 	l = strlen(s);
-	r = kjson_charset(s, l, KJSON_B64URL) ?
-		    ccu_b64_decode(s, l, CCU_B64_URL, buf, sizeof(buf)) : -EINVAL;
+	r = kjson_charset(s, l, KJSON_B64URL) ? ccu_b64_decode(s, l, CCU_B64_URL, buf, sizeof(buf))
+					      : -EINVAL;
 	if (r <= 0)
 		return ccu_fail(err, -EBADMSG, KBS_R_PUBKEY, "tee-pubkey: n is not base64url");
 	if (buf[0] == 0)
-		return ccu_fail(err, -EBADMSG, KBS_R_PUBKEY, "tee-pubkey: n has a leading zero octet");
+		return ccu_fail(err, -EBADMSG, KBS_R_PUBKEY,
+				"tee-pubkey: n has a leading zero octet");
 	bits = (size_t)r * 8;
 	for (uint8_t b = buf[0]; !(b & 0x80); b <<= 1)
 		bits--;
 	if (bits < KBS_JWK_RSA_MIN_BITS || !(buf[r - 1] & 1))
-		return ccu_fail(err, -EBADMSG, KBS_R_PUBKEY,
-				"tee-pubkey: n has %zu bits, expected an odd modulus of %d..%d bits",
-				bits, KBS_JWK_RSA_MIN_BITS, KBS_JWK_RSA_MAX_BITS);
+		return ccu_fail(
+			err, -EBADMSG, KBS_R_PUBKEY,
+			"tee-pubkey: n has %zu bits, expected an odd modulus of %d..%d bits", bits,
+			KBS_JWK_RSA_MIN_BITS, KBS_JWK_RSA_MAX_BITS);
 	memcpy(out->n, s, l + 1);
 	return 0;
 }
@@ -229,8 +232,8 @@ static int parse_rsa_n(const json_t *obj, struct kbs_jwk *out, struct ccu_reason
 static int parse_rsa_e(const json_t *obj, struct kbs_jwk *out, struct ccu_reason *err)
 {
 	uint8_t buf[KBS_JWK_RSA_E_MAX_BYTES];
-	const char *s = kjson_string(obj, "e", 2, KBS_JWK_RSA_E_B64_MAX, KBS_R_PUBKEY, "tee-pubkey",
-				     err);
+	const char *s =
+		kjson_string(obj, "e", 2, KBS_JWK_RSA_E_B64_MAX, KBS_R_PUBKEY, "tee-pubkey", err);
 	uint32_t e = 0;
 	size_t l;
 	int r;
@@ -238,8 +241,8 @@ static int parse_rsa_e(const json_t *obj, struct kbs_jwk *out, struct ccu_reason
 	if (!s)
 		return -EBADMSG;
 	l = strlen(s);
-	r = kjson_charset(s, l, KJSON_B64URL) ?
-		    ccu_b64_decode(s, l, CCU_B64_URL, buf, sizeof(buf)) : -EINVAL;
+	r = kjson_charset(s, l, KJSON_B64URL) ? ccu_b64_decode(s, l, CCU_B64_URL, buf, sizeof(buf))
+					      : -EINVAL;
 	if (r <= 0 || buf[0] == 0)
 		return ccu_fail(err, -EBADMSG, KBS_R_PUBKEY,
 				"tee-pubkey: e is not minimal base64url of at most %d bytes",
@@ -247,8 +250,8 @@ static int parse_rsa_e(const json_t *obj, struct kbs_jwk *out, struct ccu_reason
 	for (int i = 0; i < r; i++)
 		e = e << 8 | buf[i];
 	if (e < 3 || !(e & 1))
-		return ccu_fail(err, -EBADMSG, KBS_R_PUBKEY, "tee-pubkey: e = %u, expected odd >= 3",
-				e);
+		return ccu_fail(err, -EBADMSG, KBS_R_PUBKEY,
+				"tee-pubkey: e = %u, expected odd >= 3", e);
 	memcpy(out->e, s, l + 1);
 	return 0;
 }
@@ -292,8 +295,8 @@ int kbs_jwk_parse(const json_t *obj, struct kbs_jwk *out, struct ccu_reason *err
 	else if (!strcmp(kty, "RSA"))
 		r = parse_rsa(obj, out, err);
 	else
-		r = ccu_fail(err, -EBADMSG, KBS_R_PUBKEY, "tee-pubkey: kty \"%s\", expected EC or RSA",
-			     kty);
+		r = ccu_fail(err, -EBADMSG, KBS_R_PUBKEY,
+			     "tee-pubkey: kty \"%s\", expected EC or RSA", kty);
 	if (r < 0)
 		memset(out, 0, sizeof(*out));
 	return r;
@@ -317,7 +320,8 @@ int kbs_jwk_parse_text(const char *text, size_t len, struct kbs_jwk *out, struct
 
 static int fromdata(const char *type, OSSL_PARAM *params, EVP_PKEY **ret)
 {
-	_cleanup_(EVP_PKEY_CTX_freep) EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, type, NULL);
+	_cleanup_(EVP_PKEY_CTX_freep) EVP_PKEY_CTX *ctx =
+		EVP_PKEY_CTX_new_from_name(NULL, type, NULL);
 	_cleanup_(EVP_PKEY_CTX_freep) EVP_PKEY_CTX *chk = NULL;
 	_cleanup_(EVP_PKEY_freep) EVP_PKEY *pk = NULL;
 
@@ -346,7 +350,8 @@ static int ec_to_pkey(const struct kbs_jwk *jwk, EVP_PKEY **ret, struct ccu_reas
 	if (cl == 0)
 		return ccu_fail(err, -EBADMSG, KBS_R_PUBKEY, "tee-pubkey: unknown curve");
 	pt[0] = 0x04; /* uncompressed point */
-	if (kjson_b64url_exact(jwk->x, pt + 1, cl) < 0 || kjson_b64url_exact(jwk->y, pt + 1 + cl, cl) < 0)
+	if (kjson_b64url_exact(jwk->x, pt + 1, cl) < 0 ||
+	    kjson_b64url_exact(jwk->y, pt + 1 + cl, cl) < 0)
 		return ccu_fail(err, -EBADMSG, KBS_R_PUBKEY, "tee-pubkey: bad coordinates");
 	if (!bld ||
 	    !OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME,
@@ -382,9 +387,10 @@ static int rsa_to_pkey(const struct kbs_jwk *jwk, EVP_PKEY **ret, struct ccu_rea
 		return ccu_fail(err, -EBADMSG, KBS_R_PUBKEY, "tee-pubkey: bad n/e");
 	bits = BN_num_bits(n);
 	if (bits < KBS_JWK_RSA_MIN_BITS || bits > KBS_JWK_RSA_MAX_BITS || !BN_is_odd(n) ||
-	    !BN_is_odd(e) || BN_num_bytes(e) > KBS_JWK_RSA_E_MAX_BYTES || BN_cmp(e, BN_value_one()) <= 0)
-		return ccu_fail(err, -EBADMSG, KBS_R_PUBKEY, "tee-pubkey: RSA %d bits out of bounds",
-				bits);
+	    !BN_is_odd(e) || BN_num_bytes(e) > KBS_JWK_RSA_E_MAX_BYTES ||
+	    BN_cmp(e, BN_value_one()) <= 0)
+		return ccu_fail(err, -EBADMSG, KBS_R_PUBKEY,
+				"tee-pubkey: RSA %d bits out of bounds", bits);
 	if (!bld || !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, n) ||
 	    !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, e) ||
 	    !(params = OSSL_PARAM_BLD_to_param(bld)))
@@ -520,12 +526,9 @@ static void sb_bn(struct sbuf *b, const EVP_PKEY *pkey, const char *param, const
 int kbs_jwk_export_private(const EVP_PKEY *pkey, char **ret, struct ccu_reason *err)
 {
 	static const char *const rsa_priv[][2] = {
-		{ OSSL_PKEY_PARAM_RSA_D, "d" },
-		{ OSSL_PKEY_PARAM_RSA_FACTOR1, "p" },
-		{ OSSL_PKEY_PARAM_RSA_FACTOR2, "q" },
-		{ OSSL_PKEY_PARAM_RSA_EXPONENT1, "dp" },
-		{ OSSL_PKEY_PARAM_RSA_EXPONENT2, "dq" },
-		{ OSSL_PKEY_PARAM_RSA_COEFFICIENT1, "qi" },
+		{ OSSL_PKEY_PARAM_RSA_D, "d" },		 { OSSL_PKEY_PARAM_RSA_FACTOR1, "p" },
+		{ OSSL_PKEY_PARAM_RSA_FACTOR2, "q" },	 { OSSL_PKEY_PARAM_RSA_EXPONENT1, "dp" },
+		{ OSSL_PKEY_PARAM_RSA_EXPONENT2, "dq" }, { OSSL_PKEY_PARAM_RSA_COEFFICIENT1, "qi" },
 	};
 	struct kbs_jwk pub;
 	struct sbuf b = { 0 };

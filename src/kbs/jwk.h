@@ -61,11 +61,11 @@ enum kbs_crv {
 struct kbs_jwk {
 	enum kbs_kty kty;
 	enum kbs_crv crv;
-	char alg[16];                        /* "ECDH-ES+A256KW" or "RSA-OAEP-256" */
-	char x[KBS_JWK_COORD_B64_MAX + 1];   /* EC */
-	char y[KBS_JWK_COORD_B64_MAX + 1];   /* EC */
-	char n[KBS_JWK_RSA_N_B64_MAX + 1];   /* RSA */
-	char e[KBS_JWK_RSA_E_B64_MAX + 1];   /* RSA */
+	char alg[16];			   /* "ECDH-ES+A256KW" or "RSA-OAEP-256" */
+	char x[KBS_JWK_COORD_B64_MAX + 1]; /* EC */
+	char y[KBS_JWK_COORD_B64_MAX + 1]; /* EC */
+	char n[KBS_JWK_RSA_N_B64_MAX + 1]; /* RSA */
+	char e[KBS_JWK_RSA_E_B64_MAX + 1]; /* RSA */
 };
 
 /* "P-256"/"P-521" (NULL for NONE); coordinate length in bytes (0 for NONE). */

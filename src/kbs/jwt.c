@@ -96,8 +96,8 @@ int kbs_jwt_key_from_pem(const char *pem, size_t len, bool private_key, enum kbs
 	bio = BIO_new_mem_buf(pem, (int)len);
 	if (!bio)
 		return ccu_fail(err, -ENOMEM, KBS_R_INTERNAL, "out of memory");
-	k = private_key ? PEM_read_bio_PrivateKey(bio, NULL, no_passphrase, NULL) :
-			  PEM_read_bio_PUBKEY(bio, NULL, no_passphrase, NULL);
+	k = private_key ? PEM_read_bio_PrivateKey(bio, NULL, no_passphrase, NULL)
+			: PEM_read_bio_PUBKEY(bio, NULL, no_passphrase, NULL);
 	if (!k)
 		return ccu_fail(err, -EINVAL, KBS_R_KEY, "PEM: no readable %s key",
 				private_key ? "private" : "public");
@@ -159,7 +159,9 @@ static int sign_raw(EVP_PKEY *key, enum kbs_jwt_alg alg, const char *input, size
 		return -EIO;
 	if (alg == KBS_JWT_EDDSA)
 		return EVP_DigestSign(md, sig, &sl, (const uint8_t *)input, len) > 0 &&
-				       sl == ED25519_SIG_LEN ? 0 : -EIO;
+				       sl == ED25519_SIG_LEN
+			       ? 0
+			       : -EIO;
 	if (EVP_DigestSign(md, der, &sl, (const uint8_t *)input, len) <= 0)
 		return -EIO;
 	return der_to_raw(der, sl, sig);
@@ -180,7 +182,8 @@ int kbs_jwt_sign(EVP_PKEY *key, const json_t *claims, char **ret, struct ccu_rea
 
 	*ret = NULL;
 	if (alg_of_key(key, &alg) < 0)
-		return ccu_fail(err, -EINVAL, KBS_R_KEY, "signing key: Ed25519 or EC P-256 expected");
+		return ccu_fail(err, -EINVAL, KBS_R_KEY,
+				"signing key: Ed25519 or EC P-256 expected");
 	if (!json_is_object(claims))
 		return ccu_fail(err, -EINVAL, KBS_R_TOKEN, "claims: expected a JSON object");
 	hdr = alg == KBS_JWT_EDDSA ? hdr_eddsa : hdr_es256;
@@ -196,7 +199,8 @@ int kbs_jwt_sign(EVP_PKEY *key, const json_t *claims, char **ret, struct ccu_rea
 	if (strlen(input) + 100 > KBS_JWT_MAX_LEN)
 		return ccu_fail(err, -EMSGSIZE, KBS_R_TOKEN, "claims too large for a token");
 	if (sign_raw(key, alg, input, strlen(input), sig) < 0)
-		return ccu_fail(err, -EIO, KBS_R_INTERNAL, "%s signing failed", kbs_jwt_alg_name(alg));
+		return ccu_fail(err, -EIO, KBS_R_INTERNAL, "%s signing failed",
+				kbs_jwt_alg_name(alg));
 	sb = ccu_b64_encode_alloc(sig, sizeof(sig), CCU_B64_URL);
 	if (!sb || asprintf(ret, "%s.%s", input, sb) < 0) {
 		*ret = NULL;
@@ -217,13 +221,14 @@ static int split(const char *token, size_t len, struct jwt_parts *p, struct ccu_
 	size_t start = 0, n = 0;
 
 	if (!token || len == 0 || len > KBS_JWT_MAX_LEN)
-		return ccu_fail(err, -EBADMSG, KBS_R_TOKEN, "token: empty or longer than %d characters",
-				KBS_JWT_MAX_LEN);
+		return ccu_fail(err, -EBADMSG, KBS_R_TOKEN,
+				"token: empty or longer than %d characters", KBS_JWT_MAX_LEN);
 	for (size_t i = 0; i <= len; i++) {
 		if (i < len && token[i] != '.')
 			continue;
 		if (n == 3)
-			return ccu_fail(err, -EBADMSG, KBS_R_TOKEN, "token: more than three segments");
+			return ccu_fail(err, -EBADMSG, KBS_R_TOKEN,
+					"token: more than three segments");
 		p->seg[n] = token + start;
 		p->len[n] = i - start;
 		if (p->len[n] == 0 || !kjson_charset(p->seg[n], p->len[n], KJSON_B64URL))
@@ -244,7 +249,8 @@ static int decode_json(const char *seg, size_t len, size_t max, const char *what
 	size_t rl;
 
 	if (kjson_b64url_alloc(seg, len, max, &raw, &rl) < 0)
-		return ccu_fail(err, -EBADMSG, KBS_R_TOKEN, "token %s: not canonical base64url", what);
+		return ccu_fail(err, -EBADMSG, KBS_R_TOKEN, "token %s: not canonical base64url",
+				what);
 	return kjson_load_object((const char *)raw, rl, max, KBS_R_TOKEN, what, ret, err);
 }
 
@@ -260,8 +266,7 @@ int kbs_jwt_peek_claims(const char *token, size_t len, json_t **claims, struct c
 	return decode_json(p.seg[1], p.len[1], KBS_JWT_MAX_LEN, "claims", claims, err);
 }
 
-int kbs_jwt_claim_time(const json_t *claims, const char *name, int64_t *ret,
-		       struct ccu_reason *err)
+int kbs_jwt_claim_time(const json_t *claims, const char *name, int64_t *ret, struct ccu_reason *err)
 {
 	const json_t *v = json_object_get(claims, name);
 	json_int_t i;
@@ -304,8 +309,8 @@ static int check_header(const struct jwt_parts *p, enum kbs_jwt_alg want, struct
 		if (!typ)
 			return -EBADMSG;
 		if (strcmp(typ, "JWT"))
-			return ccu_fail(err, -EBADMSG, KBS_R_TOKEN, "token typ \"%s\", expected JWT",
-					typ);
+			return ccu_fail(err, -EBADMSG, KBS_R_TOKEN,
+					"token typ \"%s\", expected JWT", typ);
 	}
 	if (json_object_get(h, "kid") &&
 	    !kjson_string(h, "kid", 1, KID_MAX, KBS_R_TOKEN, "token header", err))
@@ -336,13 +341,12 @@ static int check_signature(const struct jwt_parts *p, EVP_PKEY *key, enum kbs_jw
 					   NULL, key, NULL) <= 0)
 		return ccu_fail(err, -EIO, KBS_R_INTERNAL, "signature verification setup failed");
 	if (EVP_DigestVerify(md, s, sl, (const uint8_t *)p->seg[0], input_len) != 1)
-		return ccu_fail(err, -EBADMSG, KBS_R_TOKEN_SIGNATURE, "token signature (%s) invalid",
-				kbs_jwt_alg_name(alg));
+		return ccu_fail(err, -EBADMSG, KBS_R_TOKEN_SIGNATURE,
+				"token signature (%s) invalid", kbs_jwt_alg_name(alg));
 	return 0;
 }
 
-static int check_times(const json_t *c, const struct kbs_jwt_verify_opts *o,
-		       struct ccu_reason *err)
+static int check_times(const json_t *c, const struct kbs_jwt_verify_opts *o, struct ccu_reason *err)
 {
 	int64_t now = (int64_t)o->now, exp = 0, nbf = 0, iat = 0;
 	int64_t skew = o->skew > KBS_JWT_MAX_SKEW ? KBS_JWT_MAX_SKEW : o->skew;
@@ -370,8 +374,8 @@ static int check_times(const json_t *c, const struct kbs_jwt_verify_opts *o,
 				"token issued in the future: iat %lld, now %lld", (long long)iat,
 				(long long)now);
 	if (has_iat && exp < iat)
-		return ccu_fail(err, -EBADMSG, KBS_R_TOKEN_LIFETIME, "token exp %lld before iat %lld",
-				(long long)exp, (long long)iat);
+		return ccu_fail(err, -EBADMSG, KBS_R_TOKEN_LIFETIME,
+				"token exp %lld before iat %lld", (long long)exp, (long long)iat);
 	if (o->max_lifetime && (has_iat ? exp - iat : exp - now - skew) > (int64_t)o->max_lifetime)
 		return ccu_fail(err, -EBADMSG, KBS_R_TOKEN_LIFETIME,
 				"token lifetime exceeds %u s (exp %lld)", o->max_lifetime,

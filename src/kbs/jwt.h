@@ -31,13 +31,13 @@
 #include "common/reason.h"
 
 #define KBS_JWT_MAX_LEN (64 * 1024) /* whole token, characters */
-#define KBS_JWT_MAX_HEADER 512      /* decoded header bytes */
-#define KBS_JWT_MAX_SKEW 300        /* seconds; opts->skew is capped to this */
+#define KBS_JWT_MAX_HEADER 512	    /* decoded header bytes */
+#define KBS_JWT_MAX_SKEW 300	    /* seconds; opts->skew is capped to this */
 #define KBS_JWT_MAX_PEM (16 * 1024)
 
 enum kbs_jwt_alg {
 	KBS_JWT_EDDSA = 1, /* Ed25519 */
-	KBS_JWT_ES256,     /* ECDSA P-256 SHA-256 */
+	KBS_JWT_ES256,	   /* ECDSA P-256 SHA-256 */
 };
 
 const char *kbs_jwt_alg_name(enum kbs_jwt_alg a); /* "EdDSA", "ES256"; NULL if invalid */
@@ -64,8 +64,8 @@ json_t *kbs_jwt_claims_new(time_t now, unsigned lifetime);
 
 struct kbs_jwt_verify_opts {
 	enum kbs_jwt_alg alg;  /* the only algorithm accepted */
-	time_t now;            /* verification time (the caller's clock) */
-	unsigned skew;         /* tolerated clock difference, <= KBS_JWT_MAX_SKEW */
+	time_t now;	       /* verification time (the caller's clock) */
+	unsigned skew;	       /* tolerated clock difference, <= KBS_JWT_MAX_SKEW */
 	unsigned max_lifetime; /* exp - iat (or exp - now without iat) at most this; 0: no bound */
 	bool require_iat;      /* iat must be present */
 };

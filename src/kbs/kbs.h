@@ -32,25 +32,25 @@
  * Reason codes (stable; never rename). Which functions use which code is in
  * the module headers.
  */
-#define KBS_R_JSON "KBS_JSON"                 /* not JSON, wrong shape/type, unknown member, size */
-#define KBS_R_VERSION "KBS_VERSION"           /* Request.version != KBS_PROTOCOL_VERSION */
-#define KBS_R_TEE "KBS_TEE"                   /* Request.tee malformed */
-#define KBS_R_NONCE "KBS_NONCE"               /* nonce missing, bad charset or length */
-#define KBS_R_HASH_ALG "KBS_HASH_ALG"         /* unsupported (selected-)hash-algorithm */
-#define KBS_R_PUBKEY "KBS_PUBKEY"             /* tee-pubkey JWK invalid */
-#define KBS_R_INIT_DATA "KBS_INIT_DATA"       /* init-data not null/absent/{"format":"toml",...} */
-#define KBS_R_EVIDENCE "KBS_EVIDENCE"         /* tee-evidence shape */
-#define KBS_R_JCS "KBS_JCS"                   /* value outside the canonicaliser's subset */
-#define KBS_R_JWE "KBS_JWE"                   /* JWE malformed */
-#define KBS_R_JWE_ALG "KBS_JWE_ALG"           /* alg/enc/epk not what we accept / key mismatch */
-#define KBS_R_JWE_DECRYPT "KBS_JWE_DECRYPT"   /* key unwrap or GCM authentication failed */
-#define KBS_R_TOKEN "KBS_TOKEN"               /* JWT malformed (segments, base64url, JSON) */
-#define KBS_R_TOKEN_ALG "KBS_TOKEN_ALG"       /* alg is not exactly the expected one */
+#define KBS_R_JSON "KBS_JSON"		    /* not JSON, wrong shape/type, unknown member, size */
+#define KBS_R_VERSION "KBS_VERSION"	    /* Request.version != KBS_PROTOCOL_VERSION */
+#define KBS_R_TEE "KBS_TEE"		    /* Request.tee malformed */
+#define KBS_R_NONCE "KBS_NONCE"		    /* nonce missing, bad charset or length */
+#define KBS_R_HASH_ALG "KBS_HASH_ALG"	    /* unsupported (selected-)hash-algorithm */
+#define KBS_R_PUBKEY "KBS_PUBKEY"	    /* tee-pubkey JWK invalid */
+#define KBS_R_INIT_DATA "KBS_INIT_DATA"	    /* init-data not null/absent/{"format":"toml",...} */
+#define KBS_R_EVIDENCE "KBS_EVIDENCE"	    /* tee-evidence shape */
+#define KBS_R_JCS "KBS_JCS"		    /* value outside the canonicaliser's subset */
+#define KBS_R_JWE "KBS_JWE"		    /* JWE malformed */
+#define KBS_R_JWE_ALG "KBS_JWE_ALG"	    /* alg/enc/epk not what we accept / key mismatch */
+#define KBS_R_JWE_DECRYPT "KBS_JWE_DECRYPT" /* key unwrap or GCM authentication failed */
+#define KBS_R_TOKEN "KBS_TOKEN"		    /* JWT malformed (segments, base64url, JSON) */
+#define KBS_R_TOKEN_ALG "KBS_TOKEN_ALG"	    /* alg is not exactly the expected one */
 #define KBS_R_TOKEN_SIGNATURE "KBS_TOKEN_SIGNATURE"
 #define KBS_R_TOKEN_EXPIRED "KBS_TOKEN_EXPIRED"
 #define KBS_R_TOKEN_NOT_YET_VALID "KBS_TOKEN_NOT_YET_VALID" /* nbf or iat in the future */
 #define KBS_R_TOKEN_LIFETIME "KBS_TOKEN_LIFETIME" /* exp missing or too far from iat/now */
-#define KBS_R_KEY "KBS_KEY"                   /* PEM key unreadable or of the wrong type */
-#define KBS_R_PATH "KBS_PATH"                 /* resource path invalid */
-#define KBS_R_ERROR_BODY "KBS_ERROR_BODY"     /* ErrorInformation malformed */
-#define KBS_R_INTERNAL "KBS_INTERNAL"         /* allocation or OpenSSL failure (not the input) */
+#define KBS_R_KEY "KBS_KEY"			  /* PEM key unreadable or of the wrong type */
+#define KBS_R_PATH "KBS_PATH"			  /* resource path invalid */
+#define KBS_R_ERROR_BODY "KBS_ERROR_BODY"	  /* ErrorInformation malformed */
+#define KBS_R_INTERNAL "KBS_INTERNAL" /* allocation or OpenSSL failure (not the input) */

@@ -16,8 +16,8 @@ int kjson_load_object(const char *text, size_t len, size_t max, const char *code
 	if (!text || len == 0)
 		return ccu_fail(err, -EBADMSG, code, "%s: empty body", what);
 	if (len > max)
-		return ccu_fail(err, -EMSGSIZE, code, "%s: %zu bytes, at most %zu allowed", what, len,
-				max);
+		return ccu_fail(err, -EMSGSIZE, code, "%s: %zu bytes, at most %zu allowed", what,
+				len, max);
 	/* Without JSON_DECODE_ANY only an object or array is accepted; without
 	 * JSON_ALLOW_NUL "\u0000" is refused; trailing bytes are refused. */
 	v = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
@@ -39,14 +39,14 @@ int kjson_only_members(const json_t *obj, const char *const *allowed, size_t n, 
 	json_t *v;
 
 	/* json_object_foreach is not const-correct; the loop does not modify. */
-	json_object_foreach ((json_t *)(uintptr_t)obj, key, v) {
+	json_object_foreach((json_t *)(uintptr_t)obj, key, v) {
 		bool ok = false;
 
 		for (size_t i = 0; i < n && !ok; i++)
 			ok = strcmp(key, allowed[i]) == 0;
 		if (!ok)
-			return ccu_fail(err, -EBADMSG, code, "%s: unexpected member \"%.40s\"", what,
-					key);
+			return ccu_fail(err, -EBADMSG, code, "%s: unexpected member \"%.40s\"",
+					what, key);
 	}
 	return 0;
 }

@@ -58,8 +58,7 @@ void kbs_request_done(struct kbs_request *r)
 	r->extra_params = NULL;
 }
 
-int kbs_request_parse(const char *text, size_t len, struct kbs_request *out,
-		      struct ccu_reason *err)
+int kbs_request_parse(const char *text, size_t len, struct kbs_request *out, struct ccu_reason *err)
 {
 	static const char *const members[] = { "version", "tee", "extra-params" };
 	_cleanup_(json_decrefp) json_t *root = NULL;
@@ -73,11 +72,13 @@ int kbs_request_parse(const char *text, size_t len, struct kbs_request *out,
 		return r;
 	v = json_object_get(root, "version");
 	if (!json_is_string(v))
-		return ccu_fail(err, -EBADMSG, KBS_R_JSON, "Request: version missing or not a string");
+		return ccu_fail(err, -EBADMSG, KBS_R_JSON,
+				"Request: version missing or not a string");
 	if (strcmp(json_string_value(v), KBS_PROTOCOL_VERSION) ||
 	    json_string_length(v) != strlen(KBS_PROTOCOL_VERSION))
 		return ccu_fail(err, -EPROTO, KBS_R_VERSION,
-				"KBS Client Protocol Version Mismatch: expect =%s while the request is %.32s",
+				"KBS Client Protocol Version Mismatch: expect =%s while the "
+				"request is %.32s",
 				KBS_PROTOCOL_VERSION, json_string_value(v));
 	r = kjson_only_members(root, members, ARRAY_SIZE(members), KBS_R_JSON, "Request", err);
 	if (r < 0)
@@ -86,7 +87,8 @@ int kbs_request_parse(const char *text, size_t len, struct kbs_request *out,
 	if (!tee)
 		return -EBADMSG;
 	if (!tee_valid(tee))
-		return ccu_fail(err, -EBADMSG, KBS_R_TEE, "Request: tee \"%s\" is not [a-z0-9-]", tee);
+		return ccu_fail(err, -EBADMSG, KBS_R_TEE, "Request: tee \"%s\" is not [a-z0-9-]",
+				tee);
 	snprintf(out->tee, sizeof(out->tee), "%s", tee);
 	v = json_object_get(root, "extra-params");
 	out->extra_params = v ? json_incref((json_t *)(uintptr_t)v) : json_null();
@@ -113,14 +115,15 @@ int kbs_challenge_build(const char *nonce, enum kbs_hash_alg selected, char **re
 
 	*ret = NULL;
 	if (!kbs_nonce_valid(nonce))
-		return ccu_fail(err, -EINVAL, KBS_R_NONCE, "nonce: expected 1..%d of [A-Za-z0-9+/=]",
-				KBS_NONCE_MAX);
+		return ccu_fail(err, -EINVAL, KBS_R_NONCE,
+				"nonce: expected 1..%d of [A-Za-z0-9+/=]", KBS_NONCE_MAX);
 	if (selected && !kbs_hash_alg_name(selected))
 		return ccu_fail(err, -EINVAL, KBS_R_HASH_ALG, "unknown hash algorithm %d",
 				(int)selected);
 	/* Trustee sends the JSON string "" (not {}) for every TEE but se. */
-	extra = selected ? json_pack("{s:s}", "selected-hash-algorithm", kbs_hash_alg_name(selected)) :
-			   json_string("");
+	extra = selected
+			? json_pack("{s:s}", "selected-hash-algorithm", kbs_hash_alg_name(selected))
+			: json_string("");
 	if (!extra)
 		return ccu_fail(err, -ENOMEM, KBS_R_INTERNAL, "out of memory");
 	return dump(json_pack("{s:s,s:o}", "nonce", nonce, "extra-params", extra), ret, NULL, err);
@@ -196,8 +199,8 @@ int kbs_attestation_build(const struct kbs_attestation_in *in, char **ret, size_
 
 	*ret = NULL;
 	if (!kbs_nonce_valid(in->nonce))
-		return ccu_fail(err, -EINVAL, KBS_R_NONCE, "nonce: expected 1..%d of [A-Za-z0-9+/=]",
-				KBS_NONCE_MAX);
+		return ccu_fail(err, -EINVAL, KBS_R_NONCE,
+				"nonce: expected 1..%d of [A-Za-z0-9+/=]", KBS_NONCE_MAX);
 	if (!json_is_object(in->primary_evidence))
 		return ccu_fail(err, -EINVAL, KBS_R_EVIDENCE, "primary evidence must be an object");
 	if (strnlen(ae, KBS_ADDITIONAL_EVIDENCE_MAX + 1) > KBS_ADDITIONAL_EVIDENCE_MAX)
@@ -209,9 +212,9 @@ int kbs_attestation_build(const struct kbs_attestation_in *in, char **ret, size_
 	jwk = in->tee_pubkey ? kbs_jwk_to_json(in->tee_pubkey) : NULL;
 	if (!jwk)
 		return ccu_fail(err, -EINVAL, KBS_R_PUBKEY, "tee-pubkey missing or unset");
-	init = in->init_data_toml ?
-		       json_pack("{s:s,s:s}", "format", "toml", "body", in->init_data_toml) :
-		       json_null();
+	init = in->init_data_toml
+		       ? json_pack("{s:s,s:s}", "format", "toml", "body", in->init_data_toml)
+		       : json_null();
 	/* "o" steals jwk/init even when json_pack fails. Member order as
 	 * Trustee's client emits it. */
 	return dump(json_pack("{s:o,s:{s:s,s:o},s:{s:O,s:s}}", "init-data", init, "runtime-data",
@@ -238,25 +241,26 @@ static int parse_init_data(const json_t *v, struct kbs_attestation *out, struct 
 	if (!v || json_is_null(v))
 		return 0;
 	if (!json_is_object(v))
-		return ccu_fail(err, -EBADMSG, KBS_R_INIT_DATA, "init-data: expected null or an object");
+		return ccu_fail(err, -EBADMSG, KBS_R_INIT_DATA,
+				"init-data: expected null or an object");
 	r = kjson_only_members(v, members, ARRAY_SIZE(members), KBS_R_INIT_DATA, "init-data", err);
 	if (r < 0)
 		return r;
 	fmt = kjson_string(v, "format", 1, 16, KBS_R_INIT_DATA, "init-data", err);
-	body = fmt ? kjson_string(v, "body", 0, KBS_INIT_DATA_MAX, KBS_R_INIT_DATA, "init-data", err) :
-		     NULL;
+	body = fmt ? kjson_string(v, "body", 0, KBS_INIT_DATA_MAX, KBS_R_INIT_DATA, "init-data",
+				  err)
+		   : NULL;
 	if (!body)
 		return -EBADMSG;
 	if (strcmp(fmt, "toml"))
-		return ccu_fail(err, -EBADMSG, KBS_R_INIT_DATA, "init-data: format \"%s\", expected toml",
-				fmt);
+		return ccu_fail(err, -EBADMSG, KBS_R_INIT_DATA,
+				"init-data: format \"%s\", expected toml", fmt);
 	out->init_data_body = body;
 	out->init_data_len = strlen(body);
 	return 0;
 }
 
-static int parse_runtime_data(const json_t *v, struct kbs_attestation *out,
-			      struct ccu_reason *err)
+static int parse_runtime_data(const json_t *v, struct kbs_attestation *out, struct ccu_reason *err)
 {
 	static const char *const members[] = { "nonce", "tee-pubkey" };
 	const char *nonce;
@@ -277,16 +281,17 @@ static int parse_runtime_data(const json_t *v, struct kbs_attestation *out,
 	return kbs_jwk_parse(json_object_get(v, "tee-pubkey"), &out->tee_pubkey, err);
 }
 
-static int parse_tee_evidence(const json_t *v, struct kbs_attestation *out,
-			      struct ccu_reason *err)
+static int parse_tee_evidence(const json_t *v, struct kbs_attestation *out, struct ccu_reason *err)
 {
 	static const char *const members[] = { "primary_evidence", "additional_evidence" };
 	const json_t *pe;
 	int r;
 
 	if (!json_is_object(v))
-		return ccu_fail(err, -EBADMSG, KBS_R_EVIDENCE, "tee-evidence missing or not an object");
-	r = kjson_only_members(v, members, ARRAY_SIZE(members), KBS_R_EVIDENCE, "tee-evidence", err);
+		return ccu_fail(err, -EBADMSG, KBS_R_EVIDENCE,
+				"tee-evidence missing or not an object");
+	r = kjson_only_members(v, members, ARRAY_SIZE(members), KBS_R_EVIDENCE, "tee-evidence",
+			       err);
 	if (r < 0)
 		return r;
 	pe = json_object_get(v, "primary_evidence");
@@ -294,9 +299,9 @@ static int parse_tee_evidence(const json_t *v, struct kbs_attestation *out,
 		return ccu_fail(err, -EBADMSG, KBS_R_EVIDENCE,
 				"tee-evidence: primary_evidence missing or not an object");
 	out->primary_evidence = pe;
-	out->additional_evidence = kjson_string(v, "additional_evidence", 0,
-						KBS_ADDITIONAL_EVIDENCE_MAX, KBS_R_EVIDENCE,
-						"tee-evidence", err);
+	out->additional_evidence =
+		kjson_string(v, "additional_evidence", 0, KBS_ADDITIONAL_EVIDENCE_MAX,
+			     KBS_R_EVIDENCE, "tee-evidence", err);
 	return out->additional_evidence ? 0 : -EBADMSG;
 }
 
@@ -363,8 +368,8 @@ int kbs_token_response_parse(const char *text, size_t len, char **ret, struct cc
 	int r;
 
 	*ret = NULL;
-	r = kjson_load_object(text, len, KBS_TOKEN_RESPONSE_MAX, KBS_R_JSON, "token response", &root,
-			      err);
+	r = kjson_load_object(text, len, KBS_TOKEN_RESPONSE_MAX, KBS_R_JSON, "token response",
+			      &root, err);
 	if (r < 0)
 		return r;
 	r = kjson_only_members(root, members, ARRAY_SIZE(members), KBS_R_JSON, "token response",
@@ -424,7 +429,8 @@ int kbs_error_build(const char *variant, const char *detail, char **ret, struct 
 
 	*ret = NULL;
 	if (!variant || !variant_valid(variant, strnlen(variant, KBS_ERROR_VARIANT_MAX + 1)))
-		return ccu_fail(err, -EINVAL, KBS_R_ERROR_BODY, "error variant must be [A-Za-z0-9]+");
+		return ccu_fail(err, -EINVAL, KBS_R_ERROR_BODY,
+				"error variant must be [A-Za-z0-9]+");
 	snprintf(type, sizeof(type), "%s%s", KBS_ERROR_TYPE_PREFIX, variant);
 	d = malloc(ERROR_DETAIL_BUILD_MAX + 1);
 	if (!d)
@@ -454,8 +460,8 @@ int kbs_error_parse(const char *text, size_t len, struct kbs_error_info *out,
 	type = kjson_string(root, "type", plen + 1, plen + KBS_ERROR_VARIANT_MAX, KBS_R_ERROR_BODY,
 			    "error body", err);
 	detail = type ? kjson_string(root, "detail", 0, ERROR_DETAIL_PARSE_MAX, KBS_R_ERROR_BODY,
-				     "error body", err) :
-			NULL;
+				     "error body", err)
+		      : NULL;
 	if (!detail)
 		return -EBADMSG;
 	if (strncmp(type, KBS_ERROR_TYPE_PREFIX, plen) ||
@@ -502,7 +508,8 @@ int kbs_resource_path_parse(const char *path, size_t len, struct kbs_resource_pa
 	}
 	if (n != 3) {
 		memset(out, 0, sizeof(*out));
-		return ccu_fail(err, -EINVAL, KBS_R_PATH, "resource path: %zu segments, expected 3", n);
+		return ccu_fail(err, -EINVAL, KBS_R_PATH, "resource path: %zu segments, expected 3",
+				n);
 	}
 	return 0;
 }

@@ -78,7 +78,7 @@ void kbs_request_done(struct kbs_request *r);
 struct kbs_challenge {
 	char nonce[KBS_NONCE_MAX + 1];
 	enum kbs_hash_alg hash; /* selected-hash-algorithm, else KBS_HASH_DEFAULT (sha384) */
-	bool hash_selected;     /* the broker named an algorithm */
+	bool hash_selected;	/* the broker named an algorithm */
 };
 
 /* Broker: fresh nonce from a CSPRNG (@out gets KBS_NONCE_LEN chars + NUL). */
@@ -102,11 +102,11 @@ int kbs_challenge_parse(const char *text, size_t len, struct kbs_challenge *out,
 /* ------------------------------------------------------------ Attestation */
 
 struct kbs_attestation_in {
-	const char *nonce;                /* the Challenge nonce, verbatim */
+	const char *nonce;		  /* the Challenge nonce, verbatim */
 	const struct kbs_jwk *tee_pubkey; /* the same struct that was hashed */
-	const json_t *primary_evidence;   /* object (e.g. snp_evidence_build()) */
+	const json_t *primary_evidence;	  /* object (e.g. snp_evidence_build()) */
 	const char *additional_evidence;  /* NULL = "" */
-	const char *init_data_toml;       /* NULL = "init-data": null */
+	const char *init_data_toml;	  /* NULL = "init-data": null */
 };
 
 /*
@@ -119,13 +119,13 @@ int kbs_attestation_build(const struct kbs_attestation_in *in, char **ret, size_
 			  struct ccu_reason *err);
 
 struct kbs_attestation {
-	json_t *root;                       /* owns everything borrowed below */
+	json_t *root; /* owns everything borrowed below */
 	char nonce[KBS_NONCE_MAX + 1];
-	struct kbs_jwk tee_pubkey;          /* textually valid (kbs_jwk_parse); the broker
+	struct kbs_jwk tee_pubkey;	 /* textually valid (kbs_jwk_parse); the broker
 					     * still calls kbs_jwk_to_pkey() */
-	const json_t *primary_evidence;     /* object, borrowed (for snp_evidence_parse) */
-	const char *additional_evidence;    /* borrowed, NUL-free, <= KBS_ADDITIONAL_EVIDENCE_MAX */
-	const char *init_data_body;         /* borrowed TOML text, NULL when null/absent */
+	const json_t *primary_evidence;	 /* object, borrowed (for snp_evidence_parse) */
+	const char *additional_evidence; /* borrowed, NUL-free, <= KBS_ADDITIONAL_EVIDENCE_MAX */
+	const char *init_data_body;	 /* borrowed TOML text, NULL when null/absent */
 	size_t init_data_len;
 };
 
@@ -178,7 +178,7 @@ int kbs_error_build(const char *variant, const char *detail, char **ret, struct 
 
 struct kbs_error_info {
 	char variant[KBS_ERROR_VARIANT_MAX + 1]; /* type without the prefix */
-	char detail[KBS_ERROR_DETAIL_MAX + 1];   /* printable ASCII, cut */
+	char detail[KBS_ERROR_DETAIL_MAX + 1];	 /* printable ASCII, cut */
 };
 
 /*

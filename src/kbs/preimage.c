@@ -81,7 +81,8 @@ int kbs_report_data_from_preimage(enum kbs_hash_alg a, const char *preimage, siz
 	int r = kbs_hash(a, preimage, len, d);
 
 	if (r == -EINVAL)
-		return ccu_fail(err, r, KBS_R_HASH_ALG, "hash algorithm %d is not supported", (int)a);
+		return ccu_fail(err, r, KBS_R_HASH_ALG, "hash algorithm %d is not supported",
+				(int)a);
 	if (r < 0)
 		return ccu_fail(err, r, KBS_R_INTERNAL, "digest failed");
 	memset(out, 0, KBS_REPORT_DATA_LEN);
@@ -225,8 +226,8 @@ static int check_jwk_text(const struct kbs_jwk *jwk, struct ccu_reason *err)
 	return ccu_fail(err, -EINVAL, KBS_R_PUBKEY, "tee-pubkey: no key type");
 }
 
-int kbs_preimage_template(const char *nonce, const struct kbs_jwk *jwk, const char *ae,
-			  char **ret, size_t *ret_len, struct ccu_reason *err)
+int kbs_preimage_template(const char *nonce, const struct kbs_jwk *jwk, const char *ae, char **ret,
+			  size_t *ret_len, struct ccu_reason *err)
 {
 	struct out o = { 0 };
 	size_t ael;
@@ -235,7 +236,8 @@ int kbs_preimage_template(const char *nonce, const struct kbs_jwk *jwk, const ch
 	*ret = NULL;
 	if (!kbs_nonce_valid(nonce))
 		return ccu_fail(err, -EINVAL, KBS_R_NONCE,
-				"nonce: expected 1..%d characters of [A-Za-z0-9+/=]", KBS_NONCE_MAX);
+				"nonce: expected 1..%d characters of [A-Za-z0-9+/=]",
+				KBS_NONCE_MAX);
 	r = check_jwk_text(jwk, err);
 	if (r < 0)
 		return r;

@@ -50,7 +50,7 @@ enum kbs_hash_alg {
  * "sm3", which we do not implement) -> -ENOTSUP. */
 int kbs_hash_alg_from_name(const char *name, enum kbs_hash_alg *ret);
 const char *kbs_hash_alg_name(enum kbs_hash_alg a); /* NULL when invalid */
-size_t kbs_hash_alg_len(enum kbs_hash_alg a);       /* 32/48/64, 0 when invalid */
+size_t kbs_hash_alg_len(enum kbs_hash_alg a);	    /* 32/48/64, 0 when invalid */
 
 /* Nonce as it may appear in the preimage: 1..KBS_NONCE_MAX of [A-Za-z0-9+/=]. */
 bool kbs_nonce_valid(const char *nonce);
@@ -61,8 +61,8 @@ bool kbs_nonce_valid(const char *nonce);
  * per JCS). *@ret is malloc'ed and NUL-terminated, *@ret_len its length
  * (may be NULL). Not secret.
  */
-int kbs_preimage_template(const char *nonce, const struct kbs_jwk *jwk, const char *ae,
-			  char **ret, size_t *ret_len, struct ccu_reason *err);
+int kbs_preimage_template(const char *nonce, const struct kbs_jwk *jwk, const char *ae, char **ret,
+			  size_t *ret_len, struct ccu_reason *err);
 
 /*
  * Broker: the object {"tee-pubkey", "nonce", "additional-evidence"} rebuilt
@@ -94,4 +94,5 @@ int kbs_report_data_guest(enum kbs_hash_alg a, const char *nonce, const struct k
 
 /* Broker: kbs_runtime_data_json + kbs_jcs_print + hash. */
 int kbs_report_data_broker(enum kbs_hash_alg a, const char *nonce, const struct kbs_jwk *jwk,
-			   const char *ae, uint8_t out[KBS_REPORT_DATA_LEN], struct ccu_reason *err);
+			   const char *ae, uint8_t out[KBS_REPORT_DATA_LEN],
+			   struct ccu_reason *err);

@@ -115,8 +115,9 @@ static int run_jose(const char **argv)
 	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
 	posix_spawn_file_actions_addopen(&fa, 1, out_log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
 	posix_spawn_file_actions_addopen(&fa, 2, err_log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-	assert_int_equal(posix_spawn(&pid, jose_path, &fa, NULL, (char *const *)(uintptr_t)argv,
-				     environ), 0);
+	assert_int_equal(
+		posix_spawn(&pid, jose_path, &fa, NULL, (char *const *)(uintptr_t)argv, environ),
+		0);
 	posix_spawn_file_actions_destroy(&fa);
 	assert_int_equal(waitpid(pid, &st, 0), pid);
 	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
@@ -144,7 +145,8 @@ static bool jose_has_alg(const char *alg)
 		return false;
 	snprintf(log, sizeof(log), "%s/stdout.log", dir);
 	if (ccu_read_file(log, 65536, &out, &ol) == 0) {
-		for (char *line = strtok((char *)out, "\n"); line && !found; line = strtok(NULL, "\n"))
+		for (char *line = strtok((char *)out, "\n"); line && !found;
+		     line = strtok(NULL, "\n"))
 			found = strcmp(line, alg) == 0;
 	}
 	free(out);
@@ -155,7 +157,7 @@ static bool jose_has_alg(const char *alg)
 	do {                                                                                       \
 		REQUIRE_JOSE();                                                                    \
 		if (!jose_has_alg(alg)) {                                                          \
-			print_message("skip: this jose build does not implement %s\n", alg);      \
+			print_message("skip: this jose build does not implement %s\n", alg);       \
 			skip();                                                                    \
 		}                                                                                  \
 	} while (0)
@@ -171,7 +173,8 @@ static void our_jwe_jose_decrypts(EVP_PKEY *key)
 	assert_int_equal(kbs_jwk_export_private(key, &priv, NULL), 0);
 	write_file("priv.jwk", priv, strlen(priv));
 	secmem_free(priv);
-	assert_int_equal(kbs_jwe_encrypt(key, (const uint8_t *)pt, strlen(pt), &jwe, NULL, NULL), 0);
+	assert_int_equal(kbs_jwe_encrypt(key, (const uint8_t *)pt, strlen(pt), &jwe, NULL, NULL),
+			 0);
 	write_file("our.jwe", jwe, strlen(jwe));
 	free(jwe);
 	argv[4] = path_of("priv.jwk");
@@ -210,8 +213,8 @@ static void jose_jwe_we_decrypt(EVP_PKEY *key, const char *alg)
 {
 	static const char pt[] = "secret from jose / with + and \"quotes\"";
 	char tmpl[128], *flat, *flat_hdr;
-	const char *argv[] = { NULL, "jwe", "enc", "-i", tmpl, "-I", NULL, "-k", NULL,
-			       "-c", "-o", NULL, NULL };
+	const char *argv[] = { NULL, "jwe", "enc", "-i", tmpl, "-I", NULL,
+			       "-k", NULL,  "-c",  "-o", NULL, NULL };
 	struct kbs_jwk pub;
 	json_t *pubj;
 	char *pubs;
@@ -394,7 +397,10 @@ static void test_we_verify_jose_es256(void **state)
 	static const char claims[] = "{\"iat\":1800000000,\"exp\":1800000300,\"sub\":\"x\"}";
 	const char *argv[] = { NULL, "jws", "sig", "-I", NULL, "-k", NULL, "-c", "-o", NULL, NULL };
 	struct kbs_jwt_verify_opts o = {
-		.alg = KBS_JWT_ES256, .now = 1800000010, .skew = 0, .max_lifetime = 300,
+		.alg = KBS_JWT_ES256,
+		.now = 1800000010,
+		.skew = 0,
+		.max_lifetime = 300,
 	};
 	EVP_PKEY *k = NULL;
 	uint8_t *tok;

@@ -113,7 +113,8 @@ static void test_header_vectors(void **state)
 	char out[128];
 	(void)state;
 
-	assert_true(ccu_b64_encode((const uint8_t *)kt, strlen(kt), CCU_B64_URL, out, sizeof(out)) > 0);
+	assert_true(ccu_b64_encode((const uint8_t *)kt, strlen(kt), CCU_B64_URL, out, sizeof(out)) >
+		    0);
 	assert_string_equal(out, "eyJhbGciOiJmYWtlYWxnIiwiZW5jIjoiZmFrZWVuYyJ9");
 }
 
@@ -140,7 +141,8 @@ static char *decode_member(json_t *o, const char *k, size_t *len)
 static void check_layout(const char *jwe, size_t pt_len, size_t ek_len)
 {
 	static const char *const order[] = { "{\"protected\":\"", "\",\"encrypted_key\":\"",
-					     "\",\"iv\":\"", "\",\"ciphertext\":\"", "\",\"tag\":\"" };
+					     "\",\"iv\":\"", "\",\"ciphertext\":\"",
+					     "\",\"tag\":\"" };
 	const char *p = jwe;
 	json_t *o = load(jwe);
 	size_t l;
@@ -306,15 +308,19 @@ static void test_tamper_ec(void **state)
 
 		assert_int_equal(kbs_jwk_from_pkey(ec_key2, &other, NULL), 0);
 		snprintf(h2, sizeof(h2),
-			 "{\"alg\":\"ECDH-ES+A256KW\",\"enc\":\"A256GCM\",\"epk\":{\"crv\":\"P-256\","
-			 "\"kty\":\"EC\",\"x\":\"%s\",\"y\":\"%s\"}}", other.x, other.y);
+			 "{\"alg\":\"ECDH-ES+A256KW\",\"enc\":\"A256GCM\",\"epk\":{\"crv\":\"P-"
+			 "256\","
+			 "\"kty\":\"EC\",\"x\":\"%s\",\"y\":\"%s\"}}",
+			 other.x, other.y);
 		t = with_header(jwe, h2);
 		expect_fail(ec_key, t, KBS_R_JWE_DECRYPT);
 		free(t);
 		/* epk not on the curve */
 		snprintf(h2, sizeof(h2),
-			 "{\"alg\":\"ECDH-ES+A256KW\",\"enc\":\"A256GCM\",\"epk\":{\"crv\":\"P-256\","
-			 "\"kty\":\"EC\",\"x\":\"%s\",\"y\":\"%s\"}}", other.x, other.x);
+			 "{\"alg\":\"ECDH-ES+A256KW\",\"enc\":\"A256GCM\",\"epk\":{\"crv\":\"P-"
+			 "256\","
+			 "\"kty\":\"EC\",\"x\":\"%s\",\"y\":\"%s\"}}",
+			 other.x, other.x);
 		t = with_header(jwe, h2);
 		expect_fail(ec_key, t, KBS_R_JWE_ALG);
 		free(t);
@@ -354,7 +360,8 @@ static void test_tamper_rsa(void **state)
 static void test_malformed_json(void **state)
 {
 	char *jwe = encrypt(ec_key, "x", 1), *t;
-	static const char *const members[] = { "protected", "encrypted_key", "iv", "ciphertext", "tag" };
+	static const char *const members[] = { "protected", "encrypted_key", "iv", "ciphertext",
+					       "tag" };
 	(void)state;
 
 	expect_fail(ec_key, "", KBS_R_JWE);
@@ -400,7 +407,8 @@ static void test_malformed_json(void **state)
 	t = with_member(jwe, "tag", json_string("AAAAAAAAAAAAAAAA")); /* 12 bytes */
 	expect_fail(ec_key, t, KBS_R_JWE);
 	free(t);
-	t = with_member(jwe, "encrypted_key", json_string("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"));
+	t = with_member(jwe, "encrypted_key",
+			json_string("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"));
 	expect_fail(ec_key, t, KBS_R_JWE); /* 32 bytes, not 40 */
 	free(t);
 	t = with_member(jwe, "ciphertext", json_string("AB+/"));
@@ -463,10 +471,13 @@ static void test_header_rejects(void **state)
 		"{\"alg\":1,\"enc\":\"A256GCM\"+",
 	};
 	static const char *const bad_epk[] = {
-		"{\"alg\":\"ECDH-ES+A256KW\",\"enc\":\"A256GCM\",\"epk\":{\"crv\":\"P-384\",\"kty\":\"EC\",\"x\":\"AA\",\"y\":\"AA\"}}",
-		"{\"alg\":\"ECDH-ES+A256KW\",\"enc\":\"A256GCM\",\"epk\":{\"crv\":\"X25519\",\"kty\":\"OKP\",\"x\":\"AA\"}}",
+		"{\"alg\":\"ECDH-ES+A256KW\",\"enc\":\"A256GCM\",\"epk\":{\"crv\":\"P-384\","
+		"\"kty\":\"EC\",\"x\":\"AA\",\"y\":\"AA\"}}",
+		"{\"alg\":\"ECDH-ES+A256KW\",\"enc\":\"A256GCM\",\"epk\":{\"crv\":\"X25519\","
+		"\"kty\":\"OKP\",\"x\":\"AA\"}}",
 		"{\"alg\":\"ECDH-ES+A256KW\",\"enc\":\"A256GCM\",\"epk\":\"x\"}",
-		"{\"alg\":\"ECDH-ES+A256KW\",\"enc\":\"A256GCM\",\"epk\":{\"crv\":\"P-256\",\"kty\":\"EC\",\"x\":\"AA\",\"y\":\"AA\"}}",
+		"{\"alg\":\"ECDH-ES+A256KW\",\"enc\":\"A256GCM\",\"epk\":{\"crv\":\"P-256\","
+		"\"kty\":\"EC\",\"x\":\"AA\",\"y\":\"AA\"}}",
 	};
 	char buf[1024];
 	(void)state;
@@ -513,9 +524,11 @@ static void test_encrypt_rejects(void **state)
 	assert_string_equal(r.code, KBS_R_JWE_ALG);
 	assert_int_equal(kbs_jwe_encrypt(NULL, (const uint8_t *)"a", 1, &out, NULL, &r), -EINVAL);
 	assert_int_equal(kbs_jwe_encrypt(ec_key, (const uint8_t *)"a", KBS_JWE_MAX_PLAINTEXT + 1,
-					 &out, NULL, &r), -EMSGSIZE);
+					 &out, NULL, &r),
+			 -EMSGSIZE);
 	assert_string_equal(r.code, KBS_R_JWE);
-	assert_int_equal(kbs_jwe_decrypt(ed, "{}", 2, (uint8_t **)&out, &(size_t){ 0 }, &r), -EINVAL);
+	assert_int_equal(kbs_jwe_decrypt(ed, "{}", 2, (uint8_t **)&out, &(size_t){ 0 }, &r),
+			 -EINVAL);
 	assert_string_equal(r.code, KBS_R_JWE_ALG);
 	EVP_PKEY_free(ed);
 	EVP_PKEY_free(p384);

@@ -51,7 +51,8 @@ static char *ec_json(const char *extra_front, const char *crv, const char *alg, 
 {
 	static char buf[1024];
 
-	snprintf(buf, sizeof(buf), "{%s\"kty\":\"EC\",\"crv\":\"%s\",\"alg\":\"%s\",\"x\":\"%s\",\"y\":\"%s\"}",
+	snprintf(buf, sizeof(buf),
+		 "{%s\"kty\":\"EC\",\"crv\":\"%s\",\"alg\":\"%s\",\"x\":\"%s\",\"y\":\"%s\"}",
 		 extra_front, crv, alg, x, y);
 	return buf;
 }
@@ -100,9 +101,11 @@ static void test_ec_left_padding(void **state)
 		assert_int_equal(kbs_jwk_generate_ec(&k, NULL), 0);
 		assert_int_equal(kbs_jwk_from_pkey(k, &j, NULL), 0);
 		assert_int_equal(strlen(j.x), 43);
-		assert_int_equal(kbs_jwk_parse_text(ec_json("", "P-256", "ECDH-ES+A256KW", j.x, j.y),
-						    strlen(ec_json("", "P-256", "ECDH-ES+A256KW", j.x, j.y)),
-						    &j, NULL), 0);
+		assert_int_equal(
+			kbs_jwk_parse_text(ec_json("", "P-256", "ECDH-ES+A256KW", j.x, j.y),
+					   strlen(ec_json("", "P-256", "ECDH-ES+A256KW", j.x, j.y)),
+					   &j, NULL),
+			0);
 		assert_int_equal(ccu_b64_decode(j.x, 43, CCU_B64_URL, x, sizeof(x)), 32);
 		if (x[0] == 0) {
 			found = true;
@@ -192,13 +195,19 @@ static void test_ec_rejects(void **state)
 	expect_parse_fail(ec_json("", "P-256", "ECDH-ES+A256KW", xpad, gy));
 	expect_parse_fail(ec_json("", "P-256", "ECDH-ES+A256KW", gx, xstd));
 	expect_parse_fail(ec_json("", "P-256", "ECDH-ES+A256KW", xbits, gy));
-	expect_parse_fail("{\"kty\":\"EC\",\"crv\":\"P-256\",\"alg\":\"ECDH-ES+A256KW\",\"x\":\"axfR8uEsQkf4vOblY6RA8ncDfYEt6zOg9KE5RdiYwpY\"}");
+	expect_parse_fail("{\"kty\":\"EC\",\"crv\":\"P-256\",\"alg\":\"ECDH-ES+A256KW\",\"x\":"
+			  "\"axfR8uEsQkf4vOblY6RA8ncDfYEt6zOg9KE5RdiYwpY\"}");
 	expect_parse_fail("{\"crv\":\"P-256\",\"alg\":\"ECDH-ES+A256KW\",\"x\":\"a\",\"y\":\"b\"}");
-	expect_parse_fail("{\"kty\":\"EC\",\"alg\":\"ECDH-ES+A256KW\",\"x\":\"axfR8uEsQkf4vOblY6RA8ncDfYEt6zOg9KE5RdiYwpY\",\"y\":\"T-NC4v4af5uO5-tKfA-eFivOM1drMV7Oy7ZAaDe_UfU\"}");
-	expect_parse_fail("{\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":\"axfR8uEsQkf4vOblY6RA8ncDfYEt6zOg9KE5RdiYwpY\",\"y\":\"T-NC4v4af5uO5-tKfA-eFivOM1drMV7Oy7ZAaDe_UfU\"}");
+	expect_parse_fail("{\"kty\":\"EC\",\"alg\":\"ECDH-ES+A256KW\",\"x\":"
+			  "\"axfR8uEsQkf4vOblY6RA8ncDfYEt6zOg9KE5RdiYwpY\",\"y\":\"T-NC4v4af5uO5-"
+			  "tKfA-eFivOM1drMV7Oy7ZAaDe_UfU\"}");
+	expect_parse_fail("{\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":"
+			  "\"axfR8uEsQkf4vOblY6RA8ncDfYEt6zOg9KE5RdiYwpY\",\"y\":\"T-NC4v4af5uO5-"
+			  "tKfA-eFivOM1drMV7Oy7ZAaDe_UfU\"}");
 	expect_parse_fail("{\"kty\":\"oct\",\"k\":\"AAAA\"}");
 	expect_parse_fail("{\"kty\":1}");
-	expect_parse_fail("{\"kty\":\"EC\",\"crv\":\"P-256\",\"alg\":\"ECDH-ES+A256KW\",\"x\":1,\"y\":2}");
+	expect_parse_fail(
+		"{\"kty\":\"EC\",\"crv\":\"P-256\",\"alg\":\"ECDH-ES+A256KW\",\"x\":1,\"y\":2}");
 	expect_parse_fail("[]");
 	expect_parse_fail("{}");
 	expect_parse_fail("{\"kty\":\"EC\",\"kty\":\"EC\"}");
@@ -256,16 +265,16 @@ static void test_ec_point_validation(void **state)
 	}
 }
 
-static char *rsa_json(const char *alg, const uint8_t *n, size_t nlen, const uint8_t *e,
-		      size_t elen, const char *extra)
+static char *rsa_json(const char *alg, const uint8_t *n, size_t nlen, const uint8_t *e, size_t elen,
+		      const char *extra)
 {
 	static char buf[4096];
 	char ns[2048], es[64];
 
 	assert_true(ccu_b64_encode(n, nlen, CCU_B64_URL, ns, sizeof(ns)) >= 0);
 	assert_true(ccu_b64_encode(e, elen, CCU_B64_URL, es, sizeof(es)) >= 0);
-	snprintf(buf, sizeof(buf), "{\"kty\":\"RSA\",\"alg\":\"%s\",\"n\":\"%s\",\"e\":\"%s\"%s}", alg,
-		 ns, es, extra);
+	snprintf(buf, sizeof(buf), "{\"kty\":\"RSA\",\"alg\":\"%s\",\"n\":\"%s\",\"e\":\"%s\"%s}",
+		 alg, ns, es, extra);
 	return buf;
 }
 
@@ -286,13 +295,13 @@ static void test_rsa_rejects(void **state)
 	expect_parse_fail(rsa_json("ECDH-ES+A256KW", n, 256, e3, 3, ""));
 	expect_parse_fail(rsa_json("RSA-OAEP-256", n, 256, e3, 3, ",\"use\":\"enc\""));
 	expect_parse_fail(rsa_json("RSA-OAEP-256", n, 256, e3, 3, ",\"crv\":\"P-256\""));
-	expect_parse_fail(rsa_json("RSA-OAEP-256", n, 128, e3, 3, ""));   /* 1024 bits */
-	expect_parse_fail(rsa_json("RSA-OAEP-256", n, 255, e3, 3, ""));   /* 2040 bits */
+	expect_parse_fail(rsa_json("RSA-OAEP-256", n, 128, e3, 3, "")); /* 1024 bits */
+	expect_parse_fail(rsa_json("RSA-OAEP-256", n, 255, e3, 3, "")); /* 2040 bits */
 	n[255] &= 0xfe;
-	expect_parse_fail(rsa_json("RSA-OAEP-256", n, 256, e3, 3, ""));   /* even */
+	expect_parse_fail(rsa_json("RSA-OAEP-256", n, 256, e3, 3, "")); /* even */
 	n[255] |= 1;
 	n[0] = 0;
-	expect_parse_fail(rsa_json("RSA-OAEP-256", n, 257, e3, 3, ""));   /* leading zero */
+	expect_parse_fail(rsa_json("RSA-OAEP-256", n, 257, e3, 3, "")); /* leading zero */
 	n[0] = 0xc5;
 	expect_parse_fail(rsa_json("RSA-OAEP-256", n, 256, e_even, 3, ""));
 	expect_parse_fail(rsa_json("RSA-OAEP-256", n, 256, e_one, 1, ""));
@@ -392,16 +401,11 @@ static void test_export_private(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_ec_roundtrip),
-		cmocka_unit_test(test_ec_left_padding),
-		cmocka_unit_test(test_p521_roundtrip),
-		cmocka_unit_test(test_rsa_roundtrip),
-		cmocka_unit_test(test_ec_rejects),
-		cmocka_unit_test(test_ec_point_validation),
-		cmocka_unit_test(test_rsa_rejects),
-		cmocka_unit_test(test_from_pkey_rejects),
-		cmocka_unit_test(test_equal),
-		cmocka_unit_test(test_export_private),
+		cmocka_unit_test(test_ec_roundtrip),   cmocka_unit_test(test_ec_left_padding),
+		cmocka_unit_test(test_p521_roundtrip), cmocka_unit_test(test_rsa_roundtrip),
+		cmocka_unit_test(test_ec_rejects),     cmocka_unit_test(test_ec_point_validation),
+		cmocka_unit_test(test_rsa_rejects),    cmocka_unit_test(test_from_pkey_rejects),
+		cmocka_unit_test(test_equal),	       cmocka_unit_test(test_export_private),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

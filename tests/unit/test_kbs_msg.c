@@ -43,8 +43,9 @@ static void test_request(void **state)
 	(void)state;
 
 	assert_int_equal(kbs_request_build("snp", &s, NULL), 0);
-	assert_string_equal(s, "{\"version\":\"0.4.0\",\"tee\":\"snp\",\"extra-params\":"
-			       "{\"supported-hash-algorithms\":[\"sha256\",\"sha384\",\"sha512\"]}}");
+	assert_string_equal(s,
+			    "{\"version\":\"0.4.0\",\"tee\":\"snp\",\"extra-params\":"
+			    "{\"supported-hash-algorithms\":[\"sha256\",\"sha384\",\"sha512\"]}}");
 	assert_int_equal(req(s, &r), 0);
 	assert_string_equal(r.tee, "snp");
 	assert_true(json_is_object(r.extra_params));
@@ -52,13 +53,16 @@ static void test_request(void **state)
 	free(s);
 
 	/* Trustee's client, verbatim form */
-	assert_int_equal(req("{\"version\":\"0.4.0\",\"tee\":\"az-snp-vtpm\",\"extra-params\":"
-			     "{\"supported-hash-algorithms\":[\"sha256\",\"sha384\",\"sha512\",\"sm3\"]}}",
-			     &r), 0);
+	assert_int_equal(
+		req("{\"version\":\"0.4.0\",\"tee\":\"az-snp-vtpm\",\"extra-params\":"
+		    "{\"supported-hash-algorithms\":[\"sha256\",\"sha384\",\"sha512\",\"sm3\"]}}",
+		    &r),
+		0);
 	assert_string_equal(r.tee, "az-snp-vtpm");
 	kbs_request_done(&r);
 	/* older clients: "" ; absent -> null */
-	assert_int_equal(req("{\"version\":\"0.4.0\",\"tee\":\"snp\",\"extra-params\":\"\"}", &r), 0);
+	assert_int_equal(req("{\"version\":\"0.4.0\",\"tee\":\"snp\",\"extra-params\":\"\"}", &r),
+			 0);
 	assert_true(json_is_string(r.extra_params));
 	kbs_request_done(&r);
 	assert_int_equal(req("{\"tee\":\"snp\",\"version\":\"0.4.0\"}", &r), 0);
@@ -80,8 +84,9 @@ static void test_request_version(void **state)
 
 	expect_req_fail("{\"version\":\"0.3.0\",\"tee\":\"snp\",\"extra-params\":\"\"}", -EPROTO,
 			KBS_R_VERSION);
-	assert_string_equal(rsn.detail,
-			    "KBS Client Protocol Version Mismatch: expect =0.4.0 while the request is 0.3.0");
+	assert_string_equal(
+		rsn.detail,
+		"KBS Client Protocol Version Mismatch: expect =0.4.0 while the request is 0.3.0");
 	expect_req_fail("{\"version\":\"0.4.1\",\"tee\":\"snp\"}", -EPROTO, KBS_R_VERSION);
 	expect_req_fail("{\"version\":\"0.4.0 \",\"tee\":\"snp\"}", -EPROTO, KBS_R_VERSION);
 	expect_req_fail("{\"version\":\"0.4.0+b\",\"tee\":\"snp\"}", -EPROTO, KBS_R_VERSION);
@@ -167,7 +172,9 @@ static void test_challenge(void **state)
 	free(s);
 
 	assert_int_equal(kbs_challenge_build("a/b+", KBS_HASH_SHA512, &s, NULL), 0);
-	assert_string_equal(s, "{\"nonce\":\"a/b+\",\"extra-params\":{\"selected-hash-algorithm\":\"sha512\"}}");
+	assert_string_equal(
+		s,
+		"{\"nonce\":\"a/b+\",\"extra-params\":{\"selected-hash-algorithm\":\"sha512\"}}");
 	assert_int_equal(chal(s, &c), 0);
 	assert_string_equal(c.nonce, "a/b+");
 	assert_int_equal(c.hash, KBS_HASH_SHA512);
@@ -178,8 +185,10 @@ static void test_challenge(void **state)
 	assert_int_equal(chal("{\"nonce\":\"a\\/b\",\"extra-params\":{}}", &c), 0);
 	assert_string_equal(c.nonce, "a/b");
 	assert_int_equal(c.hash, KBS_HASH_SHA384);
-	assert_int_equal(chal("{\"extra-params\":{\"selected-hash-algorithm\":\"sha256\"},\"nonce\":\"x\"}",
-			      &c), 0);
+	assert_int_equal(
+		chal("{\"extra-params\":{\"selected-hash-algorithm\":\"sha256\"},\"nonce\":\"x\"}",
+		     &c),
+		0);
 	assert_int_equal(c.hash, KBS_HASH_SHA256);
 
 	assert_int_equal(kbs_challenge_build("a-b", 0, &s, &rsn), -EINVAL);
@@ -200,10 +209,12 @@ static void test_challenge_malformed(void **state)
 	expect_chal_fail("{\"nonce\":\"abc\"}", KBS_R_JSON);
 	expect_chal_fail("{\"nonce\":\"abc\",\"extra-params\":\"\",\"x\":1}", KBS_R_JSON);
 	expect_chal_fail("{\"nonce\":\"abc\",\"extra-params\":{\"other\":1}}", KBS_R_JSON);
-	expect_chal_fail("{\"nonce\":\"abc\",\"extra-params\":{\"selected-hash-algorithm\":\"sm3\"}}",
-			 KBS_R_HASH_ALG);
-	expect_chal_fail("{\"nonce\":\"abc\",\"extra-params\":{\"selected-hash-algorithm\":\"SHA384\"}}",
-			 KBS_R_HASH_ALG);
+	expect_chal_fail(
+		"{\"nonce\":\"abc\",\"extra-params\":{\"selected-hash-algorithm\":\"sm3\"}}",
+		KBS_R_HASH_ALG);
+	expect_chal_fail(
+		"{\"nonce\":\"abc\",\"extra-params\":{\"selected-hash-algorithm\":\"SHA384\"}}",
+		KBS_R_HASH_ALG);
 	expect_chal_fail("{\"nonce\":\"abc\",\"extra-params\":{\"selected-hash-algorithm\":5}}",
 			 KBS_R_HASH_ALG);
 	expect_chal_fail("{\"nonce\":\"ab-c\",\"extra-params\":\"\"}", KBS_R_NONCE);
@@ -213,7 +224,8 @@ static void test_challenge_malformed(void **state)
 	expect_chal_fail("{\"extra-params\":\"\"}", KBS_R_NONCE);
 	expect_chal_fail("{\"nonce\":\"x\",\"nonce\":\"y\",\"extra-params\":\"\"}", KBS_R_JSON);
 	expect_chal_fail("nonce", KBS_R_JSON);
-	snprintf(longn, sizeof(longn), "{\"nonce\":\"%0*d\",\"extra-params\":\"\"}", KBS_NONCE_MAX + 1, 0);
+	snprintf(longn, sizeof(longn), "{\"nonce\":\"%0*d\",\"extra-params\":\"\"}",
+		 KBS_NONCE_MAX + 1, 0);
 	expect_chal_fail(longn, KBS_R_NONCE);
 }
 
@@ -256,7 +268,9 @@ static void test_attestation_roundtrip(void **state)
 	struct kbs_jwk j;
 	json_t *ev = evidence();
 	struct kbs_attestation_in in = {
-		.nonce = vec_nonce, .tee_pubkey = &j, .primary_evidence = ev,
+		.nonce = vec_nonce,
+		.tee_pubkey = &j,
+		.primary_evidence = ev,
 	};
 	struct kbs_attestation a;
 	char *s = NULL, expect[1024];
@@ -267,7 +281,8 @@ static void test_attestation_roundtrip(void **state)
 	ec_jwk(&j);
 	assert_int_equal(kbs_attestation_build(&in, &s, &len, NULL), 0);
 	snprintf(expect, sizeof(expect),
-		 "{\"init-data\":null,\"runtime-data\":{\"nonce\":\"%s\",\"tee-pubkey\":{\"kty\":\"EC\","
+		 "{\"init-data\":null,\"runtime-data\":{\"nonce\":\"%s\",\"tee-pubkey\":{\"kty\":"
+		 "\"EC\","
 		 "\"crv\":\"P-256\",\"alg\":\"ECDH-ES+A256KW\",\"x\":\"%s\",\"y\":\"%s\"}},"
 		 "\"tee-evidence\":{\"primary_evidence\":{\"attestation_report\":{\"version\":3,"
 		 "\"report_data\":[1,2,3]},\"cert_chain\":null},\"additional_evidence\":\"\"}}",
@@ -283,9 +298,11 @@ static void test_attestation_roundtrip(void **state)
 	assert_null(a.init_data_body);
 
 	/* the binding both sides compute matches */
-	assert_int_equal(kbs_report_data_guest(KBS_HASH_SHA384, vec_nonce, &j, "", guest_rd, NULL), 0);
+	assert_int_equal(kbs_report_data_guest(KBS_HASH_SHA384, vec_nonce, &j, "", guest_rd, NULL),
+			 0);
 	assert_int_equal(kbs_report_data_broker(KBS_HASH_SHA384, a.nonce, &a.tee_pubkey,
-						a.additional_evidence, broker_rd, NULL), 0);
+						a.additional_evidence, broker_rd, NULL),
+			 0);
 	assert_memory_equal(guest_rd, broker_rd, sizeof(guest_rd));
 	kbs_attestation_done(&a);
 	kbs_attestation_done(NULL);
@@ -295,7 +312,8 @@ static void test_attestation_roundtrip(void **state)
 	in.init_data_toml = "algorithm = \"sha384\"\nversion = \"0.1.0\"\n";
 	in.additional_evidence = "{\"gpu0\":\"x\"}";
 	assert_int_equal(kbs_attestation_build(&in, &s, NULL, NULL), 0);
-	assert_non_null(strstr(s, "\"init-data\":{\"format\":\"toml\",\"body\":\"algorithm = \\\"sha384\\\"\\n"));
+	assert_non_null(strstr(
+		s, "\"init-data\":{\"format\":\"toml\",\"body\":\"algorithm = \\\"sha384\\\"\\n"));
 	assert_int_equal(att(s, &a), 0);
 	assert_string_equal(a.init_data_body, in.init_data_toml);
 	assert_int_equal(a.init_data_len, strlen(in.init_data_toml));
@@ -313,7 +331,8 @@ static void test_attestation_trustee_form(void **state)
 		"{\"kty\":\"EC\",\"crv\":\"P-256\",\"alg\":\"ECDH-ES+A256KW\","
 		"\"x\":\"axfR8uEsQkf4vOblY6RA8ncDfYEt6zOg9KE5RdiYwpY\","
 		"\"y\":\"T-NC4v4af5uO5-tKfA-eFivOM1drMV7Oy7ZAaDe_UfU\"}},"
-		"\"tee-evidence\":{\"primary_evidence\":{\"attestation_report\":{},\"cert_chain\":null},"
+		"\"tee-evidence\":{\"primary_evidence\":{\"attestation_report\":{},\"cert_chain\":"
+		"null},"
 		"\"additional_evidence\":\"\"}}";
 	struct kbs_attestation a;
 	(void)state;
@@ -342,13 +361,14 @@ static char *att_text(const char *init, const char *runtime_extra, const char *n
 	char pk[512];
 
 	snprintf(pk, sizeof(pk),
-		 "{\"kty\":\"EC\",\"crv\":\"P-256\",\"alg\":\"ECDH-ES+A256KW\",\"x\":\"%s\",\"y\":\"%s\"}",
+		 "{\"kty\":\"EC\",\"crv\":\"P-256\",\"alg\":\"ECDH-ES+A256KW\",\"x\":\"%s\",\"y\":"
+		 "\"%s\"}",
 		 gx, gy);
 	snprintf(buf, sizeof(buf),
 		 "{%s\"runtime-data\":{\"nonce\":%s,\"tee-pubkey\":%s%s},\"tee-evidence\":%s%s}",
 		 init, nonce, pubkey ? pubkey : pk, runtime_extra,
-		 tee_evidence ? tee_evidence :
-				"{\"primary_evidence\":{},\"additional_evidence\":\"\"}",
+		 tee_evidence ? tee_evidence
+			      : "{\"primary_evidence\":{},\"additional_evidence\":\"\"}",
 		 top_extra);
 	return buf;
 }
@@ -362,7 +382,9 @@ static void test_attestation_malformed(void **state)
 	assert_int_equal(att(att_text("", "", "\"abc=\"", NULL, NULL, ""), &a), 0);
 	kbs_attestation_done(&a);
 	assert_int_equal(att(att_text("\"init-data\":{\"format\":\"toml\",\"body\":\"\"},", "",
-				      "\"abc=\"", NULL, NULL, ""), &a), 0);
+				      "\"abc=\"", NULL, NULL, ""),
+			     &a),
+			 0);
 	assert_string_equal(a.init_data_body, "");
 	kbs_attestation_done(&a);
 
@@ -373,28 +395,37 @@ static void test_attestation_malformed(void **state)
 	expect_att_fail(att_text("", "", "1", NULL, NULL, ""), KBS_R_NONCE);
 	expect_att_fail(att_text("", "", "\"abc\"", "{\"kty\":\"EC\"}", NULL, ""), KBS_R_PUBKEY);
 	expect_att_fail(att_text("", "", "\"abc\"", "\"key\"", NULL, ""), KBS_R_PUBKEY);
-	expect_att_fail(att_text("\"init-data\":{\"format\":\"json\",\"body\":\"{}\"},", "", "\"abc\"",
-				 NULL, NULL, ""), KBS_R_INIT_DATA);
-	expect_att_fail(att_text("\"init-data\":{\"format\":\"toml\"},", "", "\"abc\"", NULL, NULL, ""),
+	expect_att_fail(att_text("\"init-data\":{\"format\":\"json\",\"body\":\"{}\"},", "",
+				 "\"abc\"", NULL, NULL, ""),
 			KBS_R_INIT_DATA);
-	expect_att_fail(att_text("\"init-data\":{\"format\":\"toml\",\"body\":1},", "", "\"abc\"", NULL,
-				 NULL, ""), KBS_R_INIT_DATA);
+	expect_att_fail(
+		att_text("\"init-data\":{\"format\":\"toml\"},", "", "\"abc\"", NULL, NULL, ""),
+		KBS_R_INIT_DATA);
+	expect_att_fail(att_text("\"init-data\":{\"format\":\"toml\",\"body\":1},", "", "\"abc\"",
+				 NULL, NULL, ""),
+			KBS_R_INIT_DATA);
 	expect_att_fail(att_text("\"init-data\":{\"format\":\"toml\",\"body\":\"\",\"x\":1},", "",
-				 "\"abc\"", NULL, NULL, ""), KBS_R_INIT_DATA);
+				 "\"abc\"", NULL, NULL, ""),
+			KBS_R_INIT_DATA);
 	expect_att_fail(att_text("\"init-data\":\"toml\",", "", "\"abc\"", NULL, NULL, ""),
 			KBS_R_INIT_DATA);
 	/* 0.1.0 style: evidence as a string */
 	expect_att_fail(att_text("", "", "\"abc\"", NULL, "\"{}\"", ""), KBS_R_EVIDENCE);
-	expect_att_fail(att_text("", "", "\"abc\"", NULL, "{\"primary_evidence\":\"x\",\"additional_evidence\":\"\"}", ""),
+	expect_att_fail(att_text("", "", "\"abc\"", NULL,
+				 "{\"primary_evidence\":\"x\",\"additional_evidence\":\"\"}", ""),
 			KBS_R_EVIDENCE);
 	expect_att_fail(att_text("", "", "\"abc\"", NULL, "{\"primary_evidence\":{}}", ""),
 			KBS_R_EVIDENCE);
-	expect_att_fail(att_text("", "", "\"abc\"", NULL, "{\"primary_evidence\":{},\"additional_evidence\":null}", ""),
+	expect_att_fail(att_text("", "", "\"abc\"", NULL,
+				 "{\"primary_evidence\":{},\"additional_evidence\":null}", ""),
 			KBS_R_EVIDENCE);
-	expect_att_fail(att_text("", "", "\"abc\"", NULL, "{\"primary_evidence\":{},\"additional_evidence\":\"\",\"x\":1}", ""),
+	expect_att_fail(att_text("", "", "\"abc\"", NULL,
+				 "{\"primary_evidence\":{},\"additional_evidence\":\"\",\"x\":1}",
+				 ""),
 			KBS_R_EVIDENCE);
 	/* kebab-case inside tee-evidence is wrong (snake_case there) */
-	expect_att_fail(att_text("", "", "\"abc\"", NULL, "{\"primary-evidence\":{},\"additional-evidence\":\"\"}", ""),
+	expect_att_fail(att_text("", "", "\"abc\"", NULL,
+				 "{\"primary-evidence\":{},\"additional-evidence\":\"\"}", ""),
 			KBS_R_EVIDENCE);
 	expect_att_fail("{\"tee-evidence\":{\"primary_evidence\":{},\"additional_evidence\":\"\"}}",
 			KBS_R_JSON);
@@ -407,7 +438,9 @@ static void test_attestation_build_rejects(void **state)
 {
 	struct kbs_jwk j;
 	json_t *ev = evidence(), *arr = json_array();
-	struct kbs_attestation_in in = { .nonce = vec_nonce, .tee_pubkey = &j, .primary_evidence = ev };
+	struct kbs_attestation_in in = { .nonce = vec_nonce,
+					 .tee_pubkey = &j,
+					 .primary_evidence = ev };
 	char *s = NULL;
 	(void)state;
 
@@ -434,8 +467,13 @@ static void test_token_response(void **state)
 {
 	char *s = NULL, *t = NULL;
 	static const char *const bad[] = {
-		"{\"token\":\"abc\"}", "{\"token\":\"a.b\"}", "{\"token\":\"a.b.c.d\"}",
-		"{\"token\":\"a.b.c=\"}", "{\"token\":\"a..c\"}", "{\"token\":1}", "{}",
+		"{\"token\":\"abc\"}",
+		"{\"token\":\"a.b\"}",
+		"{\"token\":\"a.b.c.d\"}",
+		"{\"token\":\"a.b.c=\"}",
+		"{\"token\":\"a..c\"}",
+		"{\"token\":1}",
+		"{}",
 	};
 	(void)state;
 
@@ -446,14 +484,16 @@ static void test_token_response(void **state)
 	free(t);
 	free(s);
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		assert_int_equal(kbs_token_response_parse(bad[i], strlen(bad[i]), &t, &rsn), -EBADMSG);
+		assert_int_equal(kbs_token_response_parse(bad[i], strlen(bad[i]), &t, &rsn),
+				 -EBADMSG);
 		assert_null(t);
 		assert_string_equal(rsn.code, KBS_R_TOKEN);
 	}
 	{
 		static const char extra[] = "{\"token\":\"a.b.c\",\"x\":1}";
 
-		assert_int_equal(kbs_token_response_parse(extra, strlen(extra), &t, &rsn), -EBADMSG);
+		assert_int_equal(kbs_token_response_parse(extra, strlen(extra), &t, &rsn),
+				 -EBADMSG);
 	}
 	assert_string_equal(rsn.code, KBS_R_JSON);
 	assert_int_equal(kbs_token_response_build("a.b", &s, &rsn), -EINVAL);
@@ -469,7 +509,8 @@ static void test_error_body(void **state)
 	char *s = NULL, big[2048];
 	(void)state;
 
-	assert_int_equal(kbs_error_build(KBS_ERR_POLICY_DENY, "Access denied by policy", &s, NULL), 0);
+	assert_int_equal(kbs_error_build(KBS_ERR_POLICY_DENY, "Access denied by policy", &s, NULL),
+			 0);
 	assert_string_equal(s, "{\"type\":\"https://github.com/confidential-containers/kbs/errors/"
 			       "PolicyDeny\",\"detail\":\"Access denied by policy\"}");
 	assert_int_equal(kbs_error_parse(s, strlen(s), &e, NULL), 0);
@@ -493,14 +534,15 @@ static void test_error_body(void **state)
 
 	/* console-safe detail, cut */
 	{
-		static const char t[] = "{\"type\":\"https://github.com/confidential-containers/kbs/"
-					"errors/X\",\"detail\":\"caf\\u00e9\\u001b\"}";
+		static const char t[] =
+			"{\"type\":\"https://github.com/confidential-containers/kbs/"
+			"errors/X\",\"detail\":\"caf\\u00e9\\u001b\"}";
 
 		assert_int_equal(kbs_error_parse(t, strlen(t), &e, NULL), 0);
 	}
 	assert_string_equal(e.detail, "caf???");
-	snprintf(big, sizeof(big), "{\"type\":\"%sX\",\"detail\":\"%01000d\"}", KBS_ERROR_TYPE_PREFIX,
-		 0);
+	snprintf(big, sizeof(big), "{\"type\":\"%sX\",\"detail\":\"%01000d\"}",
+		 KBS_ERROR_TYPE_PREFIX, 0);
 	assert_int_equal(kbs_error_parse(big, strlen(big), &e, NULL), 0);
 	assert_int_equal(strlen(e.detail), KBS_ERROR_DETAIL_MAX);
 }
@@ -518,11 +560,16 @@ static void test_error_body_malformed(void **state)
 {
 	(void)state;
 	expect_error_parse_fail("{\"type\":\"PolicyDeny\",\"detail\":\"x\"}");
-	expect_error_parse_fail("{\"type\":\"https://github.com/confidential-containers/kbs/errors/\",\"detail\":\"x\"}");
-	expect_error_parse_fail("{\"type\":\"https://github.com/confidential-containers/kbs/errors/A-B\",\"detail\":\"x\"}");
-	expect_error_parse_fail("{\"type\":\"https://github.com/confidential-containers/kbs/errors/A\"}");
-	expect_error_parse_fail("{\"type\":\"https://github.com/confidential-containers/kbs/errors/A\",\"detail\":1}");
-	expect_error_parse_fail("{\"type\":\"https://github.com/confidential-containers/kbs/errors/A\",\"detail\":\"\",\"x\":1}");
+	expect_error_parse_fail("{\"type\":\"https://github.com/confidential-containers/kbs/errors/"
+				"\",\"detail\":\"x\"}");
+	expect_error_parse_fail("{\"type\":\"https://github.com/confidential-containers/kbs/errors/"
+				"A-B\",\"detail\":\"x\"}");
+	expect_error_parse_fail(
+		"{\"type\":\"https://github.com/confidential-containers/kbs/errors/A\"}");
+	expect_error_parse_fail("{\"type\":\"https://github.com/confidential-containers/kbs/errors/"
+				"A\",\"detail\":1}");
+	expect_error_parse_fail("{\"type\":\"https://github.com/confidential-containers/kbs/errors/"
+				"A\",\"detail\":\"\",\"x\":1}");
 	expect_error_parse_fail("{\"detail\":\"x\"}");
 	expect_error_parse_fail("Unauthorized");
 	expect_error_parse_fail("");
@@ -532,11 +579,13 @@ static void test_error_body_malformed(void **state)
 
 static void test_resource_paths(void **state)
 {
-	static const char *const good[] = { "default/key/disk1", "my-repo/type_1/tag.v2", "_a/-b/c..d",
-					    "A/B/C", "0/1/2" };
-	static const char *const bad[] = { "", "a/b", "a/b/c/d", "/a/b/c", "a/b/c/", "a//c", "./b/c",
-					   "../b/c", "a/.hidden/c", "a/b/c?x=1", "a/b/c d", "a/b/\xc3\xbc",
-					   "a/b/c%2f", "a\\b/c/d", "a/b/." };
+	static const char *const good[] = { "default/key/disk1", "my-repo/type_1/tag.v2",
+					    "_a/-b/c..d", "A/B/C", "0/1/2" };
+	static const char *const bad[] = { "",		"a/b",	    "a/b/c/d",
+					   "/a/b/c",	"a/b/c/",   "a//c",
+					   "./b/c",	"../b/c",   "a/.hidden/c",
+					   "a/b/c?x=1", "a/b/c d",  "a/b/\xc3\xbc",
+					   "a/b/c%2f",	"a\\b/c/d", "a/b/." };
 	struct kbs_resource_path p;
 	char seg[KBS_PATH_SEGMENT_MAX + 2], path[512], url[512];
 	(void)state;

@@ -64,8 +64,9 @@ static void test_trustee_vector(void **state)
 	assert_string_equal(out, "{\"a\":\"test\",\"b\":1,\"c\":{\"d\":\"e\"}}");
 	assert_int_equal(len, strlen(out));
 	assert_int_equal(kbs_hash(KBS_HASH_SHA384, out, len, d), 48);
-	assert_hex(d, 48, "e71ce8e70d814ba6639c3612ebee0ff1f76f650f8dbb5e47157e0f3f525cd22c"
-			  "4597480a186427c813ca941da78870c3");
+	assert_hex(d, 48,
+		   "e71ce8e70d814ba6639c3612ebee0ff1f76f650f8dbb5e47157e0f3f525cd22c"
+		   "4597480a186427c813ca941da78870c3");
 	free(out);
 	json_decref(v);
 }
@@ -98,7 +99,8 @@ static void test_our_vector_both_paths(void **state)
 	assert_memory_equal(rd, rd2, sizeof(rd));
 
 	/* NULL additional evidence means "" on both sides. */
-	assert_int_equal(kbs_report_data_broker(KBS_HASH_SHA384, vec_nonce, &j, NULL, rd2, NULL), 0);
+	assert_int_equal(kbs_report_data_broker(KBS_HASH_SHA384, vec_nonce, &j, NULL, rd2, NULL),
+			 0);
 	assert_memory_equal(rd, rd2, sizeof(rd));
 	free(pre);
 	free(jcs);
@@ -145,8 +147,10 @@ static void cross_check(const char *nonce, const struct kbs_jwk *j, const char *
 	assert_int_equal(kbs_jcs_print(reparsed, &jcs2, NULL, NULL), 0);
 	assert_string_equal(pre, jcs2);
 	for (int h = KBS_HASH_SHA256; h <= KBS_HASH_SHA512; h++) {
-		assert_int_equal(kbs_report_data_guest((enum kbs_hash_alg)h, nonce, j, ae, a, NULL), 0);
-		assert_int_equal(kbs_report_data_broker((enum kbs_hash_alg)h, nonce, j, ae, b, NULL), 0);
+		assert_int_equal(kbs_report_data_guest((enum kbs_hash_alg)h, nonce, j, ae, a, NULL),
+				 0);
+		assert_int_equal(
+			kbs_report_data_broker((enum kbs_hash_alg)h, nonce, j, ae, b, NULL), 0);
 		assert_memory_equal(a, b, sizeof(a));
 	}
 	free(pre);
@@ -204,7 +208,8 @@ static void test_random_nonce_rsa(void **state)
 	cross_check(nonce, &j, "");
 	assert_int_equal(kbs_preimage_template(nonce, &j, "", &pre, NULL, NULL), 0);
 	/* RSA member order: alg e kty n. */
-	assert_non_null(strstr(pre, "\"tee-pubkey\":{\"alg\":\"RSA-OAEP-256\",\"e\":\"AQAB\",\"kty\":\"RSA\",\"n\":\""));
+	assert_non_null(strstr(pre, "\"tee-pubkey\":{\"alg\":\"RSA-OAEP-256\",\"e\":\"AQAB\","
+				    "\"kty\":\"RSA\",\"n\":\""));
 	free(pre);
 	EVP_PKEY_free(k);
 }
