@@ -205,6 +205,8 @@ static int check_b64url(const char *s, size_t max)
 
 static int check_jwk_text(const struct kbs_jwk *jwk, struct ccu_reason *err)
 {
+	if (!jwk)
+		return ccu_fail(err, -EINVAL, KBS_R_PUBKEY, "tee-pubkey: none");
 	if (jwk->kty == KBS_KTY_EC) {
 		size_t bl = ccu_b64_encoded_len(kbs_crv_coord_len(jwk->crv), CCU_B64_URL);
 
@@ -429,8 +431,11 @@ int kbs_report_data_broker(enum kbs_hash_alg a, const char *nonce, const struct 
 	size_t len;
 	int r;
 
-	if (!nonce || !jwk)
-		return ccu_fail(err, -EINVAL, KBS_R_JCS, "runtime data incomplete");
+	if (!nonce)
+		return ccu_fail(err, -EINVAL, KBS_R_NONCE, "runtime data: no nonce");
+	if (!jwk || (jwk->kty != KBS_KTY_EC && jwk->kty != KBS_KTY_RSA) ||
+	    (jwk->kty == KBS_KTY_EC && !kbs_crv_name(jwk->crv)))
+		return ccu_fail(err, -EINVAL, KBS_R_PUBKEY, "runtime data: no usable tee-pubkey");
 	obj = kbs_runtime_data_json(nonce, jwk, ae);
 	if (!obj)
 		return ccu_fail(err, -ENOMEM, KBS_R_INTERNAL, "runtime data: out of memory");

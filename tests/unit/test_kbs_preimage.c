@@ -334,6 +334,22 @@ static void test_template_rejects(void **state)
 	bad.kty = KBS_KTY_RSA; /* RSA members empty */
 	strcpy(bad.alg, KBS_JWK_ALG_RSA_OAEP_256);
 	expect_template_reject(vec_nonce, &bad, "", KBS_R_PUBKEY);
+	expect_template_reject(vec_nonce, NULL, "", KBS_R_PUBKEY);
+	{
+		uint8_t rd[KBS_REPORT_DATA_LEN];
+		struct ccu_reason r = { 0 };
+
+		bad = j;
+		bad.kty = KBS_KTY_NONE;
+		assert_int_equal(kbs_report_data_broker(KBS_HASH_SHA384, vec_nonce, &bad, "", rd, &r),
+				 -EINVAL);
+		assert_string_equal(r.code, KBS_R_PUBKEY);
+		assert_int_equal(kbs_report_data_broker(KBS_HASH_SHA384, NULL, &j, "", rd, &r), -EINVAL);
+		assert_string_equal(r.code, KBS_R_NONCE);
+		assert_int_equal(kbs_report_data_broker(KBS_HASH_SHA384, vec_nonce, &j, "caf\xc3\xa9",
+							rd, &r), -EINVAL);
+		assert_string_equal(r.code, KBS_R_JCS);
+	}
 }
 
 static void test_hash_algorithms(void **state)
