@@ -233,12 +233,30 @@ static int assemble(const struct wrapped *w, const uint8_t iv[12], const uint8_t
 	return 0;
 }
 
+/* A256GCM under @cek with a fresh IV, then the JSON text. */
+static int seal(const struct wrapped *w, const uint8_t cek[KBS_JWE_CEK_LEN], const uint8_t *pt,
+		size_t len, char **ret, size_t *ret_len)
+{
+	uint8_t iv[KBS_JWE_IV_LEN], tag[KBS_JWE_TAG_LEN];
+	uint8_t *ct;
+	int r;
+
+	if (RAND_bytes(iv, sizeof(iv)) != 1)
+		return -EIO;
+	ct = malloc(len ? len : 1);
+	if (!ct)
+		return -ENOMEM;
+	r = gcm(true, cek, iv, w->protected_b64, pt, len, ct, tag);
+	if (r == 0)
+		r = assemble(w, iv, ct, len, tag, ret, ret_len);
+	free(ct);
+	return r;
+}
+
 int kbs_jwe_encrypt(EVP_PKEY *recipient, const uint8_t *pt, size_t len, char **ret, size_t *ret_len,
 		    struct ccu_reason *err)
 {
 	_cleanup_secmem_ struct jwe_secrets *s = NULL;
-	_cleanup_free_ uint8_t *ct = NULL;
-	uint8_t iv[KBS_JWE_IV_LEN], tag[KBS_JWE_TAG_LEN];
 	struct wrapped w = { 0 };
 	int r;
 
@@ -251,10 +269,9 @@ int kbs_jwe_encrypt(EVP_PKEY *recipient, const uint8_t *pt, size_t len, char **r
 		return ccu_fail(err, -EMSGSIZE, KBS_R_JWE, "plaintext of %zu bytes, at most %d",
 				len, KBS_JWE_MAX_PLAINTEXT);
 	s = secrets_new();
-	ct = malloc(len ? len : 1);
-	if (!s || !ct)
-		return ccu_fail(err, -ENOMEM, KBS_R_INTERNAL, "out of memory");
-	if (RAND_bytes(s->cek, sizeof(s->cek)) != 1 || RAND_bytes(iv, sizeof(iv)) != 1)
+	if (!s)
+		return ccu_fail(err, -ENOMEM, KBS_R_INTERNAL, "secure memory allocation failed");
+	if (RAND_bytes(s->cek, sizeof(s->cek)) != 1)
 		return ccu_fail(err, -EIO, KBS_R_INTERNAL, "random generator failed");
 	switch (EVP_PKEY_get_base_id(recipient)) {
 	case EVP_PKEY_EC:
@@ -268,10 +285,9 @@ int kbs_jwe_encrypt(EVP_PKEY *recipient, const uint8_t *pt, size_t len, char **r
 	}
 	if (r < 0)
 		return r;
-	if (gcm(true, s->cek, iv, w.protected_b64, pt, len, ct, tag) < 0)
-		return ccu_fail(err, -EIO, KBS_R_INTERNAL, "A256GCM encryption failed");
-	if (assemble(&w, iv, ct, len, tag, ret, ret_len) < 0)
-		return ccu_fail(err, -ENOMEM, KBS_R_INTERNAL, "out of memory");
+	r = seal(&w, s->cek, pt, len, ret, ret_len);
+	if (r < 0)
+		return ccu_fail(err, r, KBS_R_INTERNAL, "A256GCM encryption failed");
 	return 0;
 }
 

@@ -256,7 +256,7 @@ static int decode_json(const char *seg, size_t len, size_t max, const char *what
 
 int kbs_jwt_peek_claims(const char *token, size_t len, json_t **claims, struct ccu_reason *err)
 {
-	struct jwt_parts p;
+	struct jwt_parts p = { 0 };
 	int r;
 
 	*claims = NULL;
@@ -387,7 +387,7 @@ int kbs_jwt_verify(const char *token, size_t len, EVP_PKEY *key,
 		   const struct kbs_jwt_verify_opts *o, json_t **claims, struct ccu_reason *err)
 {
 	_cleanup_(json_decrefp) json_t *c = NULL;
-	struct jwt_parts p;
+	struct jwt_parts p = { 0 };
 	int r;
 
 	if (claims)

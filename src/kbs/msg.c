@@ -415,11 +415,11 @@ static bool variant_valid(const char *v, size_t l)
  * only: everything else becomes '?'. */
 static void printable_copy(char *dst, const char *s, size_t max)
 {
-	size_t i = 0;
+	size_t n = s ? strnlen(s, max) : 0;
 
-	for (; s[i] && i < max; i++)
+	for (size_t i = 0; i < n; i++)
 		dst[i] = (s[i] >= 0x20 && s[i] <= 0x7e) ? s[i] : '?';
-	dst[i] = '\0';
+	dst[n] = '\0';
 }
 
 int kbs_error_build(const char *variant, const char *detail, char **ret, struct ccu_reason *err)
@@ -435,7 +435,7 @@ int kbs_error_build(const char *variant, const char *detail, char **ret, struct 
 	d = malloc(ERROR_DETAIL_BUILD_MAX + 1);
 	if (!d)
 		return ccu_fail(err, -ENOMEM, KBS_R_INTERNAL, "out of memory");
-	printable_copy(d, detail ? detail : "", ERROR_DETAIL_BUILD_MAX);
+	printable_copy(d, detail, ERROR_DETAIL_BUILD_MAX);
 	return dump(json_pack("{s:s,s:s}", "type", type, "detail", d), ret, NULL, err);
 }
 

@@ -415,7 +415,7 @@ int kbs_report_data_guest(enum kbs_hash_alg a, const char *nonce, const struct k
 			  const char *ae, uint8_t out[KBS_REPORT_DATA_LEN], struct ccu_reason *err)
 {
 	_cleanup_free_ char *pre = NULL;
-	size_t len;
+	size_t len = 0;
 	int r = kbs_preimage_template(nonce, jwk, ae, &pre, &len, err);
 
 	if (r < 0)
@@ -428,7 +428,7 @@ int kbs_report_data_broker(enum kbs_hash_alg a, const char *nonce, const struct 
 {
 	_cleanup_free_ char *pre = NULL;
 	json_t *obj;
-	size_t len;
+	size_t len = 0;
 	int r;
 
 	if (!nonce)
