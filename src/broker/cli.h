@@ -9,4 +9,12 @@ enum broker_exit {
 	BROKER_EXIT_FAILURE = 3,  /* the command could not complete (I/O, store) */
 };
 
+#define BROKER_DEFAULT_CONFIG "/etc/ccunlock-kbs/broker.conf"
+
 int broker_cmd_verify(int argc, char **argv);
+int broker_cmd_serve(int argc, char **argv);
+int broker_cmd_init(int argc, char **argv);
+int broker_cmd_resource(int argc, char **argv);
+int broker_cmd_policy(int argc, char **argv);
+int broker_cmd_admin_keygen(int argc, char **argv);
+int broker_cmd_admin_token(int argc, char **argv);

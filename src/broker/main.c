@@ -15,6 +15,12 @@ struct command {
 };
 
 static const struct command commands[] = {
+	{ "serve", broker_cmd_serve, "run the key broker" },
+	{ "init", broker_cmd_init, "create the master key and the database" },
+	{ "resource", broker_cmd_resource, "put, get-meta, list, delete resources" },
+	{ "policy", broker_cmd_policy, "set, show, list, delete release policies" },
+	{ "admin-keygen", broker_cmd_admin_keygen, "make an Ed25519 admin key pair" },
+	{ "admin-token", broker_cmd_admin_token, "print an admin bearer token" },
 	{ "verify", broker_cmd_verify, "verify an SNP report or chain (and a policy)" },
 };
 
@@ -22,7 +28,7 @@ static void usage(FILE *f)
 {
 	fprintf(f, "usage: ccunlock-kbs COMMAND [OPTIONS]\n\ncommands:\n");
 	for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
-		fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
+		fprintf(f, "  %-13s %s\n", commands[i].name, commands[i].summary);
 	fprintf(f, "\n'ccunlock-kbs COMMAND --help' describes a command.\n");
 }
 

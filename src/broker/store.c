@@ -23,6 +23,7 @@
 #include "broker/store_backend.h"
 #include "common/secmem.h"
 #include "common/util.h"
+#include "kbs/msg.h"
 
 #define SEAL_VERSION 1
 #define SEAL_NONCE 12
@@ -44,24 +45,14 @@ bool broker_policy_name_valid(const char *name)
 	return l >= 1 && l <= 64 && name[0] != '.' && strspn(name, path_chars) == l;
 }
 
-/* repo/type/tag; each segment [A-Za-z0-9_-][A-Za-z0-9_.-]* (Trustee's rule). */
+/* repo/type/tag by the protocol's own rule (kbs_resource_path_parse), and
+ * short enough for struct broker_resource_meta. */
 static bool resource_path_valid(const char *p)
 {
-	int segs = 0;
+	struct kbs_resource_path rp;
+	size_t l = strlen(p);
 
-	if (strlen(p) > BROKER_NAME_MAX)
-		return false;
-	while (*p) {
-		size_t l = strcspn(p, "/");
-
-		if (l == 0 || p[0] == '.' || strspn(p, path_chars) < l)
-			return false;
-		segs++;
-		p += l;
-		if (*p == '/' && !*++p)
-			return false;
-	}
-	return segs == 3;
+	return l <= BROKER_NAME_MAX && kbs_resource_path_parse(p, l, &rp, NULL) == 0;
 }
 
 static size_t build_aad(uint8_t *aad, size_t cap, const char *kind, const char *name,

@@ -1,0 +1,152 @@
+#include "broker/audit.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "common/codec.h"
+#include "common/log.h"
+#include "common/util.h"
+
+struct broker_audit {
+	int fd; /* -1: no file */
+};
+
+int broker_audit_open(const char *path, struct broker_audit **ret, struct ccu_reason *err)
+{
+	struct broker_audit *a = calloc(1, sizeof(*a));
+
+	if (!a)
+		return ccu_fail(err, -ENOMEM, "INTERNAL", "out of memory");
+	a->fd = -1;
+	if (path) {
+		a->fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0640);
+		if (a->fd < 0) {
+			int e = errno;
+
+			free(a);
+			return ccu_fail(err, -e, "AUDIT_WRITE", "cannot open audit log '%s': %s",
+					path, strerror(e));
+		}
+	}
+	*ret = a;
+	return 0;
+}
+
+void broker_audit_close(struct broker_audit *a)
+{
+	if (!a)
+		return;
+	if (a->fd >= 0)
+		close(a->fd);
+	free(a);
+}
+
+static void set_hex(json_t *o, const char *key, const uint8_t *b, size_t n)
+{
+	char hex[2 * 64 + 1];
+
+	if (n * 2 + 1 > sizeof(hex))
+		return;
+	ccu_hex_encode(b, n, hex, sizeof(hex));
+	json_object_set_new(o, key, json_string(hex));
+}
+
+static void set_str(json_t *o, const char *key, const char *v)
+{
+	if (v)
+		json_object_set_new(o, key, json_string(v));
+}
+
+static void add_report(json_t *o, const struct broker_audit_rec *rec)
+{
+	const struct snp_report *r = rec->report;
+	enum snp_product p = rec->product;
+	struct snp_tcb tcb;
+	char buf[96];
+
+	if (!r)
+		return;
+	set_hex(o, "measurement", r->measurement, sizeof(r->measurement));
+	/* Turin identifies the chip by its first 8 bytes only. */
+	set_hex(o, "chip_id", r->chip_id, p == SNP_PRODUCT_TURIN ? 8 : sizeof(r->chip_id));
+	if (p != SNP_PRODUCT_UNKNOWN && snp_tcb_decode(r->reported_tcb, p, &tcb))
+		set_str(o, "reported_tcb", snp_tcb_format(&tcb, buf, sizeof(buf)));
+	else
+		set_hex(o, "reported_tcb", r->reported_tcb, sizeof(r->reported_tcb));
+	json_object_set_new(o, "report_version", json_integer(r->version));
+}
+
+static json_t *build(const struct broker_audit_rec *rec)
+{
+	json_t *o = json_object();
+	struct timeval tv;
+	struct tm tm;
+	char t[96];
+
+	if (!o)
+		return NULL;
+	gettimeofday(&tv, NULL);
+	gmtime_r(&tv.tv_sec, &tm);
+	snprintf(t, sizeof(t), "%04d-%02d-%02dT%02d:%02d:%02d.%03uZ", tm.tm_year + 1900,
+		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+		 (unsigned)(tv.tv_usec / 1000) % 1000u);
+	set_str(o, "time", t);
+	set_str(o, "event", rec->event);
+	set_str(o, "action", rec->action);
+	set_str(o, "session", rec->session);
+	set_str(o, "peer", rec->peer);
+	set_str(o, "resource", rec->resource);
+	set_str(o, "policy", rec->policy);
+	set_str(o, "decision", rec->allow ? "allow" : "deny");
+	if (rec->reason && ccu_reason_is_set(rec->reason))
+		json_object_set_new(o, "reason",
+				    json_pack("{s:s,s:s}", "code", rec->reason->code, "detail",
+					      rec->reason->detail));
+	add_report(o, rec);
+	if (rec->product != SNP_PRODUCT_UNKNOWN)
+		set_str(o, "product", snp_product_name(rec->product));
+	if (rec->signer >= 0)
+		set_str(o, "signer", snp_signing_key_name((unsigned)rec->signer));
+	if (rec->evidence_sha256)
+		set_hex(o, "evidence_sha256", rec->evidence_sha256, 32);
+	return o;
+}
+
+int broker_audit_write(struct broker_audit *a, const struct broker_audit_rec *rec,
+		       struct ccu_reason *err)
+{
+	json_t *o = build(rec);
+	char *line = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+	size_t len;
+	ssize_t n;
+	int r = 0;
+
+	json_decref(o);
+	if (!line)
+		return ccu_fail(err, -ENOMEM, "AUDIT_WRITE", "cannot format the audit record");
+	if (a->fd < 0) {
+		log_info("audit: %s", line);
+		free(line);
+		return 0;
+	}
+	len = strlen(line);
+	line[len] = '\n'; /* json_dumps' NUL becomes the line end */
+	/* One write: O_APPEND keeps concurrent lines whole. A short write
+	 * would leave half a line, so it counts as a failure. */
+	n = write(a->fd, line, len + 1);
+	if (n != (ssize_t)(len + 1))
+		r = ccu_fail(err, n < 0 ? -errno : -EIO, "AUDIT_WRITE",
+			     "cannot append to the audit log: %s", n < 0 ? strerror(errno) : "short write");
+	else if (fdatasync(a->fd) < 0)
+		r = ccu_fail(err, -errno, "AUDIT_WRITE", "cannot sync the audit log: %s",
+			     strerror(errno));
+	free(line);
+	return r;
+}

@@ -1,0 +1,494 @@
+/*
+ * The guest protocol, Trustee KBS 0.4.0 RCAR (kbs-protocol.md):
+ * POST /kbs/v0/auth, POST /kbs/v0/attest, GET /kbs/v0/resource/<path>.
+ * Every refusal a guest can cause is 401 with "CODE: detail"; every
+ * attestation and release decision is audited before the reply.
+ */
+#include "broker/server_int.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+
+#include "common/codec.h"
+#include "common/log.h"
+#include "common/secmem.h"
+#include "kbs/jwe.h"
+#include "kbs/jwt.h"
+#include "kbs/kbs.h"
+#include "kbs/preimage.h"
+#include "snp/policy.h"
+
+#define COOKIE_BUF 64
+
+/* ------------------------------------------------------------ /auth */
+
+void broker_h_auth(struct http_req *req, void *ud)
+{
+	struct broker_server *s = ud;
+	struct kbs_request kr = { 0 };
+	struct ccu_reason why = { 0 };
+	char id[BROKER_SESSION_ID_LEN + 1], nonce[KBS_NONCE_LEN + 1], cookie[128], date[64];
+	char *body = NULL;
+	time_t expires;
+	struct tm tm;
+	size_t len;
+	const uint8_t *b = http_req_body(req, &len);
+
+	if (!b) {
+		ccu_reason_set(&why, "INTERNAL", "cannot read the request body");
+		broker_reply_error(req, 500, "InternalError", &why);
+		return;
+	}
+	if (kbs_request_parse((const char *)b, len, &kr, &why) < 0) {
+		broker_reply_error(req, 401, KBS_ERR_ATTESTATION, &why);
+		return;
+	}
+	if (strcmp(kr.tee, KBS_TEE_SNP) != 0) {
+		ccu_reason_set(&why, KBS_R_TEE, "tee '%s' is not supported; this broker verifies '%s'",
+			       kr.tee, KBS_TEE_SNP);
+		kbs_request_done(&kr);
+		broker_reply_error(req, 401, KBS_ERR_ATTESTATION, &why);
+		return;
+	}
+	kbs_request_done(&kr);
+	if (broker_sessions_create(s->sessions, broker_now(s), id, nonce, &expires, &why) < 0 ||
+	    kbs_challenge_build(nonce, 0, &body, &why) < 0) {
+		broker_reply_error(req, 401, KBS_ERR_ATTESTATION, &why);
+		return;
+	}
+	gmtime_r(&expires, &tm);
+	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+	snprintf(cookie, sizeof(cookie), "%s=%s; Expires=%s", KBS_COOKIE_NAME, id, date);
+	http_add_header(req, "Set-Cookie", cookie);
+	http_reply(req, 200, "application/json", body, strlen(body));
+	free(body);
+}
+
+/* ------------------------------------------------------------ /attest checks */
+
+void broker_attest_prep_done(struct broker_attest_prep *p)
+{
+	kbs_attestation_done(&p->att);
+	snp_evidence_done(&p->ev);
+	memset(p, 0, sizeof(*p));
+}
+
+static int check_binding(const struct broker_attest_prep *p, const char *nonce,
+			 struct ccu_reason *err)
+{
+	uint8_t expect[KBS_REPORT_DATA_LEN];
+	char have[33], want[33];
+	int r = kbs_report_data_broker(KBS_HASH_SHA384, nonce, &p->att.tee_pubkey, "", expect, err);
+
+	if (r < 0)
+		return r;
+	if (secmem_equal(expect, p->report.report_data, KBS_REPORT_DATA_LEN))
+		return 0;
+	ccu_hex_encode(expect, 16, want, sizeof(want));
+	ccu_hex_encode(p->report.report_data, 16, have, sizeof(have));
+	return ccu_fail(err, -EKEYREJECTED, "ATTEST_REPORT_DATA",
+			"REPORT_DATA does not bind this session's nonce and tee-pubkey: expected "
+			"SHA-384(JCS preimage)||0^16 = %s..., report has %s...",
+			want, have);
+}
+
+int broker_attest_prepare(const char *body, size_t len, const char *nonce,
+			  struct broker_attest_prep *p, struct ccu_reason *err)
+{
+	EVP_PKEY *pk = NULL;
+	size_t nl = strlen(nonce);
+	int r;
+
+	memset(p, 0, sizeof(*p));
+	r = kbs_attestation_parse(body, len, &p->att, err);
+	if (r < 0)
+		return r;
+	if (strlen(p->att.nonce) != nl || !secmem_equal(p->att.nonce, nonce, nl))
+		return ccu_fail(err, -EKEYREJECTED, "ATTEST_NONCE",
+				"runtime-data.nonce is not this session's challenge nonce");
+	if (p->att.init_data_body)
+		return ccu_fail(err, -EKEYREJECTED, "ATTEST_INIT_DATA",
+				"init-data is not supported by this broker (send null)");
+	if (p->att.additional_evidence[0])
+		return ccu_fail(err, -EKEYREJECTED, "ATTEST_ADDITIONAL_EVIDENCE",
+				"additional_evidence must be \"\": this broker verifies no "
+				"additional devices");
+	r = kbs_jwk_to_pkey(&p->att.tee_pubkey, &pk, err);
+	EVP_PKEY_free(pk);
+	if (r < 0)
+		return r;
+	r = snp_evidence_parse(p->att.primary_evidence, &p->ev, err);
+	if (r < 0)
+		return r;
+	r = snp_report_parse(p->ev.raw, SNP_REPORT_SIZE, &p->report, err);
+	if (r < 0)
+		return r;
+	p->have_report = true;
+	return check_binding(p, nonce, err);
+}
+
+/* ------------------------------------------------------------ /attest */
+
+static int der_update(EVP_MD_CTX *md, X509 *x)
+{
+	unsigned char *der = NULL;
+	int n = i2d_X509(x, &der), r;
+
+	if (n <= 0)
+		return -EIO;
+	r = EVP_DigestUpdate(md, der, (size_t)n) == 1 ? 0 : -EIO;
+	OPENSSL_free(der);
+	return r;
+}
+
+/* SHA-256 of the raw report, the leaf DER and every other certificate DER
+ * the verification was given, in that order. */
+static int evidence_digest(const uint8_t *raw, X509 *leaf, STACK_OF(X509) *pool, uint8_t out[32])
+{
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	int r = -EIO;
+
+	if (!md || EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1 ||
+	    EVP_DigestUpdate(md, raw, SNP_REPORT_SIZE) != 1 || der_update(md, leaf) < 0)
+		goto out;
+	for (int i = 0; i < sk_X509_num(pool); i++)
+		if (der_update(md, sk_X509_value(pool, i)) < 0)
+			goto out;
+	r = EVP_DigestFinal_ex(md, out, NULL) == 1 ? 0 : -EIO;
+out:
+	EVP_MD_CTX_free(md);
+	return r;
+}
+
+static int issue_token(struct broker_server *s, const char *sid, time_t now, char *out,
+		       struct ccu_reason *err)
+{
+	json_t *claims = kbs_jwt_claims_new(now, s->cfg->token_lifetime);
+	char *tok = NULL;
+	int r;
+
+	if (!claims || json_object_set_new(claims, "sid", json_string(sid)) < 0) {
+		json_decref(claims);
+		return ccu_fail(err, -ENOMEM, "INTERNAL", "out of memory");
+	}
+	r = kbs_jwt_sign(s->token_key, claims, &tok, err);
+	json_decref(claims);
+	if (r < 0)
+		return r;
+	if (strlen(tok) > BROKER_TOKEN_MAX) {
+		free(tok);
+		return ccu_fail(err, -EOVERFLOW, "INTERNAL", "token too long");
+	}
+	strcpy(out, tok);
+	free(tok);
+	return 0;
+}
+
+struct attest_run {
+	struct broker_server *s;
+	struct http_req *req;
+	time_t now;
+	char sid[BROKER_SESSION_ID_LEN + 1];
+	struct broker_attest_prep prep;
+	struct broker_attested att;
+	X509 *leaf;
+	STACK_OF(X509) *pool;
+	bool have_digest;
+};
+
+static int attest_verify(struct attest_run *a, struct ccu_reason *why)
+{
+	struct snp_verify_opts vo = { .at = a->now, .cache = a->s->chains };
+	struct snp_verdict v;
+	const char *from;
+	int r;
+
+	r = broker_certs_collect(&a->s->certs, &a->prep.report, a->prep.ev.certs, &a->leaf,
+				 &a->pool, &from, why);
+	if (r < 0)
+		return r;
+	if (evidence_digest(a->prep.ev.raw, a->leaf, a->pool, a->att.evidence_sha256) == 0)
+		a->have_digest = true;
+	memset(&v, 0, sizeof(v));
+	r = snp_verify(a->s->trust, &a->prep.report, a->leaf, a->pool, &vo, &v);
+	a->att.product = v.product;
+	if (r == -EKEYREJECTED) {
+		*why = v.reason;
+		return r;
+	}
+	if (r < 0)
+		return ccu_fail(why, r, "INTERNAL", "verification failed internally: %s",
+				strerror(-r));
+	log_debug("session %s: verified (%s %s, leaf from %s%s)", a->sid,
+		  snp_product_name(v.product), snp_cert_role_name(v.leaf_role), from,
+		  v.cache_hit ? ", chain cached" : "");
+	return 0;
+}
+
+static int attest_run(struct attest_run *a, struct ccu_reason *why)
+{
+	char cookie[COOKIE_BUF], nonce[KBS_NONCE_LEN + 1];
+	const uint8_t *body;
+	size_t len;
+	int r;
+
+	if (!http_req_cookie(a->req, KBS_COOKIE_NAME, cookie, sizeof(cookie)))
+		return ccu_fail(why, -ENOENT, "SESSION_MISSING",
+				"no kbs-session-id cookie: call /kbs/v0/auth first");
+	if (broker_session_id_valid(cookie))
+		memcpy(a->sid, cookie, sizeof(a->sid));
+	r = broker_sessions_consume(a->s->sessions, cookie, a->now, nonce, why);
+	if (r < 0)
+		return r;
+	body = http_req_body(a->req, &len);
+	if (!body)
+		return ccu_fail(why, -ENOMEM, "INTERNAL", "cannot read the request body");
+	r = broker_attest_prepare((const char *)body, len, nonce, &a->prep, why);
+	if (r < 0)
+		return r;
+	r = attest_verify(a, why);
+	if (r < 0)
+		return r;
+	a->att.jwk = a->prep.att.tee_pubkey;
+	a->att.report = a->prep.report;
+	a->att.signer = SNP_KEY_INFO_SIGNING_KEY(a->prep.report.key_info);
+	return issue_token(a->s, a->sid, a->now, a->att.token, why);
+}
+
+static void audit_attest(struct attest_run *a, bool allow, const struct ccu_reason *why,
+			 struct broker_audit_rec *rec)
+{
+	memset(rec, 0, sizeof(*rec));
+	rec->event = "attest";
+	rec->session = a->sid[0] ? a->sid : NULL;
+	rec->peer = http_req_peer(a->req);
+	rec->allow = allow;
+	rec->reason = why;
+	rec->signer = -1;
+	if (a->prep.have_report) {
+		rec->report = &a->prep.report;
+		rec->product = a->att.product != SNP_PRODUCT_UNKNOWN ?
+				       a->att.product :
+				       snp_report_product(&a->prep.report);
+		rec->signer = (int)SNP_KEY_INFO_SIGNING_KEY(a->prep.report.key_info);
+	}
+	if (a->have_digest)
+		rec->evidence_sha256 = a->att.evidence_sha256;
+}
+
+void broker_h_attest(struct http_req *req, void *ud)
+{
+	struct attest_run *a = calloc(1, sizeof(*a));
+	struct ccu_reason why = { 0 }, aerr = { 0 };
+	struct broker_audit_rec rec;
+	char *body = NULL;
+	int r;
+
+	if (!a) {
+		ccu_reason_set(&why, "INTERNAL", "out of memory");
+		broker_reply_error(req, 500, "InternalError", &why);
+		return;
+	}
+	a->s = ud;
+	a->req = req;
+	a->now = broker_now(a->s);
+	r = attest_run(a, &why);
+	audit_attest(a, r >= 0, &why, &rec);
+	if (broker_decide(a->s, &rec, &aerr) < 0) {
+		broker_reply_error(req, 500, "InternalError", &aerr);
+		goto out;
+	}
+	if (r < 0) {
+		broker_reply_error(req, 401, KBS_ERR_ATTESTATION, &why);
+		goto out;
+	}
+	r = broker_sessions_attested(a->s->sessions, a->sid, a->now, &a->att,
+				     a->now + (time_t)a->s->cfg->token_lifetime, &why);
+	if (r >= 0)
+		r = kbs_token_response_build(a->att.token, &body, &why);
+	if (r < 0) {
+		broker_reply_error(req, 401, KBS_ERR_ATTESTATION, &why);
+		goto out;
+	}
+	http_reply(req, 200, "application/json", body, strlen(body));
+out:
+	free(body);
+	X509_free(a->leaf);
+	sk_X509_pop_free(a->pool, X509_free);
+	broker_attest_prep_done(&a->prep);
+	free(a);
+}
+
+/* ------------------------------------------------------------ resource release */
+
+static int session_from_token(struct broker_server *s, const char *authz, time_t now,
+			      struct broker_attested *att, char sid[BROKER_SESSION_ID_LEN + 1],
+			      struct ccu_reason *why)
+{
+	struct kbs_jwt_verify_opts o = {
+		.alg = KBS_JWT_ES256,
+		.now = now,
+		.max_lifetime = s->cfg->token_lifetime,
+		.require_iat = true,
+	};
+	json_t *claims = NULL;
+	const char *tok = authz + 7, *v;
+	int r;
+
+	r = kbs_jwt_verify(tok, strlen(tok), s->token_key, &o, &claims, why);
+	if (r < 0)
+		return r;
+	v = json_string_value(json_object_get(claims, "sid"));
+	if (!v || !broker_session_id_valid(v)) {
+		json_decref(claims);
+		return ccu_fail(why, -EBADMSG, KBS_R_TOKEN, "the token has no valid 'sid' claim");
+	}
+	memcpy(sid, v, BROKER_SESSION_ID_LEN + 1);
+	json_decref(claims);
+	return broker_sessions_get(s->sessions, sid, now, att, why);
+}
+
+/* The attested session of this request: the cookie's, else the Bearer
+ * token's. Returns the error variant to use on failure. */
+static const char *find_session(struct broker_server *s, struct http_req *req, time_t now,
+				struct broker_attested *att, char sid[BROKER_SESSION_ID_LEN + 1],
+				struct ccu_reason *why)
+{
+	const char *authz = http_req_header(req, "Authorization");
+	char cookie[COOKIE_BUF];
+	bool bearer = authz && strncmp(authz, "Bearer ", 7) == 0;
+
+	if (http_req_cookie(req, KBS_COOKIE_NAME, cookie, sizeof(cookie))) {
+		if (broker_session_id_valid(cookie))
+			memcpy(sid, cookie, BROKER_SESSION_ID_LEN + 1);
+		if (broker_sessions_get(s->sessions, cookie, now, att, why) == 0)
+			return NULL;
+		if (!bearer)
+			return KBS_ERR_TOKEN_NOT_FOUND;
+	}
+	if (bearer) {
+		sid[0] = 0;
+		if (session_from_token(s, authz, now, att, sid, why) == 0)
+			return NULL;
+		return KBS_ERR_TOKEN_VERIFIER;
+	}
+	ccu_fail(why, -ENOENT, "RELEASE_NO_TOKEN",
+		 "no kbs-session-id cookie and no Bearer token: attest first");
+	return KBS_ERR_TOKEN_NOT_FOUND;
+}
+
+static int release_policy(struct broker_server *s, const char *name,
+			  const struct broker_attested *att, struct ccu_reason *why)
+{
+	_cleanup_free_ char *text = NULL;
+	struct snp_policy *pol = NULL;
+	int r = broker_store_get_policy(s->store, name, &text, why);
+
+	if (r < 0)
+		return r;
+	r = snp_policy_parse(text, strlen(text), &pol, why);
+	if (r < 0)
+		return r;
+	r = snp_policy_eval(pol, &att->report, att->product, why);
+	snp_policy_free(pol);
+	return r;
+}
+
+struct release_run {
+	struct broker_server *s;
+	struct http_req *req;
+	char sid[BROKER_SESSION_ID_LEN + 1];
+	char path[KBS_PATH_SEGMENT_MAX * 3 + 3];
+	struct broker_resource_meta meta;
+	struct broker_attested att;
+	bool have_att;
+	char *jwe;
+};
+
+static int release_run(struct release_run *a, const char **variant, struct ccu_reason *why)
+{
+	const char *rest = http_req_route_rest(a->req);
+	struct kbs_resource_path rp;
+	_cleanup_secmem_ uint8_t *secret = NULL;
+	EVP_PKEY *pk = NULL;
+	size_t len;
+	int r;
+
+	*variant = find_session(a->s, a->req, broker_now(a->s), &a->att, a->sid, why);
+	if (*variant)
+		return -EACCES;
+	a->have_att = true;
+	*variant = KBS_ERR_PLUGIN_INTERNAL;
+	r = kbs_resource_path_parse(rest, strlen(rest), &rp, why);
+	if (r < 0)
+		return r;
+	snprintf(a->path, sizeof(a->path), "%s/%s/%s", rp.repo, rp.type, rp.tag);
+	r = broker_store_get_resource(a->s->store, a->path, &secret, &len, &a->meta, why);
+	if (r == -ENOENT)
+		return ccu_fail(why, r, "RELEASE_UNKNOWN_RESOURCE", "no resource '%s'", a->path);
+	if (r < 0)
+		return r;
+	*variant = KBS_ERR_POLICY_DENY;
+	r = release_policy(a->s, a->meta.policy, &a->att, why);
+	if (r < 0)
+		return r;
+	*variant = KBS_ERR_JWE;
+	r = kbs_jwk_to_pkey(&a->att.jwk, &pk, why);
+	if (r >= 0)
+		r = kbs_jwe_encrypt(pk, secret, len, &a->jwe, NULL, why);
+	EVP_PKEY_free(pk);
+	return r;
+}
+
+void broker_h_resource(struct http_req *req, void *ud)
+{
+	struct broker_server *s = ud;
+	struct release_run *a;
+	struct ccu_reason why = { 0 }, aerr = { 0 };
+	struct broker_audit_rec rec = { 0 };
+	const char *variant = NULL;
+	int r;
+
+	if (http_req_method(req) != HTTP_GET) {
+		broker_admin_resource(s, req);
+		return;
+	}
+	a = calloc(1, sizeof(*a));
+	if (!a) {
+		ccu_reason_set(&why, "INTERNAL", "out of memory");
+		broker_reply_error(req, 500, "InternalError", &why);
+		return;
+	}
+	a->s = s;
+	a->req = req;
+	r = release_run(a, &variant, &why);
+	rec.event = "release";
+	rec.session = a->sid[0] ? a->sid : NULL;
+	rec.peer = http_req_peer(req);
+	rec.resource = a->path[0] ? a->path : NULL;
+	rec.policy = a->meta.policy[0] ? a->meta.policy : NULL;
+	rec.allow = r >= 0;
+	rec.reason = &why;
+	rec.signer = -1;
+	if (a->have_att) {
+		rec.report = &a->att.report;
+		rec.product = a->att.product;
+		rec.signer = (int)a->att.signer;
+		rec.evidence_sha256 = a->att.evidence_sha256;
+	}
+	/* Fail closed: no durable audit line, no key. */
+	if (broker_decide(s, &rec, &aerr) < 0)
+		broker_reply_error(req, 500, "InternalError", &aerr);
+	else if (r < 0)
+		broker_reply_error(req, 401, variant, &why);
+	else
+		http_reply(req, 200, "application/json", a->jwe, strlen(a->jwe));
+	free(a->jwe);
+	secmem_wipe(&a->att, sizeof(a->att));
+	free(a);
+}
