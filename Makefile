@@ -105,19 +105,24 @@ BIN_GUEST      := $(O)/ccunlock
 BIN_BROKER     := $(O)/ccunlock-kbs
 BIN_GUEST_TEST := $(O)/test/ccunlock
 BIN_SIM        := $(O)/test/ccunlock-sim
+BIN_KBS_CLIENT := $(O)/test/kbs-sim-client
 
 UNIT_SRC  := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(O)/tests/%,$(UNIT_SRC))
-TEST_HELPER_SRC := $(wildcard tests/unit/helpers/*.c)
+# The KBS client flow of the simulated guest: shared by kbs-sim-client and tests.
+KBS_FLOW_SRC := $(wildcard src/tools/kbs_flow_sim.c)
+TEST_HELPER_SRC := $(wildcard tests/unit/helpers/*.c) $(KBS_FLOW_SRC)
 FUZZ_SRC  := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(O)/fuzz/%,$(FUZZ_SRC))
 
 HAVE_GUEST_MAIN  := $(wildcard src/ccunlock/main.c)
 HAVE_BROKER_MAIN := $(wildcard src/broker/main.c)
 HAVE_SIM_TOOL    := $(wildcard src/tools/ccunlock-sim.c)
+HAVE_KBS_CLIENT  := $(wildcard src/tools/kbs-sim-client.c)
 
 BINS := $(if $(HAVE_GUEST_MAIN),$(BIN_GUEST)) $(if $(HAVE_BROKER_MAIN),$(BIN_BROKER))
-TEST_BINS := $(if $(HAVE_GUEST_MAIN),$(BIN_GUEST_TEST)) $(if $(HAVE_SIM_TOOL),$(BIN_SIM))
+TEST_BINS := $(if $(HAVE_GUEST_MAIN),$(BIN_GUEST_TEST)) $(if $(HAVE_SIM_TOOL),$(BIN_SIM)) \
+	$(if $(HAVE_KBS_CLIENT),$(BIN_KBS_CLIENT))
 
 .PHONY: all test-bins check check-san check-valgrind lint fuzz fuzz-build demo install \
 	clean deps-check deps-demo unit bench
@@ -166,6 +171,11 @@ $(BIN_SIM): $(call obj,src/tools/ccunlock-sim.c) $(LIB_SIM) $(LIB_CORE)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS_CORE)
+
+$(BIN_KBS_CLIENT): $(call obj,src/tools/kbs-sim-client.c $(KBS_FLOW_SRC)) $(LIB_SIM) $(LIB_CORE)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(call pc_libs,libcurl) $(LIBS_CORE) -lpthread
 
 TEST_LIBS := $(if $(BROKER_SRC),$(LIB_BROKER)) $(if $(CLI_SRC),$(LIB_CLI)) \
 	$(if $(GUEST_SRC),$(LIB_GUEST)) $(if $(SIM_SRC),$(LIB_SIM)) $(LIB_CORE)
