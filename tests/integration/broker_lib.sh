@@ -1,0 +1,58 @@
+# shellcheck shell=sh
+# Helpers for the broker integration tests (source after tests/lib/tap.sh;
+# needs $T, a scratch directory, and $O). Not a test itself (no +x).
+
+KBS=$O/ccunlock-kbs
+SIM=$O/test/ccunlock-sim
+CLIENT=$O/test/kbs-sim-client
+
+# make_tls DIR: a CA and a server certificate for 127.0.0.1 (openssl CLI).
+make_tls() {
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+		-keyout "$1/ca.key" -out "$1/ca.pem" -subj /CN=ccunlock-test-ca >/dev/null 2>&1 &&
+		openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+			-keyout "$1/server.key" -out "$1/server.csr" -subj /CN=127.0.0.1 >/dev/null 2>&1 &&
+		printf 'subjectAltName=IP:127.0.0.1\n' >"$1/ext" &&
+		openssl x509 -req -in "$1/server.csr" -CA "$1/ca.pem" -CAkey "$1/ca.key" \
+			-CAcreateserial -out "$1/server.pem" -days 2 -extfile "$1/ext" >/dev/null 2>&1
+}
+
+# write_conf DIR: broker.conf for a broker whose state lives in DIR.
+write_conf() {
+	cat >"$1/broker.conf" <<CONF
+listen = 127.0.0.1:0
+tls_cert = $1/server.pem
+tls_key = $1/server.key
+database = $1/db.sqlite
+master_key = $1/master.key
+audit_log = $1/audit.log
+port_file = $1/port
+admin_public_key = $1/admin.pub
+trusted_root = $1/sim/ark.pem
+CONF
+}
+
+# start_broker DIR: serve in the background; sets BROKER_PID and PORT.
+start_broker() {
+	rm -f "$1/port"
+	"$KBS" serve --config "$1/broker.conf" 2>>"$1/serve.log" &
+	BROKER_PID=$!
+	_i=0
+	while [ ! -s "$1/port" ] && [ $_i -lt 100 ]; do
+		sleep 0.1
+		_i=$((_i + 1))
+	done
+	PORT=$(cat "$1/port" 2>/dev/null)
+	[ -n "$PORT" ]
+}
+
+# setup_broker DIR: TLS, simulator, admin key, init, policy "open".
+setup_broker() {
+	make_tls "$1" &&
+		"$SIM" init "$1/sim" >/dev/null &&
+		"$KBS" admin-keygen --out "$1/admin" >/dev/null &&
+		write_conf "$1" &&
+		"$KBS" init --config "$1/broker.conf" >/dev/null &&
+		printf 'measurement = any\n' >"$1/open.policy" &&
+		"$KBS" policy set open "$1/open.policy" --config "$1/broker.conf" >/dev/null
+}
