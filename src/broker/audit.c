@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,8 +15,22 @@
 #include "common/log.h"
 #include "common/util.h"
 
+/*
+ * Group commit: every writer appends its line, then waits until an
+ * fdatasync that started after its write has finished. One writer at a
+ * time runs the fdatasync for everything written so far; the others wait
+ * for it instead of queueing syncs of their own. A failed fdatasync leaves
+ * the log broken for good: the kernel may have dropped the unsynced pages,
+ * so no later line can be promised durable (fail closed).
+ */
 struct broker_audit {
 	int fd; /* -1: no file */
+	pthread_mutex_t lock;
+	pthread_cond_t synced_cond;
+	uint64_t written; /* lines written */
+	uint64_t synced;  /* lines known durable */
+	bool syncing;
+	int broken;	  /* errno of a failed fdatasync, 0 when healthy */
 };
 
 int broker_audit_open(const char *path, struct broker_audit **ret, struct ccu_reason *err)
@@ -25,12 +40,14 @@ int broker_audit_open(const char *path, struct broker_audit **ret, struct ccu_re
 	if (!a)
 		return ccu_fail(err, -ENOMEM, "INTERNAL", "out of memory");
 	a->fd = -1;
+	pthread_mutex_init(&a->lock, NULL);
+	pthread_cond_init(&a->synced_cond, NULL);
 	if (path) {
 		a->fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0640);
 		if (a->fd < 0) {
 			int e = errno;
 
-			free(a);
+			broker_audit_close(a);
 			return ccu_fail(err, -e, "AUDIT_WRITE", "cannot open audit log '%s': %s",
 					path, strerror(e));
 		}
@@ -45,6 +62,8 @@ void broker_audit_close(struct broker_audit *a)
 		return;
 	if (a->fd >= 0)
 		close(a->fd);
+	pthread_mutex_destroy(&a->lock);
+	pthread_cond_destroy(&a->synced_cond);
 	free(a);
 }
 
@@ -119,6 +138,35 @@ static json_t *build(const struct broker_audit_rec *rec)
 	return o;
 }
 
+/* Called with a->lock held; returns once line @seq is durable. */
+static int wait_durable(struct broker_audit *a, uint64_t seq, struct ccu_reason *err)
+{
+	while (a->synced < seq && !a->broken) {
+		uint64_t target;
+		int rc;
+
+		if (a->syncing) {
+			pthread_cond_wait(&a->synced_cond, &a->lock);
+			continue;
+		}
+		a->syncing = true;
+		target = a->written;
+		pthread_mutex_unlock(&a->lock);
+		rc = fdatasync(a->fd) < 0 ? errno : 0;
+		pthread_mutex_lock(&a->lock);
+		a->syncing = false;
+		if (rc)
+			a->broken = rc;
+		else
+			a->synced = target;
+		pthread_cond_broadcast(&a->synced_cond);
+	}
+	if (a->synced >= seq)
+		return 0;
+	return ccu_fail(err, -a->broken, "AUDIT_WRITE", "cannot sync the audit log: %s",
+			strerror(a->broken));
+}
+
 int broker_audit_write(struct broker_audit *a, const struct broker_audit_rec *rec,
 		       struct ccu_reason *err)
 {
@@ -138,15 +186,25 @@ int broker_audit_write(struct broker_audit *a, const struct broker_audit_rec *re
 	}
 	len = strlen(line);
 	line[len] = '\n'; /* json_dumps' NUL becomes the line end */
-	/* One write: O_APPEND keeps concurrent lines whole. A short write
-	 * would leave half a line, so it counts as a failure. */
+	pthread_mutex_lock(&a->lock);
+	if (a->broken) {
+		r = ccu_fail(err, -a->broken, "AUDIT_WRITE",
+			     "the audit log failed to sync earlier (%s); refusing to go on",
+			     strerror(a->broken));
+		goto out;
+	}
+	/* One write: O_APPEND keeps lines whole. A short write would leave
+	 * half a line, so it counts as a failure. */
 	n = write(a->fd, line, len + 1);
-	if (n != (ssize_t)(len + 1))
+	if (n != (ssize_t)(len + 1)) {
 		r = ccu_fail(err, n < 0 ? -errno : -EIO, "AUDIT_WRITE",
-			     "cannot append to the audit log: %s", n < 0 ? strerror(errno) : "short write");
-	else if (fdatasync(a->fd) < 0)
-		r = ccu_fail(err, -errno, "AUDIT_WRITE", "cannot sync the audit log: %s",
-			     strerror(errno));
+			     "cannot append to the audit log: %s",
+			     n < 0 ? strerror(errno) : "short write");
+		goto out;
+	}
+	r = wait_durable(a, ++a->written, err);
+out:
+	pthread_mutex_unlock(&a->lock);
 	free(line);
 	return r;
 }

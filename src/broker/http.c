@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -426,6 +427,10 @@ static int open_listener(const char *host, unsigned port, unsigned *ret_port,
 		return ccu_fail(err, -errno, "LISTEN", "socket: %s", strerror(errno));
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
+	/* Accepted sockets inherit it: a reply goes out as TLS records in
+	 * several writes, and Nagle would hold the last one back until the
+	 * peer's delayed ACK (tens of milliseconds per request). */
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	if (bind(fd, (struct sockaddr *)&ss, sl) < 0 || listen(fd, HTTP_BACKLOG) < 0) {
 		int e = errno;
 

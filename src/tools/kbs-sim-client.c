@@ -165,7 +165,7 @@ struct bench {
 	atomic_ulong next;
 	atomic_ulong failed;
 	double *lat_ms;
-	char first_error[512];
+	char first_error[640];
 	pthread_mutex_t lock;
 };
 
