@@ -565,6 +565,14 @@ void broker_http_stop(struct broker_http *h)
 			event_active(h->workers[i].stop_ev, EV_READ, 0);
 }
 
+#define HTTP_DRAIN_ROUNDS 4
+
+static void drain(struct event_base *base)
+{
+	for (int i = 0; base && i < HTTP_DRAIN_ROUNDS; i++)
+		event_base_loop(base, EVLOOP_NONBLOCK);
+}
+
 void broker_http_free(struct broker_http *h)
 {
 	if (!h)
@@ -578,8 +586,13 @@ void broker_http_free(struct broker_http *h)
 			event_free(w->sync_ev);
 		if (w->stop_ev)
 			event_free(w->stop_ev);
+		/* The loop stopped with work pending (a peer's close, deferred
+		 * bufferevent callbacks that hold a reference): run it dry before
+		 * and after freeing the connections, or their TLS state leaks. */
+		drain(w->base);
 		if (w->http)
 			evhttp_free(w->http); /* frees the bound listener too */
+		drain(w->base);
 		if (w->base)
 			event_base_free(w->base);
 	}

@@ -12,7 +12,9 @@ O=${O:-build}
 T=$(mktemp -d /tmp/ccu-kbscrash-XXXXXX)
 trap 'kill "${WRITER_PID:-}" "${BROKER_PID:-}" 2>/dev/null; rm -rf "$T"' EXIT
 . tests/integration/broker_lib.sh
-[ -x "$KBS" ] && [ -x "$SIM" ] && [ -x "$CLIENT" ] || skip_all "binaries not built (make test-bins)"
+for b in "$KBS" "$SIM" "$CLIENT"; do
+	[ -x "$b" ] || skip_all "$b is not built (make test-bins)"
+done
 command -v openssl >/dev/null 2>&1 || skip_all "openssl CLI missing"
 command -v curl >/dev/null 2>&1 || skip_all "curl missing"
 

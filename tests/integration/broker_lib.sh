@@ -2,8 +2,11 @@
 # Helpers for the broker integration tests (source after tests/lib/tap.sh;
 # needs $T, a scratch directory, and $O). Not a test itself (no +x).
 
+# Used by the scripts that source this file.
+# shellcheck disable=SC2034
 KBS=$O/ccunlock-kbs
 SIM=$O/test/ccunlock-sim
+# shellcheck disable=SC2034
 CLIENT=$O/test/kbs-sim-client
 
 # make_tls DIR: a CA and a server certificate for 127.0.0.1 (openssl CLI).
@@ -36,6 +39,7 @@ CONF
 start_broker() {
 	rm -f "$1/port"
 	"$KBS" serve --config "$1/broker.conf" 2>>"$1/serve.log" &
+	# shellcheck disable=SC2034
 	BROKER_PID=$!
 	_i=0
 	while [ ! -s "$1/port" ] && [ $_i -lt 100 ]; do
