@@ -48,7 +48,7 @@ mkdir -p "$T/tang"
 /usr/libexec/tangd-keygen "$T/tang" >/dev/null
 TPORT=$(awk 'BEGIN { srand(); print 20000 + int(rand() * 20000) }')
 socat "TCP-LISTEN:$TPORT,bind=127.0.0.1,reuseaddr,fork,backlog=256" \
-	EXEC:"$tangd $T/tang",stderr 2>/dev/null &
+	EXEC:"$tangd $T/tang" 2>"$T/tang.log" &
 TANG_PID=$!
 sleep 0.5
 # The exchange key's thumbprint names it in /rec/<kid>; the request is an
@@ -63,7 +63,7 @@ jose jwk gen -i '{"alg":"ECMR","crv":"P-521"}' | jose jwk pub -i- -o "$T/rec.jwk
 code=$(curl -s -o /dev/null -w '%{http_code}' -H 'Content-Type: application/jwk+json' \
 	--data-binary @"$T/rec.jwk" "http://127.0.0.1:$TPORT/rec/$kid")
 if [ "$code" != 200 ]; then
-	echo "Tang recovery request failed ($code)"
+	echo "Tang recovery request failed ($code):"; cat "$T/tang.log"
 	exit 1
 fi
 for n in $LEVELS; do
