@@ -855,7 +855,7 @@ int snp_sim_load(const char *dir, struct snp_sim **ret, struct ccu_reason *err)
 		r = read_in(dir, "chain.pem", &chain, &clen, err);
 	if (r < 0)
 		return r;
-	if (clen != strlen(ask) + strlen(ark) || memcmp(chain, ask, strlen(ask)) != 0 ||
+	if (!ask || !ark || clen != strlen(ask) + strlen(ark) || memcmp(chain, ask, strlen(ask)) != 0 ||
 	    memcmp(chain + strlen(ask), ark, strlen(ark)) != 0)
 		return ccu_fail(err, -EBADMSG, "SIM_MISMATCH",
 				"%s/chain.pem is not ask.pem followed by ark.pem", dir);

@@ -222,8 +222,10 @@ static void test_cases_json_through_cli(void **state)
 	root = json_load_file(tu_vec("cases.json"), 0, &jerr);
 	assert_non_null(root);
 	cases = json_object_get(root, "cases");
-	json_array_foreach(cases, i, c)
+	for (i = 0; i < json_array_size(cases); i++) {
+		c = json_array_get(cases, i);
 		run_case(c, &passed, &failed);
+	}
 	json_decref(root);
 	assert_int_equal(passed, 25);
 	assert_int_equal(failed, 9);
@@ -307,7 +309,7 @@ static void sim_report(struct simfiles *f, uint64_t policy_bits, const char *pol
 static void test_policy_and_roots(void **state)
 {
 	const char *kbs = tu_bin("ccunlock-kbs");
-	struct simfiles f;
+	struct simfiles f = { 0 };
 
 	(void)state;
 	sim_report(&f, 0x30000, "measurement = " MEAS_AB "\nvmpl = 0\n");
@@ -341,7 +343,7 @@ static void test_policy_and_roots(void **state)
 static void test_json_output(void **state)
 {
 	const char *kbs = tu_bin("ccunlock-kbs");
-	struct simfiles f;
+	struct simfiles f = { 0 };
 	struct tu_run r;
 	json_t *o;
 	json_error_t jerr;
@@ -393,7 +395,7 @@ static void test_evidence_input(void **state)
 static void test_hostile_inputs(void **state)
 {
 	const char *kbs = tu_bin("ccunlock-kbs");
-	struct simfiles f;
+	struct simfiles f = { 0 };
 	char path[] = "/tmp/ccu-hostile-XXXXXX";
 	uint8_t buf[SNP_REPORT_SIZE * 2];
 	struct tu_run r;

@@ -151,9 +151,11 @@ static char *slurp_fd(int fd)
 	while ((n = read(fd, b + len, cap - len - 1)) > 0) {
 		len += (size_t)n;
 		if (len + 1 == cap && cap < max) {
+			char *nb = realloc(b, cap * 2);
+
+			assert_non_null(nb);
+			b = nb;
 			cap *= 2;
-			b = realloc(b, cap);
-			assert_non_null(b);
 		} else if (len + 1 == cap) {
 			break;
 		}
