@@ -62,11 +62,17 @@ CC := clang
 OPT_CFLAGS := -O1 -fno-omit-frame-pointer -fsanitize=fuzzer-no-link,address,undefined \
 	-DCCU_FUZZING=1
 OPT_LDFLAGS := -fsanitize=address,undefined
+else ifeq ($(MODE),debug)
+# For valgrind: glibc's _FORTIFY_SOURCE=3 memmove reaches valgrind as
+# __memcpy_chk and every overlapping move is reported; valgrind gets a
+# build without fortification (the release build keeps it).
+OPT_CFLAGS := -O1 -fPIE -fno-omit-frame-pointer -fstack-protector-strong
+OPT_LDFLAGS := -pie -Wl,-z,relro -Wl,-z,now
 else ifeq ($(MODE),cov)
 OPT_CFLAGS := -O0 --coverage
 OPT_LDFLAGS := --coverage
 else
-$(error unknown MODE '$(MODE)' (release, san, fuzz, cov))
+$(error unknown MODE '$(MODE)' (release, san, fuzz, debug, cov))
 endif
 
 ALL_CFLAGS = $(BASE_CFLAGS) $(OPT_CFLAGS) $(WARN) \
@@ -106,6 +112,7 @@ BIN_BROKER     := $(O)/ccunlock-kbs
 BIN_GUEST_TEST := $(O)/test/ccunlock
 BIN_SIM        := $(O)/test/ccunlock-sim
 BIN_KBS_CLIENT := $(O)/test/kbs-sim-client
+BIN_BENCH_VERIFY := $(O)/test/bench-verify
 
 UNIT_SRC  := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(O)/tests/%,$(UNIT_SRC))
@@ -122,7 +129,7 @@ HAVE_KBS_CLIENT  := $(wildcard src/tools/kbs-sim-client.c)
 
 BINS := $(if $(HAVE_GUEST_MAIN),$(BIN_GUEST)) $(if $(HAVE_BROKER_MAIN),$(BIN_BROKER))
 TEST_BINS := $(if $(HAVE_GUEST_MAIN),$(BIN_GUEST_TEST)) $(if $(HAVE_SIM_TOOL),$(BIN_SIM)) \
-	$(if $(HAVE_KBS_CLIENT),$(BIN_KBS_CLIENT))
+	$(if $(HAVE_KBS_CLIENT),$(BIN_KBS_CLIENT)) $(BIN_BENCH_VERIFY)
 
 .PHONY: all test-bins check check-san check-valgrind lint fuzz fuzz-build demo install \
 	clean deps-check deps-demo unit bench
@@ -177,6 +184,11 @@ $(BIN_KBS_CLIENT): $(call obj,src/tools/kbs-sim-client.c $(KBS_FLOW_SRC)) $(LIB_
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(call pc_libs,libcurl) $(LIBS_CORE) -lpthread
 
+$(BIN_BENCH_VERIFY): $(call obj,src/tools/bench-verify.c) $(LIB_CORE)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS_CORE)
+
 TEST_LIBS := $(if $(BROKER_SRC),$(LIB_BROKER)) $(if $(CLI_SRC),$(LIB_CLI)) \
 	$(if $(GUEST_SRC),$(LIB_GUEST)) $(if $(SIM_SRC),$(LIB_SIM)) $(LIB_CORE)
 
@@ -207,8 +219,8 @@ check-san: deps-check
 	O=build-san CCU_SANITIZED=1 tests/run.sh unit integration
 
 check-valgrind: deps-check
-	$(MAKE) test-bins
-	O=$(O) CCU_VALGRIND=1 tests/run.sh unit
+	$(MAKE) O=build-vg MODE=debug test-bins
+	O=build-vg CCU_VALGRIND=1 tests/run.sh unit
 
 # ---------------------------------------------------------------- fuzzing
 FUZZ_SECONDS ?= 20
@@ -255,6 +267,6 @@ install: all
 		FALLBACK_PROMPT=$(FALLBACK_PROMPT) tools/install-extra.sh
 
 clean:
-	rm -rf build build-san build-fuzz build-cov
+	rm -rf build build-san build-fuzz build-cov build-vg
 
 -include $(shell find $(O)/obj -name '*.d' 2>/dev/null)
