@@ -170,6 +170,7 @@ static int issue_token(struct broker_server *s, const char *sid, time_t now, cha
 {
 	json_t *claims = kbs_jwt_claims_new(now, s->cfg->token_lifetime);
 	char *tok = NULL;
+	size_t len;
 	int r;
 
 	if (!claims || json_object_set_new(claims, "sid", json_string(sid)) < 0) {
@@ -180,11 +181,12 @@ static int issue_token(struct broker_server *s, const char *sid, time_t now, cha
 	json_decref(claims);
 	if (r < 0)
 		return r;
-	if (strlen(tok) > BROKER_TOKEN_MAX) {
+	len = strlen(tok);
+	if (len > BROKER_TOKEN_MAX) {
 		free(tok);
 		return ccu_fail(err, -EOVERFLOW, "INTERNAL", "token too long");
 	}
-	strcpy(out, tok);
+	memcpy(out, tok, len + 1);
 	free(tok);
 	return 0;
 }

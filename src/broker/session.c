@@ -52,7 +52,7 @@ struct broker_sessions *broker_sessions_new(unsigned max_sessions, unsigned time
 		return NULL;
 	while (nb < max_sessions / 2 && nb < SESSION_MAX_BUCKETS)
 		nb <<= 1;
-	t->buckets = calloc(nb, sizeof(*t->buckets));
+	t->buckets = calloc(nb, sizeof(struct sess *));
 	if (!t->buckets) {
 		free(t);
 		return NULL;

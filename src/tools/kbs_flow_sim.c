@@ -133,7 +133,7 @@ int kfc_auth(struct kfc *k, const char *request, char *nonce, struct kfc_resp *o
 		return r;
 	if (kbs_challenge_parse(out->body, out->len, &ch, NULL) < 0)
 		return -EBADMSG;
-	strcpy(nonce, ch.nonce);
+	memcpy(nonce, ch.nonce, strlen(ch.nonce) + 1);
 	return 0;
 }
 

@@ -39,7 +39,7 @@ static void test_session_life(void **state)
 	assert_int_equal(broker_sessions_consume(t, id, 1001, got, &why), -EALREADY);
 	assert_string_equal(why.code, "SESSION_NONCE_USED");
 	memset(&a, 0, sizeof(a));
-	strcpy(a.token, "t.o.k");
+	memcpy(a.token, "t.o.k", 6);
 	a.product = SNP_PRODUCT_GENOA;
 	assert_int_equal(broker_sessions_attested(t, id, 1002, &a, 1300, &why), 0);
 	assert_int_equal(broker_sessions_get(t, id, 1299, &out, &why), 0);
