@@ -1,6 +1,6 @@
 #!/bin/sh
 # kill -9 during admin writes loses nothing acknowledged: the real
-# ccunlock-kbs serves over TLS while a writer POSTs resources through the
+# ccunlock-kbs serves over TLS while three writers POST resources through the
 # admin API; the broker is SIGKILLed at varied moments and restarted; every
 # resource whose POST was answered 200 must still be there, authenticate
 # under the master key (get-meta unseals it) and release its exact bytes.
@@ -10,7 +10,8 @@ cd "$top" || exit 1
 . tests/lib/tap.sh
 O=${O:-build}
 T=$(mktemp -d /tmp/ccu-kbscrash-XXXXXX)
-trap 'kill "${WRITER_PID:-}" "${BROKER_PID:-}" 2>/dev/null; rm -rf "$T"' EXIT
+# shellcheck disable=SC2086 # WRITER_PID is a list
+trap 'kill ${WRITER_PID:-} ${BROKER_PID:-} 2>/dev/null; rm -rf "$T"' EXIT
 . tests/integration/broker_lib.sh
 for b in "$KBS" "$SIM" "$CLIENT"; do
 	[ -x "$b" ] || skip_all "$b is not built (make test-bins)"
@@ -22,18 +23,22 @@ ROUNDS=5
 check "setup" setup_broker "$T"
 : >"$T/acked"
 
-# writer ROUND: POST resources until the broker goes away; record each 200.
+WRITERS=3
+
+# writer ROUND ID: POST resources until the broker goes away; record each 200
+# (one short line per append, so concurrent writers' lines stay whole).
 writer() {
 	_j=0
 	while :; do
 		_j=$((_j + 1))
-		head -c 32 /dev/urandom >"$T/w.bin"
-		_hex=$(od -An -v -tx1 "$T/w.bin" | tr -d ' \n')
+		head -c 32 /dev/urandom >"$T/w$2.bin"
+		_hex=$(od -An -v -tx1 "$T/w$2.bin" | tr -d ' \n')
 		_code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 10 --cacert "$T/ca.pem" \
-			-H "Authorization: Bearer $TOKEN" --data-binary @"$T/w.bin" \
-			"https://127.0.0.1:$PORT/kbs/v0/resource/crash/r$1/k$_j?policy=open") || break
+			-H "Authorization: Bearer $TOKEN" --data-binary @"$T/w$2.bin" \
+			"https://127.0.0.1:$PORT/kbs/v0/resource/crash/r$1/w$2k$_j?policy=open") ||
+			break
 		[ "$_code" = 200 ] || break
-		echo "crash/r$1/k$_j $_hex" >>"$T/acked"
+		echo "crash/r$1/w$2k$_j $_hex" >>"$T/acked"
 	done
 }
 
@@ -43,14 +48,19 @@ for round in $(seq 1 $ROUNDS); do
 		continue
 	fi
 	TOKEN=$("$KBS" admin-token --key "$T/admin.key")
-	writer "$round" &
-	WRITER_PID=$!
+	WRITER_PID=
+	for w in $(seq 1 $WRITERS); do
+		writer "$round" "$w" &
+		WRITER_PID="$WRITER_PID $!"
+	done
 	# Varied moments: 0.2 s to 1.0 s into the writes, plus up to 0.25 s jitter.
 	sleep "$(awk -v r="$round" -v j="$(od -An -N1 -tu1 /dev/urandom)" \
 		'BEGIN { printf "%.3f", r * 0.2 + j / 1000 }')"
 	kill -KILL "$BROKER_PID"
 	wait "$BROKER_PID" 2>/dev/null
-	wait "$WRITER_PID" 2>/dev/null
+	for p in $WRITER_PID; do
+		wait "$p" 2>/dev/null
+	done
 	WRITER_PID=
 	ok "round $round: SIGKILL after $(grep -c "^crash/r$round/" "$T/acked") acknowledged writes"
 done
@@ -69,9 +79,9 @@ check "every acknowledged resource is intact and authenticates ($total)" test "$
 
 check "the broker restarts on the same database" start_broker "$T"
 bad=0
-# The last write acknowledged before each kill is the one most at risk.
-for round in $(seq 1 $ROUNDS); do
-	line=$(grep "^crash/r$round/" "$T/acked" | tail -1)
+# The last writes acknowledged before each kill are the ones most at risk.
+for key in $(seq 1 $ROUNDS | while read -r r; do seq 1 $WRITERS | sed "s|^|$r/w|"; done); do
+	line=$(grep "^crash/r${key%/*}/${key#*/}k" "$T/acked" | tail -1)
 	[ -n "$line" ] || continue
 	path=${line% *}
 	hex=${line#* }
@@ -82,7 +92,7 @@ for round in $(seq 1 $ROUNDS); do
 		diag "$path: released '$got', stored '$hex'"
 	fi
 done
-check "the last acknowledged resource of each round releases its bytes" test "$bad" -eq 0
+check "the last acknowledged resource of each writer and round releases its bytes" test "$bad" -eq 0
 kill -TERM "$BROKER_PID"
 wait "$BROKER_PID"
 BROKER_PID=
