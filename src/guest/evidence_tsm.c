@@ -160,8 +160,18 @@ static int read_blobs(const char *dir, uint64_t gen0, struct guest_evidence *out
 	return 0;
 }
 
-static int tsm_request(const char *dir, const uint8_t report_data[64], struct guest_evidence *out,
-		       struct ccu_reason *err)
+static int write_told(const struct guest_seams *s, const char *dir, const char *attr,
+		      const void *data, size_t len)
+{
+	int r = write_attr(dir, attr, data, len);
+
+	if (r == 0 && s && s->tsm_written)
+		s->tsm_written(dir, attr, s->ud);
+	return r;
+}
+
+static int tsm_request(const struct guest_seams *s, const char *dir, const uint8_t report_data[64],
+		       struct guest_evidence *out, struct ccu_reason *err)
 {
 	uint64_t gen0;
 	int r;
@@ -175,10 +185,10 @@ static int tsm_request(const char *dir, const uint8_t report_data[64], struct gu
 	r = read_attr_u64(dir, "generation", &gen0);
 	if (r < 0)
 		return tsm_fail(err, r, "TSM_IO", "cannot read generation", dir);
-	r = write_attr(dir, "privlevel", "0\n", 2);
+	r = write_told(s, dir, "privlevel", "0\n", 2);
 	if (r < 0)
 		return tsm_fail(err, r, "TSM_IO", "cannot write privlevel", dir);
-	r = write_attr(dir, "inblob", report_data, 64);
+	r = write_told(s, dir, "inblob", report_data, 64);
 	if (r < 0)
 		return tsm_fail(err, r, "TSM_IO", "cannot write inblob", dir);
 	r = read_blobs(dir, gen0, out, err);
@@ -206,7 +216,7 @@ static int tsm_get(const struct guest_provider_ctx *c, const uint8_t report_data
 	r = mk(dir, ud);
 	if (r < 0)
 		return tsm_fail(err, r, "TSM_IO", "cannot create the report entry", dir);
-	r = tsm_request(dir, report_data, out, err);
+	r = tsm_request(s, dir, report_data, out, err);
 	r2 = rm(dir, ud);
 	if (r == 0 && r2 < 0) {
 		guest_evidence_done(out);

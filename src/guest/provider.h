@@ -39,6 +39,8 @@ struct guest_seams {
 	/* configfs-tsm creates the attribute files when the entry is made */
 	int (*tsm_mkdir)(const char *path, void *ud);
 	int (*tsm_rmdir)(const char *path, void *ud);
+	/* told after each attribute write (a fake tree bumps its generation) */
+	void (*tsm_written)(const char *dir, const char *attr, void *ud);
 	void *ud;
 };
 
