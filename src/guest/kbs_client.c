@@ -188,12 +188,18 @@ static int set_transport(struct conn *c, const struct http_req *q, uint64_t left
 	return e == CURLE_OK ? 0 : -EINVAL;
 }
 
-static int curl_fail(CURLcode e, const struct http_req *q, const struct http_resp *resp,
-		     struct ccu_reason *err)
+static int curl_fail(CURLcode e, long verify, const char *ebuf, const struct http_req *q,
+		     const struct http_resp *resp, struct ccu_reason *err)
 {
-	const char *what = curl_easy_strerror(e);
+	const char *what = ebuf[0] ? ebuf : curl_easy_strerror(e);
 
 	*q->cls = STEP_FATAL;
+	/* OpenSSL may fail the handshake on an untrusted certificate as a connect error;
+	 * libcurl's verify result is 1 ("not verified") until a verification ran. */
+	if (verify > 1 && (e == CURLE_SSL_CONNECT_ERROR || e == CURLE_PEER_FAILED_VERIFICATION))
+		return ccu_fail(err, -EPROTO, "BROKER_TLS",
+				"%s %s: broker certificate not trusted by broker_ca: %s", q->method,
+				q->path, what);
 	switch (e) {
 	case CURLE_OPERATION_TIMEDOUT:
 		if (ccu_now_ms() >= q->deadline_ms)
@@ -221,6 +227,12 @@ static int curl_fail(CURLcode e, const struct http_req *q, const struct http_res
 		return ccu_fail(err, -EPROTO, "BROKER_PROTOCOL",
 				"%s %s: response body larger than %zu bytes", q->method, q->path,
 				q->max_body);
+	case CURLE_SSL_CONNECT_ERROR:
+		/* A failed handshake: an interrupted connection or an impostor; retried
+		 * within the deadline, reported as a TLS failure. */
+		*q->cls = STEP_TRANSIENT;
+		return ccu_fail(err, -EPROTO, "BROKER_TLS", "%s %s: TLS handshake failed: %s",
+				q->method, q->path, what);
 	case CURLE_UNSUPPORTED_PROTOCOL:
 	case CURLE_URL_MALFORMAT:
 	case CURLE_OUT_OF_MEMORY:
@@ -303,16 +315,22 @@ static int http_do(struct conn *c, const struct http_req *q, struct http_resp *r
 	} else if (!e && strcmp(q->method, "DELETE") == 0) {
 		e = curl_easy_setopt(c->h, CURLOPT_CUSTOMREQUEST, "DELETE");
 	}
+	char ebuf[CURL_ERROR_SIZE] = "";
+	if (!e)
+		e = curl_easy_setopt(c->h, CURLOPT_ERRORBUFFER, ebuf);
 	if (!e)
 		e = curl_easy_perform(c->h);
 	if (e != CURLE_OK) {
-		r = curl_fail(e, q, resp, err);
+		long verify = 0;
+		curl_easy_getinfo(c->h, CURLINFO_SSL_VERIFYRESULT, &verify);
+		r = curl_fail(e, verify, ebuf, q, resp, err);
 	} else {
 		curl_easy_getinfo(c->h, CURLINFO_RESPONSE_CODE, &resp->status);
 	}
 	/* The POST body may be a secret (admin upload): curl must not keep a pointer. */
 	curl_easy_setopt(c->h, CURLOPT_POSTFIELDS, NULL);
 	curl_easy_setopt(c->h, CURLOPT_HTTPHEADER, NULL);
+	curl_easy_setopt(c->h, CURLOPT_ERRORBUFFER, NULL);
 	curl_slist_free_all(hdrs);
 	if (r < 0)
 		resp_done(resp);
@@ -520,12 +538,11 @@ int guest_kbs_fetch(const struct guest_kbs *k, const struct kbs_resource_path *p
 		}
 		if (rd.cls != STEP_TRANSIENT || attempts >= GUEST_KBS_MAX_ATTEMPTS)
 			break;
-		uint64_t now = ccu_now_ms();
-		if (now + backoff >= k->deadline_ms) {
-			char last[CCU_REASON_CODE_MAX + CCU_REASON_DETAIL_MAX + 4];
-			snprintf(last, sizeof(last), "%s: %s", err->code, err->detail);
-			r = ccu_fail(err, -ETIMEDOUT, "BROKER_TIMEOUT",
-				     "deadline reached after %u attempt(s); last: %s", attempts, last);
+		if (ccu_now_ms() + backoff >= k->deadline_ms) {
+			/* The last reason stands; say why there was no further attempt. */
+			struct ccu_reason last = *err;
+			r = ccu_fail(err, r, last.code, "%s (gave up after %u attempts: deadline)",
+				     last.detail, attempts);
 			break;
 		}
 		sleep_ms(backoff);

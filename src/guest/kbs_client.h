@@ -9,17 +9,20 @@
  *  - one overall deadline: every transfer's timeout is what is left of it;
  *    transient failures (connect, TLS handshake I/O, 5xx) are retried with
  *    exponential backoff (GUEST_KBS_BACKOFF_*), at most GUEST_KBS_MAX_ATTEMPTS
- *    times, starting over at /auth with a fresh key and report;
+ *    times, starting over at /auth with a fresh key and report; when the
+ *    next attempt would pass the deadline the last reason is reported with
+ *    "(gave up after N attempts: deadline)";
  *  - a 401 re-attests at most once (an expired session), then fails with the
  *    broker's error detail;
  *  - the resource arrives JWE-wrapped to an ephemeral P-256 key bound into
  *    REPORT_DATA and is decrypted straight into locked memory.
  *
  * Reason codes (exit class in brackets, see guest_exit_for_code):
- *   BROKER_UNREACHABLE [network]  connect/handshake failed on every attempt
- *   BROKER_TIMEOUT     [network]  the deadline passed
- *   BROKER_UNAVAILABLE [network]  5xx on every attempt
- *   BROKER_TLS         [network]  certificate or TLS policy failure (not retried)
+ *   BROKER_UNREACHABLE [network]  connection refused/reset (retried)
+ *   BROKER_TIMEOUT     [network]  no answer before the deadline
+ *   BROKER_UNAVAILABLE [network]  5xx, 408, 429 (retried)
+ *   BROKER_TLS         [network]  certificate not trusted (not retried) or the
+ *                                 TLS handshake failed (retried)
  *   BROKER_DENIED      [denied]   401: attestation or policy refused (broker's detail)
  *   BROKER_NOT_FOUND   [denied]   404 from the broker
  *   BROKER_PROTOCOL    [denied]   redirect, unexpected status, malformed reply
