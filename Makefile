@@ -105,6 +105,7 @@ BIN_GUEST      := $(O)/ccunlock
 BIN_BROKER     := $(O)/ccunlock-kbs
 BIN_GUEST_TEST := $(O)/test/ccunlock
 BIN_SIM        := $(O)/test/ccunlock-sim
+BIN_BENCH_VERIFY := $(O)/test/bench-verify
 
 UNIT_SRC  := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(O)/tests/%,$(UNIT_SRC))
@@ -117,7 +118,8 @@ HAVE_BROKER_MAIN := $(wildcard src/broker/main.c)
 HAVE_SIM_TOOL    := $(wildcard src/tools/ccunlock-sim.c)
 
 BINS := $(if $(HAVE_GUEST_MAIN),$(BIN_GUEST)) $(if $(HAVE_BROKER_MAIN),$(BIN_BROKER))
-TEST_BINS := $(if $(HAVE_GUEST_MAIN),$(BIN_GUEST_TEST)) $(if $(HAVE_SIM_TOOL),$(BIN_SIM))
+TEST_BINS := $(if $(HAVE_GUEST_MAIN),$(BIN_GUEST_TEST)) $(if $(HAVE_SIM_TOOL),$(BIN_SIM)) \
+	$(BIN_BENCH_VERIFY)
 
 .PHONY: all test-bins check check-san check-valgrind lint fuzz fuzz-build demo install \
 	clean deps-check deps-demo unit bench
@@ -163,6 +165,11 @@ $(BIN_BROKER): $(call obj,src/broker/main.c) $(LIB_BROKER) $(LIB_CORE)
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS_BROKER)
 
 $(BIN_SIM): $(call obj,src/tools/ccunlock-sim.c) $(LIB_SIM) $(LIB_CORE)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS_CORE)
+
+$(BIN_BENCH_VERIFY): $(call obj,src/tools/bench-verify.c) $(LIB_CORE)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS_CORE)

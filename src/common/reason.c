@@ -24,18 +24,6 @@ static void vset(struct ccu_reason *r, const char *code, const char *fmt, va_lis
 	sanitize(r->detail);
 }
 
-int ccu_fail(struct ccu_reason *r, int err, const char *code, const char *fmt, ...)
-{
-	if (r) {
-		va_list ap;
-
-		va_start(ap, fmt);
-		vset(r, code, fmt, ap);
-		va_end(ap);
-	}
-	return err;
-}
-
 void ccu_reason_set(struct ccu_reason *r, const char *code, const char *fmt, ...)
 {
 	va_list ap;

@@ -91,7 +91,7 @@ static int aes_kw(bool wrap, const uint8_t kek[32], const uint8_t *in, size_t in
 		return -EIO;
 	if (!EVP_CipherUpdate(c, out, &l1, in, (int)inlen) || !EVP_CipherFinal_ex(c, out + l1, &l2))
 		return -EBADMSG;
-	return (size_t)(l1 + l2) == outlen ? 0 : -EBADMSG;
+	return (size_t)l1 + (size_t)l2 == outlen ? 0 : -EBADMSG;
 }
 
 static int gcm(bool enc, const uint8_t cek[32], const uint8_t iv[12], const char *aad,

@@ -181,7 +181,9 @@ static void out_jstring(struct out *o, const char *s, size_t l)
 			break;
 		default:
 			if (c < 0x20) {
-				memcpy(esc + 1, "u00", 3);
+				esc[1] = 'u';
+				esc[2] = '0';
+				esc[3] = '0';
 				esc[4] = hex[c >> 4];
 				esc[5] = hex[c & 0xf];
 			}

@@ -277,7 +277,7 @@ static int parse_tcb(const char *v, struct tcb_min *out, unsigned line, const ch
 static int parse_fw(const char *v, struct fw_min *out, unsigned line, const char *key,
 		    struct ccu_reason *err)
 {
-	uint8_t x[3];
+	uint8_t x[3] = { 0 };
 	int r = parse_dotted(v, x, 3, "MAJOR.MINOR.BUILD (e.g. 1.55.29)", line, key, err);
 
 	if (r < 0)
@@ -366,7 +366,7 @@ static int k_single_socket(struct snp_policy *p, const char *key, const char *v,
 static int k_min_abi(struct snp_policy *p, const char *key, const char *v, unsigned line,
 		     struct ccu_reason *err)
 {
-	uint8_t x[2];
+	uint8_t x[2] = { 0 };
 	int r = parse_dotted(v, x, 2, "MAJOR.MINOR (e.g. 1.51)", line, key, err);
 
 	if (r < 0)
@@ -454,7 +454,7 @@ static int k_report_version(struct snp_policy *p, const char *key, const char *v
 {
 	const char *dash = strchr(v, '-');
 	char lo[8];
-	uint64_t a, b;
+	uint64_t a = 0, b = 0;
 	size_t l = dash ? (size_t)(dash - v) : strlen(v);
 	int r;
 

@@ -45,6 +45,7 @@ struct snp_sim {
 	X509 *ask;
 	X509 *vcek;
 	EVP_PKEY *vcek_key;
+	EVP_PKEY *ask_key; /* kept so the platform can issue VCEKs for other TCBs */
 };
 
 /* One AMD extension of the VCEK: OID text and its DER value (extnValue content). */
@@ -483,6 +484,39 @@ int snp_sim_create(const struct snp_sim_params *params, struct snp_sim **ret,
 		r = build_vcek(&s->p, s->vcek_key, ask_key, &s->vcek, err);
 	if (r < 0)
 		return r;
+	s->ask_key = TAKE_PTR(ask_key);
+	*ret = TAKE_PTR(s);
+	return 0;
+}
+
+int snp_sim_reissue(const struct snp_sim *base, const struct snp_tcb *tcb, const uint8_t chip_id[64],
+		    struct snp_sim **ret, struct ccu_reason *err)
+{
+	_cleanup_(snp_sim_freep) struct snp_sim *s = calloc(1, sizeof(*s));
+	struct snp_sim_params p = base->p;
+	int r;
+
+	if (!s)
+		return ccu_fail(err, -ENOMEM, "INTERNAL", "out of memory");
+	if (tcb)
+		p.tcb = *tcb;
+	if (chip_id)
+		memcpy(p.chip_id, chip_id, sizeof(p.chip_id));
+	r = check_params(&p, &s->p, err);
+	if (r < 0)
+		return r;
+	if (X509_up_ref(base->ark) != 1 || X509_up_ref(base->ask) != 1 ||
+	    EVP_PKEY_up_ref(base->ask_key) != 1)
+		return crypto_fail(err, "reference");
+	s->ark = base->ark;
+	s->ask = base->ask;
+	s->ask_key = base->ask_key;
+	s->vcek_key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-384");
+	if (!s->vcek_key)
+		return crypto_fail(err, "key generation");
+	r = build_vcek(&s->p, s->vcek_key, s->ask_key, &s->vcek, err);
+	if (r < 0)
+		return r;
 	*ret = TAKE_PTR(s);
 	return 0;
 }
@@ -495,6 +529,7 @@ void snp_sim_free(struct snp_sim *s)
 	X509_free(s->ask);
 	X509_free(s->vcek);
 	EVP_PKEY_free(s->vcek_key);
+	EVP_PKEY_free(s->ask_key);
 	secmem_wipe(s, sizeof(*s));
 	free(s);
 }
@@ -550,7 +585,7 @@ static int write_in(const char *dir, const char *name, const void *data, size_t 
 	return 0;
 }
 
-static int save_key(const struct snp_sim *s, const char *dir, struct ccu_reason *err)
+static int save_key(EVP_PKEY *key, const char *dir, const char *name, struct ccu_reason *err)
 {
 	/* The secure-memory BIO keeps the PEM in OpenSSL's secure heap (when
 	 * the program set one up) and wipes it on free. */
@@ -558,12 +593,12 @@ static int save_key(const struct snp_sim *s, const char *dir, struct ccu_reason 
 	char *data;
 	long n;
 
-	if (!b || !PEM_write_bio_PrivateKey(b, s->vcek_key, NULL, NULL, 0, NULL, NULL))
-		return crypto_fail(err, "VCEK key encoding");
+	if (!b || !PEM_write_bio_PrivateKey(b, key, NULL, NULL, 0, NULL, NULL))
+		return crypto_fail(err, "key encoding");
 	n = BIO_get_mem_data(b, &data);
 	if (n <= 0)
-		return crypto_fail(err, "VCEK key encoding");
-	return write_in(dir, "vcek-key.pem", data, (size_t)n, 0600, err);
+		return crypto_fail(err, "key encoding");
+	return write_in(dir, name, data, (size_t)n, 0600, err);
 }
 
 static int format_conf(const struct snp_sim_params *p, char *buf, size_t len)
@@ -616,7 +651,9 @@ int snp_sim_save(const struct snp_sim *s, const char *dir, struct ccu_reason *er
 	if (r == 0)
 		r = write_in(dir, "chain.pem", chain, strlen(chain), 0644, err);
 	if (r == 0)
-		r = save_key(s, dir, err);
+		r = save_key(s->vcek_key, dir, "vcek-key.pem", err);
+	if (r == 0)
+		r = save_key(s->ask_key, dir, "ask-key.pem", err);
 	if (r == 0)
 		r = write_in(dir, "platform.conf", conf, (size_t)n, 0644, err);
 	return r;
@@ -664,14 +701,14 @@ static int load_cert(const char *dir, const char *name, X509 **ret, char **ret_t
 	return 0;
 }
 
-static int load_key(const char *dir, EVP_PKEY **ret, struct ccu_reason *err)
+static int load_key(const char *dir, const char *name, EVP_PKEY **ret, struct ccu_reason *err)
 {
 	uint8_t *d = NULL;
 	BIO *b;
 	size_t len;
 	int r;
 
-	r = read_in(dir, "vcek-key.pem", &d, &len, err);
+	r = read_in(dir, name, &d, &len, err);
 	if (r < 0)
 		return r;
 	b = BIO_new_mem_buf(d, (int)len);
@@ -681,8 +718,8 @@ static int load_key(const char *dir, EVP_PKEY **ret, struct ccu_reason *err)
 	secmem_wipe(d, len);
 	free(d);
 	if (!*ret)
-		return ccu_fail(err, -EBADMSG, "SIM_FORMAT", "%s/vcek-key.pem is not a PEM private key",
-				dir);
+		return ccu_fail(err, -EBADMSG, "SIM_FORMAT", "%s/%s is not a PEM private key", dir,
+				name);
 	return 0;
 }
 
@@ -786,6 +823,11 @@ static int check_loaded(const struct snp_sim *s, struct ccu_reason *err)
 		return ccu_fail(err, -EBADMSG, "SIM_KEY_MISMATCH",
 				"vcek-key.pem is not the private key of vcek.pem");
 	}
+	if (EVP_PKEY_eq(X509_get0_pubkey(s->ask), s->ask_key) != 1) {
+		ERR_clear_error();
+		return ccu_fail(err, -EBADMSG, "SIM_KEY_MISMATCH",
+				"ask-key.pem is not the private key of ask.pem");
+	}
 	return 0;
 }
 
@@ -813,11 +855,13 @@ int snp_sim_load(const char *dir, struct snp_sim **ret, struct ccu_reason *err)
 		r = read_in(dir, "chain.pem", &chain, &clen, err);
 	if (r < 0)
 		return r;
-	if (clen != strlen(ask) + strlen(ark) || memcmp(chain, ask, strlen(ask)) != 0 ||
+	if (!ask || !ark || clen != strlen(ask) + strlen(ark) || memcmp(chain, ask, strlen(ask)) != 0 ||
 	    memcmp(chain + strlen(ask), ark, strlen(ark)) != 0)
 		return ccu_fail(err, -EBADMSG, "SIM_MISMATCH",
 				"%s/chain.pem is not ask.pem followed by ark.pem", dir);
-	r = load_key(dir, &s->vcek_key, err);
+	r = load_key(dir, "vcek-key.pem", &s->vcek_key, err);
+	if (r == 0)
+		r = load_key(dir, "ask-key.pem", &s->ask_key, err);
 	if (r == 0)
 		r = check_loaded(s, err);
 	if (r < 0)

@@ -11,7 +11,7 @@
  *
  * A simulator state directory holds:
  *   ark.pem ask.pem vcek.pem   the chain (chain.pem = ask + ark)
- *   vcek-key.pem               the VCEK private key (test material only)
+ *   vcek-key.pem, ask-key.pem  the VCEK and ASK private keys (test material only)
  *   platform.conf              product, chip id, TCB, firmware version
  *
  * snp_sim_load() refuses anything snp_sim_save() would not have written:
@@ -52,6 +52,16 @@ int snp_sim_create(const struct snp_sim_params *p, struct snp_sim **ret, struct 
 int snp_sim_save(const struct snp_sim *s, const char *dir, struct ccu_reason *err);
 int snp_sim_load(const char *dir, struct snp_sim **ret, struct ccu_reason *err);
 void snp_sim_free(struct snp_sim *s);
+
+/*
+ * Play AMD's key server: a platform of the same product and chain (ARK, ASK)
+ * with a new VCEK issued for @tcb and @chip_id (NULL keeps the base's
+ * value). The new platform's default TCB is @tcb. Real KDS issues one VCEK
+ * per chip and REPORTED_TCB; tests use this to sign reports for other TCBs
+ * and chips without generating RSA keys again.
+ */
+int snp_sim_reissue(const struct snp_sim *base, const struct snp_tcb *tcb, const uint8_t chip_id[64],
+		    struct snp_sim **ret, struct ccu_reason *err);
 
 /* Borrowed references. */
 X509 *snp_sim_ark(const struct snp_sim *s);
