@@ -218,7 +218,7 @@ int cmd_enroll(struct cli *c, int argc, char **argv)
 	int ch, r;
 
 	optind = 1;
-	while ((ch = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'r': o.resource = optarg; break;
 		case 'a': o.admin_key = optarg; break;
@@ -260,7 +260,7 @@ int cmd_unenroll(struct cli *c, int argc, char **argv)
 	uint64_t n;
 
 	optind = 1;
-	while ((ch = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		if (ch == 't' && ccu_parse_u64(optarg, GUEST_LUKS_MAX_TOKENS - 1, false, &n) == 0)
 			token_id = (int)n;
 		else if (ch == 'a')

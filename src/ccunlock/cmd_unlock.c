@@ -167,7 +167,7 @@ int cmd_unlock(struct cli *c, int argc, char **argv)
 	int ch;
 
 	optind = 1;
-	while ((ch = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		if (ch != 't') {
 			ccu_reason_set(&c->why, "USAGE", "unlock [--test] [DEVICE NAME]");
 			return cli_fail(c);
