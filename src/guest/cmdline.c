@@ -78,7 +78,8 @@ static size_t next_arg(const char *s, size_t len, const char **param, size_t *pl
 		*plen = equals;
 		*val = a + equals + 1;
 		size_t vend = end;
-		if (**val == '"') {
+		/* The value may be empty at the very end of the text: look before reading. */
+		if (equals + 1 < i && a[equals + 1] == '"') {
 			(*val)++;
 			if (i > 0 && a[i - 1] == '"' && a + i - 1 >= *val)
 				vend = i - 1;

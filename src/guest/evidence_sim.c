@@ -31,8 +31,7 @@ static int sim_available(const struct guest_provider_ctx *c)
 static int sim_table(const struct snp_sim *s, uint8_t **ret, size_t *ret_len)
 {
 	X509 *certs[3] = { snp_sim_vcek(s), snp_sim_ask(s), snp_sim_ark(s) };
-	const uint8_t guids[3][16] = { { 0 } };
-	uint8_t(*g)[16] = (uint8_t(*)[16])guids;
+	uint8_t g[3][16];
 	uint8_t *der[3] = { NULL, NULL, NULL };
 	size_t len[3];
 	int r = -ENOMEM;

@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "guest/cmdline.h"
@@ -67,6 +68,13 @@ static void test_split_kernel_rules(void **state)
 	split("", &c);
 	assert_int_equal(c.n, 0);
 	guest_cmdline_done(&c);
+	/* An empty value at the very end of an unterminated buffer (found by fuzzing). */
+	char *nt = malloc(2);
+	memcpy(nt, "x=", 2);
+	assert_int_equal(guest_cmdline_split(nt, 2, &c, &rsn), 0);
+	expect_arg(&c, 0, "x", "", false);
+	guest_cmdline_done(&c);
+	free(nt);
 	split("k= e=\"\"", &c);
 	expect_arg(&c, 0, "k", "", false);
 	expect_arg(&c, 1, "e", "", false);
