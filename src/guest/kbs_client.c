@@ -607,7 +607,8 @@ static int admin_call(const struct guest_admin *a, const char *method, const cha
 	r = http_do(&c, &q, &resp, err);
 	if (r == 0) {
 		*status = resp.status;
-		if (resp.status != 200 && !(status && resp.status == 404 && *method == 'G'))
+		/* A 404 answers the existence question of a GET; elsewhere it is an error. */
+		if (resp.status != 200 && !(resp.status == 404 && strcmp(method, "GET") == 0))
 			r = admin_fail(&q, &resp, err);
 		resp_done(&resp);
 	}

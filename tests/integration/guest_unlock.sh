@@ -18,8 +18,9 @@ PATH=$PATH:/usr/sbin:/sbin
 
 [ -x "$CCU_BIN" ] || skip_all "$CCU_BIN is not built (make test-bins)"
 [ -x "$MKIMG" ] || skip_all "$MKIMG is not built (make test-bins)"
-[ -x "$KBS" ] && "$KBS" serve --help >/dev/null 2>&1 ||
+if ! [ -x "$KBS" ] || ! "$KBS" serve --help >/dev/null 2>&1; then
 	skip_all "$KBS has no serve command yet (the broker has not landed)"
+fi
 command -v openssl >/dev/null 2>&1 || skip_all "openssl CLI missing"
 command -v python3 >/dev/null 2>&1 || skip_all "python3 missing (silent listener)"
 
@@ -37,14 +38,18 @@ M_OK=$(printf 'a%.0s' $(seq 96))
 M_OTHER=$(printf 'b%.0s' $(seq 96))
 
 # ---------------------------------------------------------------- broker
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
-	-keyout "$T/ca.key" -out "$T/ca.pem" -subj /CN=ccunlock-test-ca >/dev/null 2>&1 &&
-	openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
-		-keyout "$T/server.key" -out "$T/server.csr" -subj /CN=127.0.0.1 >/dev/null 2>&1 &&
-	printf 'subjectAltName=IP:127.0.0.1\n' >"$T/ext" &&
-	openssl x509 -req -in "$T/server.csr" -CA "$T/ca.pem" -CAkey "$T/ca.key" \
-		-CAcreateserial -out "$T/server.pem" -days 2 -extfile "$T/ext" >/dev/null 2>&1 ||
+make_tls() {
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+		-keyout "$T/ca.key" -out "$T/ca.pem" -subj /CN=ccunlock-test-ca >/dev/null 2>&1 &&
+		openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+			-keyout "$T/server.key" -out "$T/server.csr" -subj /CN=127.0.0.1 >/dev/null 2>&1 &&
+		printf 'subjectAltName=IP:127.0.0.1\n' >"$T/ext" &&
+		openssl x509 -req -in "$T/server.csr" -CA "$T/ca.pem" -CAkey "$T/ca.key" \
+			-CAcreateserial -out "$T/server.pem" -days 2 -extfile "$T/ext" >/dev/null 2>&1
+}
+if ! make_tls; then
 	skip_all "cannot make TLS material"
+fi
 
 cat >"$T/broker.conf" <<CONF
 listen = 127.0.0.1:0
@@ -57,18 +62,20 @@ port_file = $T/port
 admin_public_key = $T/admin.pub
 trusted_root = $T/sim/ark.pem
 CONF
-"$SIM" init "$T/sim" >/dev/null &&
-	"$KBS" admin-keygen --out "$T/admin" >/dev/null &&
-	"$KBS" init --config "$T/broker.conf" >/dev/null &&
-	printf 'measurement = %s\n' "$M_OK" >"$T/good.policy" &&
-	"$KBS" policy set good "$T/good.policy" --config "$T/broker.conf" >/dev/null &&
-	printf 'measurement = %s\n' "$M_OTHER" >"$T/other.policy" &&
-	"$KBS" policy set other "$T/other.policy" --config "$T/broker.conf" >/dev/null ||
-	{
-		echo "1..1"
-		not_ok "broker setup"
-		exit 1
-	}
+setup_broker() {
+	"$SIM" init "$T/sim" >/dev/null &&
+		"$KBS" admin-keygen --out "$T/admin" >/dev/null &&
+		"$KBS" init --config "$T/broker.conf" >/dev/null &&
+		printf 'measurement = %s\n' "$M_OK" >"$T/good.policy" &&
+		"$KBS" policy set good "$T/good.policy" --config "$T/broker.conf" >/dev/null &&
+		printf 'measurement = %s\n' "$M_OTHER" >"$T/other.policy" &&
+		"$KBS" policy set other "$T/other.policy" --config "$T/broker.conf" >/dev/null
+}
+if ! setup_broker; then
+	echo "1..1"
+	not_ok "broker setup"
+	exit 1
+fi
 "$KBS" serve --config "$T/broker.conf" 2>"$T/serve.log" &
 BROKER_PID=$!
 i=0
@@ -139,10 +146,16 @@ expect_ok "list shows the token" sh -c "\"$CCU_BIN\" --config \"$T/guest.conf\" 
 expect_ok "the broker stores the resource" "$KBS" resource get-meta vm1/luks/root \
 	--config "$T/broker.conf"
 expect_ok "unlock --test opens the token's keyslot" ccu unlock --test "$T/disk.img" root
-grep -q "verified (--test" "$T/err" && ok "unlock --test says it verified" ||
+if grep -q "verified (--test" "$T/err"; then
+	ok "unlock --test says it verified"
+else
 	not_ok "unlock --test says it verified"
-grep -q "TEST BUILD" "$T/err" && ok "a test build says so in its log" ||
+fi
+if grep -q "TEST BUILD" "$T/err"; then
+	ok "a test build says so in its log"
+else
 	not_ok "a test build says so in its log"
+fi
 
 # keyscript: the key alone on stdout; it opens keyslot 1 (checked with cryptsetup).
 if CRYPTTAB_SOURCE="$T/disk.img" ccu keyscript >"$T/key" 2>"$T/err" &&
@@ -163,8 +176,11 @@ rm -f "$T/key"
 printf 'ro rd.ccunlock.sim.measurement=%s\n' "$M_OTHER" >"$T/cmdline.m"
 expect_fail "measurement not in the policy: DENIED (6)" 6 BROKER_DENIED \
 	"$CCU_BIN" --config "$T/guest.conf" --cmdline "$T/cmdline.m" unlock --test "$T/disk.img" r
-grep -q "POLICY_MEASUREMENT" "$T/err" && ok "the broker's reason is in the line" ||
+if grep -q "POLICY_MEASUREMENT" "$T/err"; then
+	ok "the broker's reason is in the line"
+else
 	not_ok "the broker's reason is in the line"
+fi
 printf 'ro rd.ccunlock.sim.policy=0xB0000\n' >"$T/cmdline.d"
 expect_fail "debug guest policy: DENIED (6)" 6 BROKER_DENIED \
 	"$CCU_BIN" --config "$T/guest.conf" --cmdline "$T/cmdline.d" unlock --test "$T/disk.img" r
@@ -221,15 +237,25 @@ expect_fail "release build on a machine without SEV: POSTURE (4)" 4 POSTURE_NOT_
 # (unlock reads this host's real kernel command line, which may itself be refused: exit 4 either way)
 "$CCU_REL" --config "$T/rel.conf" unlock --test "$T/disk.img" r >/dev/null 2>"$T/err"
 rc=$?
-[ $rc -eq 4 ] && grep -Eq '^ccunlock: (POSTURE_NOT_PROTECTED|CMDLINE_[A-Z]+): ' "$T/err" &&
-	ok "release unlock refuses with POSTURE (4)" || not_ok "release unlock refuses (exit $rc)"
-[ "$(grep -c accepted "$T/silent")" -eq "$n0" ] && ok "no connection before posture passed" ||
+if [ $rc -eq 4 ] && grep -Eq '^ccunlock: (POSTURE_NOT_PROTECTED|CMDLINE_[A-Z]+): ' "$T/err"; then
+	ok "release unlock refuses with POSTURE (4)"
+else
+	not_ok "release unlock refuses (exit $rc)"
+fi
+if [ "$(grep -c accepted "$T/silent")" -eq "$n0" ]; then
+	ok "no connection before posture passed"
+else
 	not_ok "no connection before posture passed"
+fi
 printf 'broker_url = https://127.0.0.1:1\nbroker_ca = /ca.pem\nevidence = simulator\n' >"$T/rel2.conf"
 expect_fail "release builds know no simulator: CONFIG (3)" 3 CONFIG_VALUE \
 	"$CCU_REL" --config "$T/rel2.conf" unlock --test "$T/disk.img" r
 "$CCU_REL" --cmdline "$T/cmdline" posture >/dev/null 2>&1
-[ $? -eq 2 ] && ok "release builds refuse --cmdline (exit 2)" || not_ok "release builds refuse --cmdline"
+if [ $? -eq 2 ]; then
+	ok "release builds refuse --cmdline (exit 2)"
+else
+	not_ok "release builds refuse --cmdline"
+fi
 
 # Tampered token and header.
 cp "$T/disk.img" "$T/tok.img"
@@ -277,14 +303,19 @@ printf 'not the passphrase' >"$T/wrong"
 expect_fail "enrolling with a wrong existing key: WRONG_KEY (7)" 7 LUKS_WRONG_KEY \
 	ccu enroll "$T/rb.img" --resource vm9/luks/root --admin-key "$T/admin.key" \
 	--policy good --existing-key-file "$T/wrong"
-"$KBS" resource get-meta vm9/luks/root --config "$T/broker.conf" >/dev/null 2>&1 &&
-	not_ok "nothing stored after the refused enrolment" ||
+if "$KBS" resource get-meta vm9/luks/root --config "$T/broker.conf" >/dev/null 2>&1; then
+	not_ok "nothing stored after the refused enrolment"
+else
 	ok "nothing stored after the refused enrolment"
+fi
 expect_fail "enrolling with a policy the broker lacks: DENIED (6)" 6 ADMIN_NOT_FOUND \
 	enroll rb vm9/luks/root nosuchpolicy
 "$CCU_BIN" --config "$T/guest.conf" list "$T/rb.img" >"$T/out" 2>/dev/null
-[ ! -s "$T/out" ] && ok "no keyslot or token left after failed enrolments" ||
+if [ ! -s "$T/out" ]; then
+	ok "no keyslot or token left after failed enrolments"
+else
 	not_ok "no keyslot or token left after failed enrolments"
+fi
 "$KBS" admin-keygen --out "$T/stranger" >/dev/null
 expect_fail "enrolling with an unknown admin key: DENIED (6)" 6 ADMIN_AUTH \
 	ccu enroll "$T/rb.img" --resource vm9/luks/root --admin-key "$T/stranger.key" \
@@ -298,21 +329,30 @@ mkimage un && enroll un vm4/luks/root good >/dev/null 2>&1
 expect_ok "unenroll removes token and keyslot (and the stored key)" \
 	ccu unenroll "$T/un.img" --admin-key "$T/admin.key"
 expect_fail "unlock after unenroll: DEVICE (8)" 8 LUKS_NO_TOKEN ccu unlock --test "$T/un.img" r
-"$KBS" resource get-meta vm4/luks/root --config "$T/broker.conf" >/dev/null 2>&1 &&
-	not_ok "unenroll deleted the stored key" || ok "unenroll deleted the stored key"
+if "$KBS" resource get-meta vm4/luks/root --config "$T/broker.conf" >/dev/null 2>&1; then
+	not_ok "unenroll deleted the stored key"
+else
+	ok "unenroll deleted the stored key"
+fi
 
 ccu status --json >"$T/status.json" 2>/dev/null
-python3 -c '
+if python3 -c '
 import json, sys
 s = json.load(open(sys.argv[1]))
 assert s["posture"]["simulated"] is True and s["posture"]["level"] == "snp"
 assert s["evidence_provider"] == "simulator"
 assert s["report"] is not None
-' "$T/status.json" && ok "status --json: simulated SNP and a fresh report" ||
+' "$T/status.json"; then
+	ok "status --json: simulated SNP and a fresh report"
+else
 	not_ok "status --json: simulated SNP and a fresh report"
+fi
 ccu status --prometheus >"$T/prom" 2>/dev/null
-grep -q '^ccunlock_snp_report_ok 1$' "$T/prom" &&
-	grep -q '^ccunlock_memory_encryption_active{feature="sev-snp"} 1$' "$T/prom" &&
-	ok "status --prometheus" || not_ok "status --prometheus"
+if grep -q '^ccunlock_snp_report_ok 1$' "$T/prom" &&
+	grep -q '^ccunlock_memory_encryption_active{feature="sev-snp"} 1$' "$T/prom"; then
+	ok "status --prometheus"
+else
+	not_ok "status --prometheus"
+fi
 
 done_testing

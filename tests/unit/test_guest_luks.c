@@ -72,8 +72,12 @@ static int setup(void **state)
 
 	f->dir = tu_mkdtemp();
 	snprintf(f->img, sizeof(f->img), "%s/disk.img", f->dir);
-	if (make_image(f->img, pass, strlen(pass)) < 0)
+	if (make_image(f->img, pass, strlen(pass)) < 0) {
+		tu_rmrf(f->dir);
+		free(f->dir);
+		free(f);
 		return -1;
+	}
 	*state = f;
 	return 0;
 }
