@@ -98,7 +98,7 @@ static int prompt_existing(uint8_t **ret, size_t *ret_len, struct ccu_reason *er
 static int load_admin_key(const char *path, EVP_PKEY **ret, struct ccu_reason *err)
 {
 	_cleanup_secmem_ uint8_t *pem = NULL;
-	size_t len;
+	size_t len = 0;
 	int r = read_secret(path, KBS_JWT_MAX_PEM, &pem, &len, err);
 
 	if (r < 0)

@@ -1,6 +1,7 @@
 #include "guest/config.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "common/codec.h"
@@ -51,7 +52,7 @@ void guest_config_defaults(struct guest_config *c)
 	memset(c, 0, sizeof(*c));
 	c->deadline = GUEST_DEADLINE_DEFAULT;
 	c->require = GUEST_LEVEL_SNP;
-	strcpy(c->evidence, "auto");
+	snprintf(c->evidence, sizeof(c->evidence), "auto");
 }
 
 void guest_config_done(struct guest_config *c)
@@ -241,7 +242,7 @@ static int set_value(const struct ccu_conf_entry *e, const struct guest_build *b
 			return bad(err, e, b->test_build ?
 					   "expected auto, configfs-tsm, sev-guest or simulator" :
 					   "expected auto, configfs-tsm or sev-guest");
-		strcpy(c->evidence, v);
+		snprintf(c->evidence, sizeof(c->evidence), "%s", v);
 		return 0;
 	}
 	/* Only test builds get here (the key check refused these otherwise). */

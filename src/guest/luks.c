@@ -133,7 +133,7 @@ int guest_luks_resolve(const char *spec, const char *dev, char *buf, size_t len,
 	}
 	if (strlen(spec) >= len)
 		return ccu_fail(err, -ENAMETOOLONG, "LUKS_OPEN", "device path too long");
-	strcpy(buf, spec);
+	snprintf(buf, len, "%s", spec);
 	return 0;
 }
 

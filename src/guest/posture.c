@@ -53,7 +53,7 @@ static int read_msr(const char *dev, uint64_t *ret)
 {
 	char p[GUEST_PATH_MAX];
 	_cleanup_close_ int fd = -1;
-	uint64_t v;
+	uint64_t v = 0;
 
 	if (guest_path(p, sizeof(p), dev, "cpu/0/msr") < 0)
 		return -ENAMETOOLONG;
@@ -117,7 +117,7 @@ static void derive_level(struct guest_posture *p)
 
 void guest_posture_probe(const struct guest_roots *r, struct guest_posture *p)
 {
-	uint64_t v;
+	uint64_t v = 0;
 
 	memset(p, 0, sizeof(*p));
 	p->vmpl = -1;
