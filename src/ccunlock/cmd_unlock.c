@@ -181,6 +181,14 @@ int cmd_unlock(struct cli *c, int argc, char **argv)
 	if (argc - optind == 2) {
 		o.device = argv[optind];
 		o.name = argv[optind + 1];
+		/* The same rule as the config's `name`: a device-mapper name, no path. */
+		if (strlen(o.name) > GUEST_NAME_MAX || o.name[0] == '.' ||
+		    !ccu_str_only(o.name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+					  "0123456789_.-+")) {
+			ccu_reason_set(&c->why, "USAGE",
+				       "NAME: 1..127 of [A-Za-z0-9_.+-], not starting with '.'");
+			return cli_fail(c);
+		}
 	}
 	return run(c, &o);
 }
