@@ -17,7 +17,7 @@ INTEG="jose cryptsetup-bin openssl curl procps"
 VM="qemu-system-x86 dracut-core dracut-network busybox-static e2fsprogs iproute2 \
 kmod udev systemd zstd cpio klibc-utils isc-dhcp-client"
 # Bench peers.
-BENCH="tang socat clevis clevis-luks hyperfine"
+BENCH="tang socat clevis clevis-luks hyperfine time"
 
 case "${1:-check}" in
 check) want="$BUILD $TOOLS $INTEG $VM" ;;

@@ -1,0 +1,210 @@
+/* unlock and keyscript: config, command line, posture, token, attest, open. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ccunlock/cli.h"
+#include "ccunlock/exitcodes.h"
+#include "common/log.h"
+#include "common/macros.h"
+#include "common/secmem.h"
+#include "common/util.h"
+#include "guest/certtable.h"
+#include "guest/cmdline.h"
+#include "guest/kbs_client.h"
+#include "guest/luks.h"
+#include "snp/evidence.h"
+
+struct evidence_ud {
+	const struct guest_provider *p;
+	const struct guest_provider_ctx *ctx;
+};
+
+/* KBS client callback: report + host certificates -> primary_evidence. */
+static int make_evidence(void *ud, const uint8_t report_data[64], json_t **ret,
+			 struct ccu_reason *err)
+{
+	struct evidence_ud *e = ud;
+	struct guest_evidence ev;
+	STACK_OF(X509) *certs = NULL;
+	int r;
+
+	r = guest_provider_get(e->p, e->ctx, report_data, &ev, err);
+	if (r < 0)
+		return r;
+	r = guest_certtable_parse(ev.certtable, ev.certtable_len, &certs, err);
+	if (r == 0) {
+		log_info("evidence: %s report, %d host certificate(s)", e->p->name,
+			 certs ? sk_X509_num(certs) : 0);
+		*ret = snp_evidence_build(ev.report, certs);
+		if (!*ret)
+			r = ccu_fail(err, -ENOMEM, "INTERNAL", "out of memory");
+	}
+	sk_X509_pop_free(certs, X509_free);
+	guest_evidence_done(&ev);
+	return r;
+}
+
+/* The kernel command line: may only make things stricter. */
+static int apply_cmdline(struct cli *c, struct guest_config *cfg)
+{
+	_cleanup_free_ uint8_t *text = NULL;
+	struct guest_cmdline cl;
+	struct guest_cmdline_opts o;
+	size_t len;
+	int r;
+
+	r = ccu_read_file(c->roots.cmdline, GUEST_CMDLINE_MAX, &text, &len);
+	if (r < 0)
+		return ccu_fail(&c->why, r, "CMDLINE_IO", "%s: %s", c->roots.cmdline, strerror(-r));
+	r = guest_cmdline_split((const char *)text, len, &cl, &c->why);
+	if (r < 0)
+		return r;
+	r = guest_cmdline_judge(&cl, c->build->test_build, &o, &c->why);
+	guest_cmdline_done(&cl);
+	if (r < 0)
+		return r;
+	r = guest_cmdline_apply(&o, cfg, &c->why);
+	if (r < 0)
+		return r;
+	if (o.debug)
+		log_set_level(CCU_LOG_DEBUG);
+	if (o.has_sim_policy || o.has_sim_measurement)
+		log_warning("TEST BUILD: simulated launch parameters from the kernel command line");
+	return 0;
+}
+
+static int find_device(struct cli *c, const struct guest_config *cfg, const char *arg,
+		       char *buf, size_t len)
+{
+	const char *spec = arg ? arg : cfg->device;
+
+	if (spec)
+		return guest_luks_resolve(spec, c->roots.dev, buf, len, &c->why);
+	return guest_luks_scan(c->roots.sysfs, c->roots.dev, buf, len, &c->why);
+}
+
+struct unlock_opts {
+	bool test;
+	bool keyscript;
+	const char *device;
+	const char *name;
+};
+
+static int run(struct cli *c, const struct unlock_opts *o)
+{
+	struct guest_config cfg;
+	struct guest_posture pos;
+	struct guest_token tok;
+	const struct guest_provider *prov = NULL;
+	char device[GUEST_PATH_MAX];
+	_cleanup_secmem_ uint8_t *key = NULL;
+	size_t key_len = 0;
+	int r;
+
+	r = cli_load_config(c, true, &cfg);
+	if (r < 0)
+		return cli_fail(c);
+	r = apply_cmdline(c, &cfg);
+	if (r < 0)
+		goto fail;
+	/* Posture before anything touches the network. */
+	cli_posture(c, &cfg, &pos);
+	r = guest_posture_check(&pos, cfg.require, cfg.require_secure_boot, &c->why);
+	if (r < 0)
+		goto fail;
+	struct guest_provider_ctx pctx = { .roots = &c->roots, .cfg = &cfg };
+	r = guest_provider_select(c->build, &pctx, cfg.evidence, &prov, &c->why);
+	if (r < 0)
+		goto fail;
+	log_info("evidence provider: %s", prov->name);
+	r = find_device(c, &cfg, o->device, device, sizeof(device));
+	if (r < 0)
+		goto fail;
+	r = guest_luks_read_token(device, -1, &tok, NULL, &c->why);
+	if (r < 0)
+		goto fail;
+	log_info("%s: keyslot %d, resource %s", device, tok.keyslot, tok.resource_str);
+
+	struct evidence_ud eud = { .p = prov, .ctx = &pctx };
+	struct guest_kbs k = {
+		.url = cfg.broker_url,
+		.ca_file = cfg.broker_ca,
+		.deadline_ms = c->start_ms + (uint64_t)cfg.deadline * 1000,
+		.evidence = make_evidence,
+		.evidence_ud = &eud,
+	};
+	r = guest_kbs_fetch(&k, &tok.resource, &key, &key_len, &c->why);
+	if (r < 0)
+		goto fail;
+	const char *name = o->test || o->keyscript ? NULL : (o->name ? o->name : cfg.name);
+	r = guest_luks_open(device, &tok, name, key, key_len, &c->why);
+	if (r < 0)
+		goto fail;
+	if (o->keyscript) {
+		r = ccu_write_all(STDOUT_FILENO, key, key_len);
+		if (r < 0) {
+			ccu_fail(&c->why, r, "INTERNAL", "cannot write the key to stdout");
+			goto fail;
+		}
+	} else {
+		log_notice("%s: keyslot %d %s", device, tok.keyslot,
+			   name ? "unlocked" : "verified (--test, not activated)");
+	}
+	guest_config_done(&cfg);
+	return CCU_EXIT_OK;
+fail:
+	guest_config_done(&cfg);
+	return cli_fail(c);
+}
+
+int cmd_unlock(struct cli *c, int argc, char **argv)
+{
+	static const struct option opts[] = { { "test", no_argument, NULL, 't' }, { 0 } };
+	struct unlock_opts o = { 0 };
+	int ch;
+
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (ch != 't') {
+			ccu_reason_set(&c->why, "USAGE", "unlock [--test] [DEVICE NAME]");
+			return cli_fail(c);
+		}
+		o.test = true;
+	}
+	if (argc - optind != 0 && argc - optind != 2) {
+		ccu_reason_set(&c->why, "USAGE", "unlock [--test] [DEVICE NAME]");
+		return cli_fail(c);
+	}
+	if (argc - optind == 2) {
+		o.device = argv[optind];
+		o.name = argv[optind + 1];
+		/* The same rule as the config's `name`: a device-mapper name, no path. */
+		if (strlen(o.name) > GUEST_NAME_MAX || o.name[0] == '.' ||
+		    !ccu_str_only(o.name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+					  "0123456789_.-+")) {
+			ccu_reason_set(&c->why, "USAGE",
+				       "NAME: 1..127 of [A-Za-z0-9_.+-], not starting with '.'");
+			return cli_fail(c);
+		}
+	}
+	return run(c, &o);
+}
+
+int cmd_keyscript(struct cli *c, int argc, char **argv)
+{
+	struct unlock_opts o = { .keyscript = true };
+
+	(void)argv;
+	if (argc != 1) {
+		ccu_reason_set(&c->why, "USAGE", "keyscript takes no arguments");
+		return cli_fail(c);
+	}
+	/* cryptsetup-initramfs names the device it wants a key for. */
+	o.device = getenv("CRYPTTAB_SOURCE");
+	if (o.device && o.device[0] == '\0')
+		o.device = NULL;
+	return run(c, &o);
+}

@@ -1,0 +1,71 @@
+/*
+ * Confidential-computing posture of the running guest (snp-verification
+ * §9.4), from every place the kernel tells it, each under a root that tests
+ * point at a fake tree:
+ *
+ *   <dev>/cpu/0/msr                     SEV_STATUS MSR 0xC0010131 (authoritative)
+ *   <sysfs>/hypervisor/sev/sev_status   the same value (newer kernels)
+ *   <sysfs>/devices/system/cpu/sev/vmpl, <sysfs>/hypervisor/sev/vmpl
+ *   <dev>/sev-guest                     the SNP guest driver
+ *   <configfs>/tsm/report               configfs-tsm (provider sev_guest)
+ *   <efivarfs>/SecureBoot-8be4df61-...  UEFI Secure Boot
+ *
+ * When the MSR value is known it decides SEV/SEV-ES/SNP; otherwise the SNP
+ * guest interfaces imply SNP (and so ES and SEV). Nothing found = not
+ * protected. Reason codes of guest_posture_check: POSTURE_NOT_PROTECTED,
+ * POSTURE_LEVEL, POSTURE_VMPL, POSTURE_SECURE_BOOT.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <jansson.h>
+
+#include "common/reason.h"
+#include "guest/config.h"
+#include "guest/provider.h"
+
+#define GUEST_MSR_SEV_STATUS 0xC0010131ULL
+#define GUEST_SEV_STATUS_SEV (1ULL << 0)
+#define GUEST_SEV_STATUS_ES (1ULL << 1)
+#define GUEST_SEV_STATUS_SNP (1ULL << 2)
+#define GUEST_EFI_SECUREBOOT "SecureBoot-8be4df61-93ca-11d2-aa0d-00e098032b8c"
+
+enum guest_secure_boot {
+	GUEST_SB_UNKNOWN = 0, /* no efivarfs / no variable (BIOS boot) */
+	GUEST_SB_DISABLED,
+	GUEST_SB_ENABLED,
+};
+
+struct guest_posture {
+	bool simulated;          /* test build, simulated platform */
+	bool has_sev_status;     /* MSR or sysfs sev_status was read */
+	uint64_t sev_status;
+	const char *sev_status_source; /* "msr", "sysfs" */
+	bool sev, sev_es, snp;
+	enum guest_level level;
+	int vmpl;                /* -1 when no interface says */
+	const char *vmpl_source;
+	bool sev_guest_dev;      /* <dev>/sev-guest exists */
+	bool tsm_report;         /* <configfs>/tsm/report exists */
+	enum guest_secure_boot secure_boot;
+	const char *snp_evidence; /* which interface implied SNP (no MSR) */
+};
+
+/* Probe every location; never fails (absence is information). */
+void guest_posture_probe(const struct guest_roots *r, struct guest_posture *out);
+
+/* The simulated platform of a test build: SNP, VMPL 0; Secure Boot from @r. */
+void guest_posture_simulated(const struct guest_roots *r, struct guest_posture *out);
+
+/* Refuse unless @p meets @require (and Secure Boot when @require_sb), at VMPL 0. */
+int guest_posture_check(const struct guest_posture *p, enum guest_level require, bool require_sb,
+			struct ccu_reason *err);
+
+const char *guest_secure_boot_name(enum guest_secure_boot s); /* "enabled", "disabled", "unknown" */
+
+/* For `posture` and `status`. */
+json_t *guest_posture_json(const struct guest_posture *p);
+void guest_posture_print(FILE *f, const struct guest_posture *p);
