@@ -11,7 +11,7 @@ libcryptsetup-dev libsqlite3-dev libevent-dev libcmocka-dev"
 TOOLS="bats bats-assert bats-support shellcheck cppcheck clang clang-tidy libclang-rt-14-dev \
 valgrind"
 # Integration: JOSE cross-check, LUKS images, loopback peers.
-INTEG="jose cryptsetup-bin openssl curl procps"
+INTEG="jose cryptsetup-bin openssl curl procps python3"
 # Early boot: QEMU, dracut, initramfs-tools pieces, a guest kernel package is
 # downloaded (not installed) by tests/vm.
 VM="qemu-system-x86 dracut-core dracut-network busybox-static e2fsprogs iproute2 \
