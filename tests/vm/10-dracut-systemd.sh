@@ -10,8 +10,8 @@ vm_image sd-debug dracut-systemd debug  # the simulated guest policy allows debu
 vm_plan 12
 vm_case sd good allow root "good boot: unlocked, root reached"
 vm_case sd good down 'refuse:ccunlock: [A-Z_]*(UNREACHABLE|NETWORK)[A-Z_]*: ' \
-	"broker down for the whole deadline: powered off" rd.ccunlock.deadline=15
-vm_case sd good late:12 root "broker starts 12 s after the unlock began: boots"
+	"broker down for the whole deadline: powered off" rd.ccunlock.deadline=10
+vm_case sd good late:8 root "broker starts 8 s after the unlock began: boots"
 vm_case sd-debug good allow 'refuse:ccunlock: [A-Z_]*DENIED[A-Z_]*: .*[Dd][Ee][Bb][Uu][Gg]' \
 	"policy denies a guest whose policy allows debugging"
 vm_case sd other allow 'refuse:ccunlock: WRONG_KEY[A-Z_]*: ' \

@@ -5,7 +5,7 @@
 # lines per case:
 #
 #   vm_setup NAME                  kernel, staged install, disks, provider;
-#                                  "1..0 # SKIP" and exit when it cannot run
+#                                  one skipped test and exit when it cannot run
 #   vm_image TAG dracut-systemd|dracut-shell|itools [VARIANT[+device]]
 #                                  build an initramfs once, reused by cases
 #                                  (VARIANT: main, debug; see vm_conf)
@@ -97,8 +97,7 @@ vm_setup() {
 	trap vm_cleanup EXIT
 	trap 'exit 130' INT TERM
 	if [ "$(id -u)" -ne 0 ]; then
-		tap_skip_all "VM tests need root (mkinitramfs namespace, dracut)"
-		exit 0
+		vm_skip_script "VM tests need root (mkinitramfs namespace, dracut)"
 	fi
 	vm_missing=
 	for vm_t in qemu-system-x86_64 dracut mkinitramfs cryptsetup mkfs.ext4 busybox \
@@ -110,10 +109,7 @@ vm_setup() {
 		tap_not_ok "VM prerequisites present (missing:$vm_missing; run tools/deps.sh check)"
 		exit 1
 	fi
-	vm_provider_load || {
-		tap_skip_all "$VM_PROVIDER_WHY"
-		exit 0
-	}
+	vm_provider_load || vm_skip_script "$VM_PROVIDER_WHY"
 	rm -rf "$VM_D"
 	mkdir -p "$VM_D"
 	vm_kernel || vm_setup_failed "guest kernel"
@@ -124,6 +120,13 @@ vm_setup() {
 	vm_provider_setup "$VM_D/provider" || vm_setup_failed "provider setup"
 	vm_disks || vm_setup_failed "LUKS2 disk images"
 	tap_diag "kernel $VM_KVER, provider $VM_PROVIDER_NAME, broker 127.0.0.1:$VM_PORT (guest: $VM_URL)"
+}
+
+# vm_skip_script REASON: the whole script cannot run; one visible skip.
+vm_skip_script() {
+	tap_plan 1
+	tap_skip "$VM_NAME: whole-boot tests" "$1"
+	exit 0
 }
 
 vm_setup_failed() {
@@ -181,40 +184,53 @@ vm_kernel() {
 			awk '/Depends: linux-image-[0-9]/ { print $2; exit }')
 		VM_KVER=${vm_k_pkg#linux-image-}
 	fi
-	if [ -z "$VM_KVER" ]; then
-		# no package lists (offline): the newest kernel already unpacked
-		VM_KVER=$(find "$VM_CACHE/kernel" -mindepth 2 -maxdepth 2 -name ok 2>/dev/null |
-			sed 's|/ok$||; s|.*/||' | sort -V | tail -n 1)
-	fi
+	# no package lists (offline): the newest kernel already unpacked
+	[ -n "$VM_KVER" ] || VM_KVER=$(vm_kernel_cached)
 	[ -n "$VM_KVER" ] || {
 		vm_log "cannot resolve linux-image-amd64 (apt-get update?)"
 		return 1
 	}
 	vm_k_dir=$VM_CACHE/kernel/$VM_KVER
-	if ! [ -e "$vm_k_dir/ok" ]; then
-		vm_k_tmp=$VM_CACHE/kernel/.tmp-$$
-		rm -rf "$vm_k_tmp"
-		mkdir -p "$vm_k_tmp/deb"
-		# apt drops privileges to _apt for the download
-		id _apt >/dev/null 2>&1 && chown _apt "$vm_k_tmp/deb"
-		vm_log "downloading linux-image-$VM_KVER"
-		(cd "$vm_k_tmp/deb" && apt-get download -q "linux-image-$VM_KVER") >&2 || return 1
-		dpkg-deb -x "$vm_k_tmp"/deb/linux-image-"$VM_KVER"_*.deb "$vm_k_tmp/root" || return 1
-		# usr-merged packages put the modules under usr/lib
-		if [ -d "$vm_k_tmp/root/usr/lib/modules/$VM_KVER" ]; then
-			mkdir -p "$vm_k_tmp/root/lib"
-			mv "$vm_k_tmp/root/usr/lib/modules" "$vm_k_tmp/root/lib/modules"
-		fi
-		depmod -b "$vm_k_tmp/root" "$VM_KVER" || return 1
-		rm -rf "$vm_k_tmp/deb" "$vm_k_dir"
-		mv "$vm_k_tmp/root" "$vm_k_dir"
-		rmdir "$vm_k_tmp"
-		: >"$vm_k_dir/ok"
+	if ! [ -e "$vm_k_dir/ok" ] && ! vm_kernel_fetch && [ -z "${CCU_VM_KVER:-}" ] &&
+		[ -n "$(vm_kernel_cached)" ]; then
+		VM_KVER=$(vm_kernel_cached)
+		vm_log "download failed; using the cached kernel $VM_KVER"
+		vm_k_dir=$VM_CACHE/kernel/$VM_KVER
 	fi
 	VM_VMLINUZ=$vm_k_dir/boot/vmlinuz-$VM_KVER
 	VM_KMODDIR=$vm_k_dir/lib/modules/$VM_KVER
 	VM_KBOOT=$vm_k_dir/boot
 	[ -r "$VM_VMLINUZ" ] && [ -d "$VM_KMODDIR" ]
+}
+
+vm_kernel_cached() {
+	find "$VM_CACHE/kernel" -mindepth 2 -maxdepth 2 -name ok 2>/dev/null |
+		sed 's|/ok$||; s|.*/||' | sort -V | tail -n 1
+}
+
+# vm_kernel_fetch: download and unpack linux-image-$VM_KVER into $vm_k_dir.
+vm_kernel_fetch() {
+	vm_k_tmp=$VM_CACHE/kernel/.tmp-$$
+	rm -rf "$vm_k_tmp"
+	mkdir -p "$vm_k_tmp/deb"
+	# apt drops privileges to _apt for the download
+	id _apt >/dev/null 2>&1 && chown _apt "$vm_k_tmp/deb"
+	vm_log "downloading linux-image-$VM_KVER"
+	if ! (cd "$vm_k_tmp/deb" && apt-get download -q "linux-image-$VM_KVER") >&2; then
+		rm -rf "$vm_k_tmp"
+		return 1
+	fi
+	dpkg-deb -x "$vm_k_tmp"/deb/linux-image-"$VM_KVER"_*.deb "$vm_k_tmp/root" || return 1
+	# usr-merged packages put the modules under usr/lib
+	if [ -d "$vm_k_tmp/root/usr/lib/modules/$VM_KVER" ]; then
+		mkdir -p "$vm_k_tmp/root/lib"
+		mv "$vm_k_tmp/root/usr/lib/modules" "$vm_k_tmp/root/lib/modules"
+	fi
+	depmod -b "$vm_k_tmp/root" "$VM_KVER" || return 1
+	rm -rf "$vm_k_tmp/deb" "$vm_k_dir"
+	mv "$vm_k_tmp/root" "$vm_k_dir"
+	rmdir "$vm_k_tmp"
+	: >"$vm_k_dir/ok"
 }
 
 # vm_stage poweroff|reboot: `make install`'s early-boot half, built with that
