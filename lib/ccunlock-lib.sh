@@ -279,10 +279,17 @@ ccu_wait_device() {
 	return 0
 }
 
-# ccu_run_binary: run `ccunlock unlock`; its own reason line goes to stderr
-# and the kernel log. Prints nothing; returns the exit status.
+# ccu_run_binary COMMAND: run `ccunlock COMMAND`; its own reason line goes
+# to stderr and the kernel log. Returns the exit status. The binary keeps its
+# own deadline; a hung binary is killed after the deadline plus a margin (the
+# shell initrd and initramfs-tools have no unit timeout to do it).
 ccu_run_binary() {
-	"$CCU_BIN" unlock </dev/null
+	ccu_rb_limit=$(($(ccu_deadline "$CCU_CONF") + CCU_UNIT_MARGIN))
+	if command -v timeout >/dev/null 2>&1; then
+		timeout -s KILL "$ccu_rb_limit" "$CCU_BIN" "$1" </dev/null
+	else
+		"$CCU_BIN" "$1" </dev/null
+	fi
 }
 
 # ccu_unlock: the whole boot-time unlock. Returns 0 when the root is
@@ -296,7 +303,7 @@ ccu_unlock() {
 	ccu_log 6 "starting the attested unlock"
 	ccu_prepare
 	ccu_wait_device
-	ccu_run_binary
+	ccu_run_binary unlock
 	ccu_u_rc=$?
 	if [ "$ccu_u_rc" -eq 0 ]; then
 		: >"$CCU_RUN/unlocked"
@@ -471,7 +478,7 @@ ccu_keyscript() {
 		return
 	fi
 	ccu_prepare >&2
-	"$CCU_BIN" keyscript </dev/null
+	ccu_run_binary keyscript
 	ccu_ks_rc=$?
 	[ "$ccu_ks_rc" -eq 0 ] && return 0
 	ccu_ks_fallback && return 0

@@ -108,7 +108,7 @@ $ccu_m_files
 EOF
 	inst_script "$moddir/ccunlock-boot.sh" /usr/lib/ccunlock/ccunlock-boot || return 1
 	inst_multiple ip modprobe sleep mkdir sync || return 1
-	inst_multiple -o udevadm mount
+	inst_multiple -o udevadm mount timeout
 
 	# Command line defaults (the real command line still wins; see README.md).
 	mkdir -p "${initdir}/etc/cmdline.d"

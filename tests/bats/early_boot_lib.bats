@@ -221,6 +221,23 @@ rd.luks.uuid=x quiet 2 ss single_user=1 breakfast=yes"
 	done
 }
 
+@test "ccu_unlock: a hung binary is killed after its deadline plus a margin" {
+	ccu_conf broker_url=https://x deadline=30
+	ccu_fake_binary 0
+	cat >"$T/bin/timeout" <<'EOS'
+#!/bin/sh
+echo "timeout $*" >>"$CCU_TEST_CALLS"
+exit 137
+EOS
+	chmod +x "$T/bin/timeout"
+	run ccu_unlock
+	assert_failure 86
+	run cat "$T/calls"
+	assert_line "timeout -s KILL 90 $T/bin/ccunlock unlock"
+	run grep -c 'KILLED: unlock failed (ccunlock exit status 137); powering off' "$T/kmsg"
+	assert_output 1
+}
+
 @test "ccu_unlock: the binary's own reason line is passed through on stderr" {
 	ccu_conf broker_url=https://x
 	ccu_fake_binary 5 "" "ccunlock: BROKER_UNREACHABLE: no answer"
