@@ -92,6 +92,7 @@ vm_cleanup() {
 # vm_setup NAME: everything but the initramfs images. Skips the whole script
 # (TAP "1..0 # SKIP") when the guest binary or the broker is not available.
 vm_setup() {
+	VM_T_SCRIPT=$(vm_now)
 	VM_NAME=$1
 	VM_D=$VM_W/$1
 	trap vm_cleanup EXIT
@@ -797,6 +798,7 @@ vm_shell_summary() {
 
 vm_finish() {
 	vm_cleanup
+	tap_diag "$VM_NAME: $VM_CASE_N tests in $(vm_since "$VM_T_SCRIPT") s"
 	tap_done
 	exit $?
 }
