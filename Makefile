@@ -62,11 +62,17 @@ CC := clang
 OPT_CFLAGS := -O1 -fno-omit-frame-pointer -fsanitize=fuzzer-no-link,address,undefined \
 	-DCCU_FUZZING=1
 OPT_LDFLAGS := -fsanitize=address,undefined
+else ifeq ($(MODE),debug)
+# For valgrind: glibc's _FORTIFY_SOURCE=3 memmove reaches valgrind as
+# __memcpy_chk and every overlapping move is reported; valgrind gets a
+# build without fortification (the release build keeps it).
+OPT_CFLAGS := -O1 -fPIE -fno-omit-frame-pointer -fstack-protector-strong
+OPT_LDFLAGS := -pie -Wl,-z,relro -Wl,-z,now
 else ifeq ($(MODE),cov)
 OPT_CFLAGS := -O0 --coverage
 OPT_LDFLAGS := --coverage
 else
-$(error unknown MODE '$(MODE)' (release, san, fuzz, cov))
+$(error unknown MODE '$(MODE)' (release, san, fuzz, debug, cov))
 endif
 
 ALL_CFLAGS = $(BASE_CFLAGS) $(OPT_CFLAGS) $(WARN) \
@@ -105,6 +111,7 @@ BIN_GUEST      := $(O)/ccunlock
 BIN_BROKER     := $(O)/ccunlock-kbs
 BIN_GUEST_TEST := $(O)/test/ccunlock
 BIN_SIM        := $(O)/test/ccunlock-sim
+BIN_BENCH_VERIFY := $(O)/test/bench-verify
 
 UNIT_SRC  := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(O)/tests/%,$(UNIT_SRC))
@@ -117,7 +124,8 @@ HAVE_BROKER_MAIN := $(wildcard src/broker/main.c)
 HAVE_SIM_TOOL    := $(wildcard src/tools/ccunlock-sim.c)
 
 BINS := $(if $(HAVE_GUEST_MAIN),$(BIN_GUEST)) $(if $(HAVE_BROKER_MAIN),$(BIN_BROKER))
-TEST_BINS := $(if $(HAVE_GUEST_MAIN),$(BIN_GUEST_TEST)) $(if $(HAVE_SIM_TOOL),$(BIN_SIM))
+TEST_BINS := $(if $(HAVE_GUEST_MAIN),$(BIN_GUEST_TEST)) $(if $(HAVE_SIM_TOOL),$(BIN_SIM)) \
+	$(BIN_BENCH_VERIFY)
 
 .PHONY: all test-bins check check-san check-valgrind lint fuzz fuzz-build demo install \
 	clean deps-check deps-demo unit bench
@@ -167,6 +175,11 @@ $(BIN_SIM): $(call obj,src/tools/ccunlock-sim.c) $(LIB_SIM) $(LIB_CORE)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS_CORE)
 
+$(BIN_BENCH_VERIFY): $(call obj,src/tools/bench-verify.c) $(LIB_CORE)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS_CORE)
+
 TEST_LIBS := $(if $(BROKER_SRC),$(LIB_BROKER)) $(if $(CLI_SRC),$(LIB_CLI)) \
 	$(if $(GUEST_SRC),$(LIB_GUEST)) $(if $(SIM_SRC),$(LIB_SIM)) $(LIB_CORE)
 
@@ -197,8 +210,8 @@ check-san: deps-check
 	O=build-san CCU_SANITIZED=1 tests/run.sh unit integration
 
 check-valgrind: deps-check
-	$(MAKE) test-bins
-	O=$(O) CCU_VALGRIND=1 tests/run.sh unit
+	$(MAKE) O=build-vg MODE=debug test-bins
+	O=build-vg CCU_VALGRIND=1 tests/run.sh unit
 
 # ---------------------------------------------------------------- fuzzing
 FUZZ_SECONDS ?= 20
@@ -245,6 +258,6 @@ install: all
 		FALLBACK_PROMPT=$(FALLBACK_PROMPT) tools/install-extra.sh
 
 clean:
-	rm -rf build build-san build-fuzz build-cov
+	rm -rf build build-san build-fuzz build-cov build-vg
 
 -include $(shell find $(O)/obj -name '*.d' 2>/dev/null)

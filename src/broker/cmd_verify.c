@@ -61,7 +61,9 @@ static void verify_usage(FILE *f)
 		"against the AMD chain ARK -> ASK/ASVK -> VCEK/VLEK, the ARK pinned by fingerprint\n"
 		"(or named with --trusted-ark), and optionally an owner policy. Without a report it\n"
 		"verifies the chain alone. Certificates are DER or PEM; --chain files may hold\n"
-		"several PEM certificates.\n"
+		"several PEM certificates, and --vek may be a bundle with exactly one VCEK/VLEK.\n"
+		"A report file is raw, hex or base64; a container with the report inside needs\n"
+		"--offset. --at is the verification time (default now).\n"
 		"\n"
 		"exit status: 0 verified, 1 rejected (one line 'CODE: detail' on stderr),\n"
 		"             2 usage error or unreadable input\n");
@@ -219,6 +221,44 @@ static int load_report(const struct verify_args *a, uint8_t raw[SNP_REPORT_SIZE]
 	return 0;
 }
 
+/*
+ * --vek: one certificate (the leaf, whatever it is - the verifier says what
+ * is wrong with it), or a PEM bundle as some clouds serve it (VCEK + ASK +
+ * ARK): then exactly one VCEK/VLEK in it is the leaf and the rest joins the
+ * chain candidates.
+ */
+static int load_vek(const char *path, X509 **ret, STACK_OF(X509) *pool, struct ccu_reason *why)
+{
+	STACK_OF(X509) *s = NULL;
+	int r = snp_certs_load_file(path, &s, why), leaf = -1;
+
+	if (r < 0)
+		return r;
+	if (sk_X509_num(s) > 1) {
+		for (int i = 0; i < sk_X509_num(s); i++) {
+			enum snp_cert_role role = snp_cert_role(sk_X509_value(s, i), NULL);
+
+			if (role != SNP_CERT_VCEK && role != SNP_CERT_VLEK)
+				continue;
+			if (leaf >= 0) {
+				sk_X509_pop_free(s, X509_free);
+				return ccu_fail(why, -EINVAL, "INPUT",
+						"the bundle holds more than one VCEK/VLEK");
+			}
+			leaf = i;
+		}
+		if (leaf < 0) {
+			sk_X509_pop_free(s, X509_free);
+			return ccu_fail(why, -EINVAL, "INPUT", "the bundle holds no VCEK/VLEK");
+		}
+	}
+	*ret = sk_X509_delete(s, leaf < 0 ? 0 : leaf);
+	while (sk_X509_num(s) > 0)
+		sk_X509_push(pool, sk_X509_shift(s));
+	sk_X509_free(s);
+	return 0;
+}
+
 /* Take the leaf out of @pool (evidence certificates) when --vek is absent. */
 static X509 *leaf_from_pool(STACK_OF(X509) *pool)
 {
@@ -371,9 +411,12 @@ int broker_cmd_verify(int argc, char **argv)
 			sk_X509_push(pool, sk_X509_shift(s));
 		sk_X509_free(s);
 	}
-	if (a.vek && snp_cert_load_one_file(a.vek, &leaf, &why) < 0) {
-		ret = input_error("VEK certificate", a.vek, &why);
-		goto out;
+	if (a.vek) {
+		r = load_vek(a.vek, &leaf, pool, &why);
+		if (r < 0) {
+			ret = input_error("VEK certificate", a.vek, &why);
+			goto out;
+		}
 	}
 
 	if (a.report || a.evidence) {

@@ -11,24 +11,17 @@ static void sanitize(char *s)
 			*s = '?';
 }
 
+/* The format attribute lets the compiler check callers instead of warning here. */
+_printf_(3, 0)
+static void vset(struct ccu_reason *r, const char *code, const char *fmt, va_list ap)
+	_printf_(3, 0);
+
 static void vset(struct ccu_reason *r, const char *code, const char *fmt, va_list ap)
 {
 	snprintf(r->code, sizeof(r->code), "%s", code);
 	vsnprintf(r->detail, sizeof(r->detail), fmt, ap);
 	sanitize(r->code);
 	sanitize(r->detail);
-}
-
-int ccu_fail(struct ccu_reason *r, int err, const char *code, const char *fmt, ...)
-{
-	if (r) {
-		va_list ap;
-
-		va_start(ap, fmt);
-		vset(r, code, fmt, ap);
-		va_end(ap);
-	}
-	return err;
 }
 
 void ccu_reason_set(struct ccu_reason *r, const char *code, const char *fmt, ...)

@@ -19,13 +19,20 @@ struct ccu_reason {
 	char detail[CCU_REASON_DETAIL_MAX];
 };
 
-/* Fill @r (when not NULL) and return @err (a negative errno) so callers can
- * write "return ccu_fail(r, -EBADMSG, "FORMAT_SIZE", "...", ...);". The
- * detail is truncated, never overflowed; non-printable bytes are replaced. */
-int ccu_fail(struct ccu_reason *r, int err, const char *code, const char *fmt, ...) _printf_(4, 5);
-
-/* Set without returning anything (for verdicts that collect reasons). */
+/* Fill @r (when not NULL); the detail is truncated, never overflowed, and
+ * non-printable bytes are replaced. */
 void ccu_reason_set(struct ccu_reason *r, const char *code, const char *fmt, ...) _printf_(3, 4);
+
+/* Fill @r (when not NULL) and evaluate to @err (a negative errno) so callers
+ * can write "return ccu_fail(r, -EBADMSG, "FORMAT_SIZE", "...", ...);". A
+ * macro, so that static analysis sees which value every failure path
+ * returns. */
+static inline int ccu_fail_value(int err)
+{
+	return err;
+}
+#define ccu_fail(r, err, code, ...)                                                                \
+	(ccu_reason_set((r), (code), __VA_ARGS__), ccu_fail_value(err))
 
 void ccu_reason_clear(struct ccu_reason *r);
 bool ccu_reason_is_set(const struct ccu_reason *r);

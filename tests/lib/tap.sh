@@ -1,73 +1,61 @@
 # shellcheck shell=sh
-# tap.sh: TAP producers for the shell test suites (tests/integration/*.sh,
-# tests/vm/*.sh). POSIX sh; source it, then:
+# TAP helpers for the shell test suites (POSIX sh; source this file).
 #
-#   tap_plan N            "1..N" (once, before or after the tests)
-#   tap_ok NAME           "ok K - NAME"
-#   tap_not_ok NAME       "not ok K - NAME"
-#   tap_result RC NAME    ok when RC is 0, not ok otherwise
-#   tap_skip NAME REASON  "ok K - NAME # SKIP REASON"
-#   tap_skip_all REASON   "1..0 # SKIP REASON" (a suite that cannot run)
-#   tap_diag TEXT...      "# TEXT" (one line per argument line)
-#   tap_done              plan check: returns 1 if a test failed or the
-#                         count differs from the plan
+#   . tests/lib/tap.sh
+#   plan 3                  # or call done_testing at the end instead
+#   ok "name"; not_ok "name"; skip "reason"; diag "text"
+#   check "name" cmd args   # ok when the command succeeds
+#   skip_all "reason"       # the whole script has nothing to test here
+#   done_testing            # prints the plan if none was given; exit status
+#                           # is 1 when a test failed
 #
-# Aliases of the names the brief uses: plan, ok, not_ok, skip, diag.
+# tests/run.sh counts "ok", "not ok" and "# skip" lines.
 
-TAP_N=0
-TAP_FAILED=0
-TAP_PLANNED=
+_tap_n=0
+_tap_failed=0
+_tap_planned=0
 
-tap_plan() {
-	TAP_PLANNED=$1
+plan() {
+	_tap_planned=1
 	echo "1..$1"
 }
 
-tap_ok() {
-	TAP_N=$((TAP_N + 1))
-	echo "ok $TAP_N - $*"
+ok() {
+	_tap_n=$((_tap_n + 1))
+	echo "ok $_tap_n - $*"
 }
 
-tap_not_ok() {
-	TAP_N=$((TAP_N + 1))
-	TAP_FAILED=$((TAP_FAILED + 1))
-	echo "not ok $TAP_N - $*"
+not_ok() {
+	_tap_n=$((_tap_n + 1))
+	_tap_failed=$((_tap_failed + 1))
+	echo "not ok $_tap_n - $*"
 }
 
-tap_result() {
-	tap_r_rc=$1
+skip() {
+	_tap_n=$((_tap_n + 1))
+	echo "ok $_tap_n # skip $*"
+}
+
+diag() {
+	echo "# $*"
+}
+
+check() {
+	_tap_name=$1
 	shift
-	if [ "$tap_r_rc" -eq 0 ]; then
-		tap_ok "$@"
+	if "$@"; then
+		ok "$_tap_name"
 	else
-		tap_not_ok "$@"
+		not_ok "$_tap_name"
 	fi
 }
 
-tap_skip() {
-	TAP_N=$((TAP_N + 1))
-	echo "ok $TAP_N - $1 # SKIP ${2:-}"
+skip_all() {
+	echo "1..0 # skip $*"
+	exit 0
 }
 
-tap_skip_all() {
-	echo "1..0 # SKIP $*"
+done_testing() {
+	[ "$_tap_planned" -eq 1 ] || echo "1..$_tap_n"
+	[ "$_tap_failed" -eq 0 ]
 }
-
-tap_diag() {
-	printf '%s\n' "$*" | sed 's/^/# /'
-}
-
-tap_done() {
-	if [ -n "$TAP_PLANNED" ] && [ "$TAP_PLANNED" -ne "$TAP_N" ]; then
-		tap_diag "planned $TAP_PLANNED tests, ran $TAP_N"
-		return 1
-	fi
-	[ -z "$TAP_PLANNED" ] && echo "1..$TAP_N"
-	[ "$TAP_FAILED" -eq 0 ]
-}
-
-plan() { tap_plan "$@"; }
-ok() { tap_ok "$@"; }
-not_ok() { tap_not_ok "$@"; }
-skip() { tap_skip "$@"; }
-diag() { tap_diag "$@"; }

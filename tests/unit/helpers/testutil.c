@@ -1,10 +1,12 @@
 #include "testutil.h"
 
 #include <ctype.h>
+#include <stdint.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "common/codec.h"
@@ -114,7 +116,8 @@ uint8_t *tu_read_report(const char *path, size_t offset, size_t *len)
 	free(t);
 	free(d);
 	assert_true(offset <= n);
-	memmove(out, out + offset, n - offset);
+	if (offset)
+		memmove(out, out + offset, n - offset);
 	*len = n - offset;
 	return out;
 }
@@ -136,4 +139,75 @@ void tu_rmrf(const char *dir)
 		return;
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	(void)!system(cmd);
+}
+
+static char *slurp_fd(int fd)
+{
+	size_t cap = 4096, len = 0, max = 1024 * 1024;
+	char *b = malloc(cap);
+	ssize_t n;
+
+	assert_non_null(b);
+	while ((n = read(fd, b + len, cap - len - 1)) > 0) {
+		len += (size_t)n;
+		if (len + 1 == cap && cap < max) {
+			char *nb = realloc(b, cap * 2);
+
+			assert_non_null(nb);
+			b = nb;
+			cap *= 2;
+		} else if (len + 1 == cap) {
+			break;
+		}
+	}
+	b[len] = 0;
+	return b;
+}
+
+void tu_run(struct tu_run *r, const char *const argv[])
+{
+	char out_path[] = "/tmp/ccu-run-out-XXXXXX", err_path[] = "/tmp/ccu-run-err-XXXXXX";
+	int out = mkstemp(out_path), err = mkstemp(err_path), st;
+	pid_t pid;
+
+	assert_true(out >= 0 && err >= 0);
+	unlink(out_path);
+	unlink(err_path);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		dup2(out, 1);
+		dup2(err, 2);
+		execv(argv[0], (char *const *)(uintptr_t)argv);
+		_exit(127);
+	}
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	r->status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+	lseek(out, 0, SEEK_SET);
+	lseek(err, 0, SEEK_SET);
+	r->out = slurp_fd(out);
+	r->err = slurp_fd(err);
+	close(out);
+	close(err);
+}
+
+void tu_run_free(struct tu_run *r)
+{
+	free(r->out);
+	free(r->err);
+	r->out = r->err = NULL;
+}
+
+const char *tu_bin(const char *rel)
+{
+	static char buf[4][PATH_MAX];
+	static int i;
+	const char *o = getenv("O");
+
+	i = (i + 1) % 4;
+	if (o && o[0] == '/')
+		snprintf(buf[i], sizeof(buf[i]), "%s/%s", o, rel);
+	else
+		snprintf(buf[i], sizeof(buf[i]), "%s/%s/%s", tu_top(), o ? o : "build", rel);
+	return buf[i];
 }

@@ -40,3 +40,14 @@ void tu_rmrf(const char *dir);
 
 /* Project root (the directory holding Makefile). */
 const char *tu_top(void);
+
+/* Run a program, capturing stdout and stderr (each bounded to 1 MiB). */
+struct tu_run {
+	int status; /* exit code, or 128 + signal */
+	char *out;
+	char *err;
+};
+void tu_run(struct tu_run *r, const char *const argv[]);
+void tu_run_free(struct tu_run *r);
+/* "<top>/$O/<rel>" (O defaults to build). */
+const char *tu_bin(const char *rel);

@@ -1,0 +1,54 @@
+/*
+ * Storage backend: rows of opaque sealed blobs in two namespaces
+ * (resources, policies). The backend never sees plaintext; it only has to
+ * make an acknowledged write durable and atomic. Implementations:
+ * store_sqlite.c (embedded, WAL, synchronous=FULL). A shared-database
+ * backend for several broker replicas implements these operations too.
+ */
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "common/reason.h"
+
+enum store_ns {
+	STORE_NS_RESOURCE,
+	STORE_NS_POLICY,
+};
+
+struct store_row {
+	char *name;      /* resource path or policy name */
+	char *ref;       /* resources: policy name; policies: NULL */
+	uint8_t *blob;   /* nonce || ciphertext || tag */
+	size_t blob_len;
+	time_t created;
+	time_t updated;
+};
+
+struct store_backend {
+	const struct store_backend_ops *ops;
+};
+
+struct store_backend_ops {
+	/* Insert or replace @row (created is kept on replace). */
+	int (*put)(struct store_backend *b, enum store_ns ns, const struct store_row *row,
+		   struct ccu_reason *err);
+	/* -ENOENT when absent; the row's strings and blob are malloc'ed. */
+	int (*get)(struct store_backend *b, enum store_ns ns, const char *name,
+		   struct store_row *row, struct ccu_reason *err);
+	int (*del)(struct store_backend *b, enum store_ns ns, const char *name,
+		   struct ccu_reason *err);
+	/* Rows in name order; the row passed to @fn is only valid during the call. */
+	int (*list)(struct store_backend *b, enum store_ns ns,
+		    int (*fn)(const struct store_row *row, void *ud), void *ud,
+		    struct ccu_reason *err);
+	/* Number of resources referring to policy @name. */
+	int (*count_refs)(struct store_backend *b, const char *name, struct ccu_reason *err);
+	void (*close)(struct store_backend *b);
+};
+
+void store_row_done(struct store_row *row);
+
+int store_sqlite_open(const char *path, struct store_backend **ret, struct ccu_reason *err);
