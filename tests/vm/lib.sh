@@ -106,8 +106,8 @@ vm_setup() {
 		command -v "$vm_t" >/dev/null 2>&1 || vm_missing="$vm_missing $vm_t"
 	done
 	if [ -n "$vm_missing" ]; then
-		tap_plan 1
-		tap_not_ok "VM prerequisites present (missing:$vm_missing; run tools/deps.sh check)"
+		plan 1
+		not_ok "VM prerequisites present (missing:$vm_missing; run tools/deps.sh check)"
 		exit 1
 	fi
 	vm_provider_load || vm_skip_script "$VM_PROVIDER_WHY"
@@ -120,19 +120,24 @@ vm_setup() {
 	mkdir -p "$VM_D/provider"
 	vm_provider_setup "$VM_D/provider" || vm_setup_failed "provider setup"
 	vm_disks || vm_setup_failed "LUKS2 disk images"
-	tap_diag "kernel $VM_KVER, provider $VM_PROVIDER_NAME, broker 127.0.0.1:$VM_PORT (guest: $VM_URL)"
+	diag "kernel $VM_KVER, provider $VM_PROVIDER_NAME, broker 127.0.0.1:$VM_PORT (guest: $VM_URL)"
+}
+
+# vm_skip TITLE REASON: a skipped test that keeps its title.
+vm_skip() {
+	ok "$1 # SKIP $2"
 }
 
 # vm_skip_script REASON: the whole script cannot run; one visible skip.
 vm_skip_script() {
-	tap_plan 1
-	tap_skip "$VM_NAME: whole-boot tests" "$1"
+	plan 1
+	vm_skip "$VM_NAME: whole-boot tests" "$1"
 	exit 0
 }
 
 vm_setup_failed() {
-	tap_plan 1
-	tap_not_ok "VM setup: $1 (see the log above)"
+	plan 1
+	not_ok "VM setup: $1 (see the log above)"
 	exit 1
 }
 
@@ -157,6 +162,9 @@ vm_provider_try() {
 		VM_PROVIDER_WHY="provider $1 not found"
 		return 1
 	fi
+	# nothing of a provider tried before may remain (the hook is optional)
+	unset -f vm_provider_check vm_provider_setup vm_provider_guest_bin vm_provider_conf \
+		vm_provider_enroll vm_provider_broker_run vm_provider_broker_ready
 	# shellcheck source=provider-real.sh
 	. "$1" || return 1
 	VM_PROVIDER_WHY=$(vm_provider_check) && return 0
@@ -383,7 +391,7 @@ vm_image() {
 	fi
 	eval "VM_IMG_KIND_$(vm_tagvar "$vm_i_tag")=\$vm_i_kind"
 	eval "VM_IMG_ACTION_$(vm_tagvar "$vm_i_tag")=\$vm_i_action"
-	tap_diag "image $vm_i_tag: $vm_i_kind, $(($(stat -c %s "$vm_i_out") / 1024)) KiB, built in $(vm_since "$vm_i_t0") s"
+	diag "image $vm_i_tag: $vm_i_kind, $(($(stat -c %s "$vm_i_out") / 1024)) KiB, built in $(vm_since "$vm_i_t0") s"
 }
 
 # vm_image_check IMAGE LISTING: what the initramfs must and must not hold.
@@ -506,6 +514,14 @@ vm_broker_start() {
 		fi
 		sleep 0.1
 	done
+	# a provider may have to configure a running broker (policies via its
+	# admin API)
+	if command -v vm_provider_broker_ready >/dev/null 2>&1; then
+		vm_provider_broker_ready "$1" "$VM_PORT" >>"$VM_BROKER_LOG" 2>&1 || {
+			vm_log "broker ($1) could not be configured ($VM_BROKER_LOG)"
+			return 1
+		}
+	fi
 	return 0
 }
 
@@ -636,7 +652,7 @@ vm_shell_offered() {
 # ---------------------------------------------------------------- cases
 
 vm_plan() {
-	tap_plan "$1"
+	plan "$1"
 }
 
 # vm_selected TITLE: CCU_VM_CASES selects it (or nothing is selected).
@@ -655,7 +671,7 @@ vm_case() {
 	shift 5
 	VM_CASE_N=$((VM_CASE_N + 1))
 	if ! vm_selected "$vm_c_title"; then
-		tap_skip "$vm_c_title" "not selected by CCU_VM_CASES"
+		vm_skip "$vm_c_title" "not selected by CCU_VM_CASES"
 		return 0
 	fi
 	vm_c_var=$(vm_tagvar "$vm_c_tag")
@@ -664,8 +680,8 @@ vm_case() {
 	vm_c_action=poweroff
 	eval "vm_c_action=\${VM_IMG_ACTION_$vm_c_var:-poweroff}"
 	if [ -n "$vm_c_failed" ] || [ -z "$vm_c_kind" ]; then
-		tap_not_ok "$vm_c_title"
-		tap_diag "image $vm_c_tag not available: ${vm_c_failed:-not built}"
+		not_ok "$vm_c_title"
+		diag "image $vm_c_tag not available: ${vm_c_failed:-not built}"
 		return 0
 	fi
 	VM_CASE_PFX=$VM_D/case$(printf %02d "$VM_CASE_N")
@@ -689,8 +705,8 @@ vm_case() {
 		;;
 	*)
 		if ! vm_broker_start "$vm_c_broker"; then
-			tap_not_ok "$vm_c_title"
-			tap_diag "broker ($vm_c_broker) did not start: $VM_BROKER_LOG"
+			not_ok "$vm_c_title"
+			diag "broker ($vm_c_broker) did not start: $VM_BROKER_LOG"
 			return 0
 		fi
 		;;
@@ -750,20 +766,20 @@ vm_case() {
 	esac
 	vm_c_reason=$(tr -d '\r' <"$VM_LOG" | grep -aEo 'ccunlock: [A-Z_]+: .*' | head -n 3 | tr '\n' '|')
 	if [ -z "$vm_c_why" ]; then
-		tap_ok "$vm_c_title"
+		ok "$vm_c_title"
 		vm_c_res=PASS
 	else
-		tap_not_ok "$vm_c_title"
+		not_ok "$vm_c_title"
 		vm_c_res=FAIL
-		tap_diag "why:${vm_c_why#;}"
-		tap_diag "console log: $VM_LOG (last lines below)"
+		diag "why:${vm_c_why#;}"
+		diag "console log: $VM_LOG (last lines below)"
 		tail -n 25 "$VM_LOG" | tr -d '\r' | awk '{ print "#   | " $0 }'
 	fi
 	case $vm_c_expect in
-	root) tap_diag "boot-to-root ${VM_T_ROOT:-?} s${VM_T_BROKER:+ (broker started at $VM_T_BROKER s)}; ended by $VM_END at $VM_T_END s; $VM_PROBES shell probes typed, shell offered: $vm_c_shell" ;;
-	*) tap_diag "refused at ${VM_T_FAIL:-?} s (unlock started at ${VM_T_START:-?} s); ended by $VM_END at $VM_T_END s; $VM_PROBES shell probes typed, shell offered: $vm_c_shell" ;;
+	root) diag "boot-to-root ${VM_T_ROOT:-?} s${VM_T_BROKER:+ (broker started at $VM_T_BROKER s)}; ended by $VM_END at $VM_T_END s; $VM_PROBES shell probes typed, shell offered: $vm_c_shell" ;;
+	*) diag "refused at ${VM_T_FAIL:-?} s (unlock started at ${VM_T_START:-?} s); ended by $VM_END at $VM_T_END s; $VM_PROBES shell probes typed, shell offered: $vm_c_shell" ;;
 	esac
-	[ -n "$vm_c_reason" ] && tap_diag "console: ${vm_c_reason%|}"
+	[ -n "$vm_c_reason" ] && diag "console: ${vm_c_reason%|}"
 	vm_result_row "$vm_c_title" "$vm_c_kind" "$vm_c_expect" "$vm_c_res" "$vm_c_result_t"
 	return 0
 }
@@ -788,17 +804,17 @@ vm_result_row() {
 vm_shell_summary() {
 	VM_CASE_N=$((VM_CASE_N + 1))
 	if [ "$VM_REFUSED_CASES" -eq 0 ]; then
-		tap_skip "no failing case offered a shell on the console" "no failing case ran"
+		vm_skip "no failing case offered a shell on the console" "no failing case ran"
 	elif [ "$VM_SHELL_SEEN" -eq 0 ]; then
-		tap_ok "no failing case offered a shell on the console ($VM_REFUSED_CASES refused boots, $VM_PROBES_TOTAL probes typed in all boots)"
+		ok "no failing case offered a shell on the console ($VM_REFUSED_CASES refused boots, $VM_PROBES_TOTAL probes typed in all boots)"
 	else
-		tap_not_ok "no failing case offered a shell on the console ($VM_SHELL_SEEN boots did)"
+		not_ok "no failing case offered a shell on the console ($VM_SHELL_SEEN boots did)"
 	fi
 }
 
 vm_finish() {
 	vm_cleanup
-	tap_diag "$VM_NAME: $VM_CASE_N tests in $(vm_since "$VM_T_SCRIPT") s"
-	tap_done
+	diag "$VM_NAME: $VM_CASE_N tests in $(vm_since "$VM_T_SCRIPT") s"
+	done_testing
 	exit $?
 }
