@@ -13,9 +13,11 @@ valgrind"
 # Integration: JOSE cross-check, LUKS images, loopback peers.
 INTEG="jose cryptsetup-bin openssl curl procps python3"
 # Early boot: QEMU, dracut, initramfs-tools pieces, a guest kernel package is
-# downloaded (not installed) by tests/vm.
+# downloaded (not installed) by tests/vm. initramfs-tools-core gives
+# mkinitramfs/lsinitramfs without the kernel hooks of initramfs-tools (which
+# conflicts with dracut); dmsetup has the device-mapper udev rules.
 VM="qemu-system-x86 dracut-core dracut-network busybox-static e2fsprogs iproute2 \
-kmod udev systemd zstd cpio klibc-utils isc-dhcp-client"
+kmod udev systemd zstd cpio klibc-utils isc-dhcp-client initramfs-tools-core dmsetup"
 # Bench peers.
 BENCH="tang socat clevis clevis-luks hyperfine time"
 

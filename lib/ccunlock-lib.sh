@@ -1,0 +1,737 @@
+# shellcheck shell=sh
+# ccunlock-lib.sh: the shell side of ccunlock's early-boot integration.
+#
+# Sourced (never executed) by the dracut module (modules.d/90ccunlock), the
+# initramfs-tools hook and boot scripts (hook/), the crypttab keyscript
+# adapter (keyscripts/) and the bats tests. Everything is a function; sourcing
+# only sets the variables below. POSIX sh: it runs under dash, busybox ash and
+# bash (dracut), sometimes inside PID 1 (dracut's shell initrd), so functions
+# never call `exit` unless their name says they end the boot, and never
+# `set -e`.
+#
+# The boot-time half is fail-closed: every failure prints ONE line
+# "ccunlock: CODE: detail; powering off" to the console and the kernel log,
+# then powers the machine off (or reboots it, when built so). There is no path
+# from here to a shell.
+
+# Build-time settings. tools/install-extra.sh rewrites these two lines from
+# FAIL_ACTION and FALLBACK_PROMPT. They are plain assignments on purpose: the
+# kernel turns unknown "name=value" command line words into environment
+# variables of init, so nothing here may be taken from the environment at
+# boot time.
+CCU_FAIL_ACTION=poweroff
+CCU_FALLBACK_PROMPT=no
+
+# Paths inside the initramfs (fixed, whatever the host's install prefix).
+CCU_BIN=/usr/sbin/ccunlock
+CCU_CONF=/etc/ccunlock/ccunlock.conf
+# shellcheck disable=SC2034 # read by the build hooks that source this file
+CCU_LIB_IMAGE=/usr/lib/ccunlock/ccunlock-lib.sh
+CCU_RUN=/run/ccunlock
+CCU_CONSOLE=/dev/console
+CCU_KMSG=/dev/kmsg
+CCU_PRINTK=/proc/sys/kernel/printk
+CCU_SYSRQ_TRIGGER=/proc/sysrq-trigger
+CCU_CMDLINE=/proc/cmdline
+CCU_ASKPASS=/lib/cryptsetup/askpass
+CCU_CRYPTTAB=/cryptroot/crypttab
+CCU_NET_RUN=/run
+CCU_RESOLV=/etc/resolv.conf
+
+# Bounds (seconds / counts). The unlock deadline itself belongs to the binary
+# (`deadline` in ccunlock.conf); these only bound the shell around it.
+CCU_DEVICE_WAIT=30       # wait for the configured device node before running
+CCU_SETTLE_WAIT=10       # udevadm settle when no device is configured
+CCU_POWER_GRACE=10       # wait for the kernel's power-off before trying tools
+CCU_FALLBACK_TRIES=3     # passphrase attempts (FALLBACK_PROMPT=yes only)
+CCU_FALLBACK_TIMEOUT=300 # seconds per passphrase prompt
+CCU_DEADLINE_DEFAULT=120 # ccunlock.conf's default deadline (docs/ccunlock.8.md)
+CCU_UNIT_MARGIN=60       # systemd TimeoutStartSec = deadline + device wait + margin
+
+# ---------------------------------------------------------------- messages
+
+# ccu_log PRIO MESSAGE: one line "ccunlock: MESSAGE" in the kernel log at
+# syslog priority PRIO (3 = err, 6 = info), and on the console unless the
+# kernel already echoes that priority there (so the line appears once).
+ccu_log() {
+	ccu_log_prio=$1
+	shift
+	ccu_log_echo=1
+	if [ -w "$CCU_KMSG" ] && printf '<%s>ccunlock: %s\n' "$ccu_log_prio" "$*" >"$CCU_KMSG" 2>/dev/null; then
+		ccu_log_level=
+		read -r ccu_log_level _ <"$CCU_PRINTK" 2>/dev/null
+		case $ccu_log_level in
+		'' | *[!0-9]*) ;;
+		*) [ "$ccu_log_prio" -lt "$ccu_log_level" ] && ccu_log_echo=0 ;;
+		esac
+	fi
+	if [ "$ccu_log_echo" = 1 ]; then
+		{ printf 'ccunlock: %s\n' "$*" >"$CCU_CONSOLE"; } 2>/dev/null ||
+			printf 'ccunlock: %s\n' "$*" >&2
+	fi
+	return 0
+}
+
+# ccu_exit_name RC: the name of a `ccunlock` exit status (src/ccunlock/exitcodes.h).
+ccu_exit_name() {
+	case $1 in
+	0) echo OK ;;
+	2) echo USAGE ;;
+	3) echo CONFIG ;;
+	4) echo POSTURE ;;
+	5) echo NETWORK ;;
+	6) echo DENIED ;;
+	7) echo WRONG_KEY ;;
+	8) echo DEVICE ;;
+	9) echo INTERNAL ;;
+	126) echo NOT_EXECUTABLE ;;
+	127) echo NOT_FOUND ;;
+	*)
+		if [ "$1" -gt 128 ] 2>/dev/null; then
+			echo KILLED
+		else
+			echo UNKNOWN
+		fi
+		;;
+	esac
+}
+
+# ---------------------------------------------------------------- fail closed
+
+ccu_action_words() {
+	case $CCU_FAIL_ACTION in
+	reboot) echo "rebooting" ;;
+	*) echo "powering off" ;;
+	esac
+}
+
+# ccu_power_action: ask the kernel to power off (or reboot) now. The sysrq
+# trigger needs no binary and works in every flavour (on Debian `poweroff`
+# is a systemctl link that fails in a shell initrd); the tools are a second
+# try for kernels without sysrq.
+ccu_power_action() {
+	case $CCU_FAIL_ACTION in
+	reboot) ccu_pa_key=b ccu_pa_tool=reboot ;;
+	*) ccu_pa_key=o ccu_pa_tool=poweroff ;;
+	esac
+	sync 2>/dev/null
+	if { echo "$ccu_pa_key" >"$CCU_SYSRQ_TRIGGER"; } 2>/dev/null; then
+		sleep "$CCU_POWER_GRACE"
+	fi
+	"$ccu_pa_tool" -f 2>/dev/null
+	busybox "$ccu_pa_tool" -f 2>/dev/null
+	return 0
+}
+
+# ccu_hang: never return (the power-off is on its way; no shell meanwhile).
+ccu_hang() {
+	while :; do
+		sleep 60
+	done
+}
+
+# ccu_fail_closed CODE DETAIL: the single exit of every failure path.
+ccu_fail_closed() {
+	ccu_log 3 "$1: $2; $(ccu_action_words)"
+	ccu_power_action
+	ccu_hang
+}
+
+# ---------------------------------------------------------------- configuration
+
+# ccu_conf_get KEY [FILE]: print the value of KEY in a "key = value" file.
+# Only for the shell's own needs (device, name, deadline); the binary parses
+# and validates the file strictly.
+ccu_conf_get() {
+	ccu_cg_file=${2:-$CCU_CONF}
+	[ -r "$ccu_cg_file" ] || return 1
+	while IFS= read -r ccu_cg_line || [ -n "$ccu_cg_line" ]; do
+		case $ccu_cg_line in
+		*=*) ;;
+		*) continue ;;
+		esac
+		ccu_cg_key=$(ccu_trim "${ccu_cg_line%%=*}")
+		[ "$ccu_cg_key" = "$1" ] || continue
+		ccu_trim "${ccu_cg_line#*=}"
+		echo
+		return 0
+	done <"$ccu_cg_file"
+	return 1
+}
+
+ccu_trim() {
+	ccu_t=$1
+	ccu_t=${ccu_t#"${ccu_t%%[![:space:]]*}"}
+	ccu_t=${ccu_t%"${ccu_t##*[![:space:]]}"}
+	printf '%s' "$ccu_t"
+}
+
+# ccu_device_path FILE: the device node named by `device` (UUID=... or a
+# path), or nothing when the binary is to find it by its token.
+ccu_device_path() {
+	ccu_dp=$(ccu_conf_get device "$1") || return 0
+	case $ccu_dp in
+	UUID=*) echo "/dev/disk/by-uuid/${ccu_dp#UUID=}" ;;
+	/*) echo "$ccu_dp" ;;
+	esac
+}
+
+# ccu_map_name FILE: the device-mapper name the root is opened as.
+ccu_map_name() {
+	ccu_conf_get name "$1" || echo ccunlock-root
+}
+
+# ccu_deadline FILE: the configured deadline in seconds.
+ccu_deadline() {
+	ccu_dl=$(ccu_conf_get deadline "$1") || ccu_dl=$CCU_DEADLINE_DEFAULT
+	case $ccu_dl in
+	'' | *[!0-9]*) ccu_dl=$CCU_DEADLINE_DEFAULT ;;
+	esac
+	echo "$ccu_dl"
+}
+
+# ---------------------------------------------------------------- command line
+
+# ccu_cmdline_refused [CMDLINE]: print the first parameter that would open a
+# shell or skip the unlock and return 0; return 1 when there is none. The same
+# rules as `ccunlock unlock` (docs/ccunlock.8.md), plus dracut's and
+# systemd's older spellings; used as the last guard before the initramfs
+# hands over to the unlocked root.
+ccu_cmdline_refused() {
+	if [ $# -gt 0 ]; then
+		ccu_cr_line=$1
+	else
+		ccu_cr_line=
+		read -r ccu_cr_line <"$CCU_CMDLINE" 2>/dev/null
+	fi
+	ccu_cr_noglob=0
+	case $- in *f*) ccu_cr_noglob=1 ;; esac
+	set -f
+	ccu_cr_bad=
+	for ccu_cr_w in $ccu_cr_line; do
+		case $ccu_cr_w in
+		rd.shell=0) ;;
+		rd.shell | rd.shell=* | rdshell | rdshell=* | \
+			rd.break | rd.break=* | rdbreak | rdbreak=* | break | break=* | \
+			init=* | rdinit=* | \
+			systemd.debug_shell | systemd.debug_shell=* | \
+			rd.systemd.debug_shell | rd.systemd.debug_shell=* | \
+			emergency | rescue | single | s | S | -s | -b | 1)
+			ccu_cr_bad=$ccu_cr_w
+			;;
+		systemd.unit=*emergency* | systemd.unit=*rescue* | \
+			rd.systemd.unit=*emergency* | rd.systemd.unit=*rescue*)
+			ccu_cr_bad=$ccu_cr_w
+			;;
+		rd.emergency=poweroff | rd.emergency=reboot | rd.emergency=halt) ;;
+		rd.emergency=*) ccu_cr_bad=$ccu_cr_w ;;
+		esac
+		[ -n "$ccu_cr_bad" ] && break
+	done
+	[ "$ccu_cr_noglob" = 1 ] || set +f
+	[ -n "$ccu_cr_bad" ] || return 1
+	echo "$ccu_cr_bad"
+	return 0
+}
+
+# ccu_guard: last check before the initramfs hands over (dracut pre-pivot,
+# initramfs-tools init-bottom): refuse a command line that would give a shell
+# on the unlocked root (init=/bin/sh, rd.break=pre-pivot, ...).
+ccu_guard() {
+	ccu_g_bad=$(ccu_cmdline_refused) || return 0
+	ccu_fail_closed CMDLINE_REFUSED \
+		"kernel command line parameter '$ccu_g_bad' would give a shell on the unlocked root"
+}
+
+# ---------------------------------------------------------------- unlock
+
+ccu_unlocked() {
+	[ -e "$CCU_RUN/unlocked" ]
+}
+
+# ccu_prepare: load what the binary needs but cannot load itself. Missing
+# modules are fine here (built in, or not this platform): the binary decides.
+ccu_prepare() {
+	for ccu_p_mod in dm_mod dm_crypt sev-guest tsm_report; do
+		modprobe -q "$ccu_p_mod" 2>/dev/null
+	done
+	if [ -d /sys/kernel/config ] && ! [ -d /sys/kernel/config/tsm ]; then
+		mount -t configfs configfs /sys/kernel/config 2>/dev/null
+	fi
+	return 0
+}
+
+# ccu_wait_device: wait (bounded) for the configured device node; with no
+# device configured, for udev to settle. Never fails: a missing device is the
+# binary's to report (exit DEVICE).
+ccu_wait_device() {
+	ccu_wd_dev=$(ccu_device_path "$CCU_CONF")
+	if [ -z "$ccu_wd_dev" ]; then
+		command -v udevadm >/dev/null 2>&1 &&
+			udevadm settle --timeout="$CCU_SETTLE_WAIT" 2>/dev/null
+		return 0
+	fi
+	ccu_wd_n=0
+	while ! [ -b "$ccu_wd_dev" ] && [ "$ccu_wd_n" -lt "$CCU_DEVICE_WAIT" ]; do
+		sleep 1
+		ccu_wd_n=$((ccu_wd_n + 1))
+	done
+	return 0
+}
+
+# ccu_run_binary COMMAND: run `ccunlock COMMAND`; its own reason line goes
+# to stderr and the kernel log. Returns the exit status. The binary keeps its
+# own deadline; a hung binary is killed after the deadline plus a margin (the
+# shell initrd and initramfs-tools have no unit timeout to do it).
+ccu_run_binary() {
+	ccu_rb_limit=$(($(ccu_deadline "$CCU_CONF") + CCU_UNIT_MARGIN))
+	if command -v timeout >/dev/null 2>&1; then
+		timeout -s KILL "$ccu_rb_limit" "$CCU_BIN" "$1" </dev/null
+	else
+		"$CCU_BIN" "$1" </dev/null
+	fi
+}
+
+# ccu_unlock: the whole boot-time unlock. Returns 0 when the root is
+# unlocked; otherwise does not return (fail closed).
+ccu_unlock() {
+	ccu_unlocked && return 0
+	mkdir -p "$CCU_RUN"
+	if ! [ -x "$CCU_BIN" ]; then
+		ccu_fail_closed MISSING_BINARY "$CCU_BIN is not in the initramfs"
+	fi
+	ccu_log 6 "starting the attested unlock"
+	ccu_prepare
+	ccu_wait_device
+	ccu_run_binary unlock
+	ccu_u_rc=$?
+	if [ "$ccu_u_rc" -eq 0 ]; then
+		: >"$CCU_RUN/unlocked"
+		return 0
+	fi
+	ccu_u_name=$(ccu_exit_name "$ccu_u_rc")
+	if ccu_fallback "$ccu_u_name"; then
+		: >"$CCU_RUN/unlocked"
+		return 0
+	fi
+	ccu_fail_closed "$ccu_u_name" "unlock failed (ccunlock exit status $ccu_u_rc)"
+}
+
+# ccu_fallback CODE: the passphrase prompt the image builder may enable at
+# build time (FALLBACK_PROMPT=yes). Returns 0 when a passphrase opened the
+# device. Off by default: returns 1 without a word.
+ccu_fallback() {
+	[ "$CCU_FALLBACK_PROMPT" = yes ] || return 1
+	ccu_fb_dev=$(ccu_device_path "$CCU_CONF")
+	ccu_fb_name=$(ccu_map_name "$CCU_CONF")
+	if [ -z "$ccu_fb_dev" ] || ! [ -b "$ccu_fb_dev" ]; then
+		ccu_log 3 "FALLBACK: no passphrase prompt: 'device' is not set in $CCU_CONF or absent"
+		return 1
+	fi
+	if ! command -v cryptsetup >/dev/null 2>&1; then
+		ccu_log 3 "FALLBACK: no passphrase prompt: cryptsetup is not in the initramfs"
+		return 1
+	fi
+	ccu_log 3 "FALLBACK: attested unlock failed ($1); asking for the passphrase of $ccu_fb_dev"
+	# cryptsetup reads the passphrase from the console itself (no echo), so
+	# the secret never passes through this shell.
+	# shellcheck disable=SC2094 # the console is a terminal, not a file
+	cryptsetup open --tries="$CCU_FALLBACK_TRIES" --timeout="$CCU_FALLBACK_TIMEOUT" \
+		"$ccu_fb_dev" "$ccu_fb_name" <"$CCU_CONSOLE" >"$CCU_CONSOLE" 2>&1
+}
+
+# ---------------------------------------------------------------- dracut, shell initrd
+
+# The initqueue hooks are *sourced* by dracut's main loop (in PID 1): they must
+# return quickly, never exit, and be safe to run again. The unlock therefore
+# runs in the background; the finished hook holds the loop until it is done.
+
+# ccu_net_online: some interface has a global address.
+ccu_net_online() {
+	command -v ip >/dev/null 2>&1 || return 1
+	case "$(ip -o addr show scope global 2>/dev/null)" in
+	*inet*) return 0 ;;
+	esac
+	return 1
+}
+
+# ccu_dracut_start online|settled: start the unlock once the network is up
+# (the initqueue/online hook knows it is; the settled hook checks).
+ccu_dracut_start() {
+	[ -e "$CCU_RUN/started" ] && return 0
+	if [ "$1" != online ] && ! ccu_net_online; then
+		return 0
+	fi
+	mkdir -p "$CCU_RUN"
+	: >"$CCU_RUN/started"
+	(ccu_unlock) </dev/null >"$CCU_CONSOLE" 2>&1 &
+	return 0
+}
+
+ccu_dracut_finished() {
+	ccu_unlocked
+}
+
+# ccu_dracut_timeout: dracut's initqueue is about to give up. If the unlock
+# never started, no network came up: say so (the binary never ran to say it).
+ccu_dracut_timeout() {
+	[ -e "$CCU_RUN/started" ] && return 0
+	ccu_fail_closed NETWORK "no network interface came online; the unlock never started"
+}
+
+# ccu_emergency: dracut's emergency and shutdown-emergency hooks (both
+# flavours source them before any shell).
+ccu_emergency() {
+	ccu_fail_closed EMERGENCY "the initramfs asked for an emergency shell (see the messages above); refusing"
+}
+
+# ---------------------------------------------------------------- initramfs-tools, boot
+
+# ccu_itools_keyscript_mode CRYPTTAB: the image unlocks the root through
+# crypttab's keyscript=ccunlock-keyscript (cryptroot runs it); local-top then
+# only brings the network up.
+ccu_itools_keyscript_mode() {
+	ccu_km_tab=$1
+	[ -r "$ccu_km_tab" ] || return 1
+	while read -r _ _ _ ccu_km_opts; do
+		case ",$ccu_km_opts," in
+		*,keyscript=*ccunlock-keyscript,*) return 0 ;;
+		esac
+	done <"$ccu_km_tab"
+	return 1
+}
+
+# ccu_itools_resolv: ipconfig leaves DNS servers in /run/net-*.conf but no
+# resolv.conf; write one so that a broker given by name can be resolved.
+ccu_itools_resolv() {
+	[ -e "$CCU_RESOLV" ] && return 0
+	for ccu_r_f in "$CCU_NET_RUN"/net-*.conf; do
+		[ -r "$ccu_r_f" ] || continue
+		(
+			IPV4DNS0='' IPV4DNS1='' IPV6DNS0=''
+			# shellcheck disable=SC1090 # written by ipconfig at boot
+			. "$ccu_r_f"
+			for ccu_r_ns in "$IPV4DNS0" "$IPV4DNS1" "$IPV6DNS0"; do
+				case $ccu_r_ns in
+				'' | 0.0.0.0) ;;
+				*) echo "nameserver $ccu_r_ns" ;;
+				esac
+			done
+		) >>"$CCU_RESOLV"
+	done
+	return 0
+}
+
+# ccu_itools_local_top: scripts/local-top/ccunlock. Runs before cryptroot
+# (cryptroot lists every other local-top script as its prerequisite).
+ccu_itools_local_top() {
+	ccu_unlocked && return 0
+	configure_networking
+	ccu_net_online || ccu_log 3 "NETWORK: no interface has an address after configure_networking"
+	ccu_itools_resolv
+	mkdir -p "$CCU_RUN"
+	: >"$CCU_RUN/network"
+	if ccu_itools_keyscript_mode "$CCU_CRYPTTAB"; then
+		return 0
+	fi
+	ccu_unlock
+}
+
+# ccu_itools_local_bottom: scripts/local-bottom/ccunlock. Take down what
+# local-top configured so that the real system starts with a clean network.
+ccu_itools_local_bottom() {
+	[ -e "$CCU_RUN/network" ] || return 0
+	command -v ip >/dev/null 2>&1 || return 0
+	for ccu_lb_f in "$CCU_NET_RUN"/net-*.conf; do
+		[ -e "$ccu_lb_f" ] || continue
+		ccu_lb_dev=${ccu_lb_f#"$CCU_NET_RUN"/net-}
+		ccu_lb_dev=${ccu_lb_dev%.conf}
+		ip addr flush dev "$ccu_lb_dev" 2>/dev/null
+		ip link set dev "$ccu_lb_dev" down 2>/dev/null
+	done
+	return 0
+}
+
+# ccu_itools_panic: scripts/panic/ccunlock. initramfs-tools runs the panic
+# scripts just before it would start a shell: power off instead.
+ccu_itools_panic() {
+	ccu_fail_closed PANIC "the initramfs gave up (see the message above); refusing a shell"
+}
+
+# ---------------------------------------------------------------- keyscript
+
+# ccu_keyscript: crypttab keyscript=ccunlock-keyscript. stdout carries the
+# key and nothing else: the binary writes the key only on success, and every
+# other word (ours and the binary's) goes to stderr, the console or the kernel
+# log. On refusal: no output, non-zero status (cryptroot then gives up and the
+# panic guard powers off).
+ccu_keyscript() {
+	if [ "${CRYPTTAB_TRIED:-0}" != 0 ]; then
+		# a refusal is final: the binary already retried within its deadline
+		ccu_log 3 "KEYSCRIPT: not asking the broker again (attempt $((CRYPTTAB_TRIED + 1)))"
+		ccu_ks_fallback
+		return
+	fi
+	if ! [ -x "$CCU_BIN" ]; then
+		ccu_log 3 "MISSING_BINARY: $CCU_BIN is not installed"
+		ccu_ks_fallback
+		return
+	fi
+	ccu_prepare >&2
+	ccu_run_binary keyscript
+	ccu_ks_rc=$?
+	[ "$ccu_ks_rc" -eq 0 ] && return 0
+	ccu_ks_fallback && return 0
+	return "$ccu_ks_rc"
+}
+
+# ccu_ks_fallback: Debian's askpass prints the typed passphrase on stdout
+# (FALLBACK_PROMPT=yes builds only).
+ccu_ks_fallback() {
+	[ "$CCU_FALLBACK_PROMPT" = yes ] || return 1
+	[ -x "$CCU_ASKPASS" ] || return 1
+	"$CCU_ASKPASS" "ccunlock: attested unlock failed; passphrase for ${CRYPTTAB_SOURCE:-the disk}: "
+}
+
+# ---------------------------------------------------------------- build time
+
+# Used on the build host by modules.d/90ccunlock/module-setup.sh and
+# hook/hooks/ccunlock. Errors are "ccunlock: ..." lines on stderr and a
+# non-zero status; the callers then fail the image build.
+
+ccu_build_error() {
+	echo "ccunlock: $*" >&2
+}
+
+# ccu_build_host_path IMAGE_PATH CONFDIR: where a file the image expects under
+# /etc/ccunlock comes from on the build host (CCUNLOCK_CONFDIR may stage the
+# configuration elsewhere); other paths are taken as they are.
+ccu_build_host_path() {
+	case $1 in
+	/etc/ccunlock/*) echo "$2/${1#/etc/ccunlock/}" ;;
+	*) echo "$1" ;;
+	esac
+}
+
+# ccu_build_check BIN CONFDIR: the binary, the configuration and every file
+# it names are there. Returns 1 after listing every problem.
+ccu_build_check() {
+	ccu_bc_rc=0
+	if ! [ -f "$1" ] || ! [ -x "$1" ]; then
+		ccu_build_error "guest binary $1 is missing or not executable"
+		ccu_bc_rc=1
+	fi
+	ccu_bc_conf=$2/ccunlock.conf
+	if ! [ -r "$ccu_bc_conf" ]; then
+		ccu_build_error "configuration $ccu_bc_conf is missing (see ccunlock(8))"
+		return 1
+	fi
+	if ! ccu_conf_get broker_url "$ccu_bc_conf" >/dev/null; then
+		ccu_build_error "$ccu_bc_conf: broker_url is not set"
+		ccu_bc_rc=1
+	fi
+	if ccu_bc_ca=$(ccu_conf_get broker_ca "$ccu_bc_conf"); then
+		ccu_bc_host=$(ccu_build_host_path "$ccu_bc_ca" "$2")
+		if ! [ -f "$ccu_bc_host" ] || ! [ -r "$ccu_bc_host" ]; then
+			ccu_build_error "broker CA $ccu_bc_ca ($ccu_bc_host) is missing"
+			ccu_bc_rc=1
+		fi
+	else
+		ccu_build_error "$ccu_bc_conf: broker_ca is not set"
+		ccu_bc_rc=1
+	fi
+	if ccu_bc_sim=$(ccu_conf_get simulator_dir "$ccu_bc_conf"); then
+		if ! [ -d "$(ccu_build_host_path "$ccu_bc_sim" "$2")" ]; then
+			ccu_build_error "simulator_dir $ccu_bc_sim is missing"
+			ccu_bc_rc=1
+		fi
+	fi
+	for ccu_bc_p in "$1" "$2" "${ccu_bc_ca:-}" "${ccu_bc_sim:-}"; do
+		case $ccu_bc_p in
+		*[[:space:]]*)
+			ccu_build_error "path '$ccu_bc_p' contains white space"
+			ccu_bc_rc=1
+			;;
+		esac
+	done
+	return "$ccu_bc_rc"
+}
+
+# ccu_build_files CONFDIR: "HOST_PATH IMAGE_PATH" lines for the files the
+# initramfs gets: the configuration, the broker CA and (test builds) the
+# simulator directory. Never the whole directory: an admin key kept next to
+# the configuration must not end up in the unencrypted initramfs.
+ccu_build_files() {
+	ccu_bf_conf=$1/ccunlock.conf
+	echo "$ccu_bf_conf /etc/ccunlock/ccunlock.conf"
+	if ccu_bf_ca=$(ccu_conf_get broker_ca "$ccu_bf_conf"); then
+		echo "$(ccu_build_host_path "$ccu_bf_ca" "$1") $ccu_bf_ca"
+	fi
+	if ccu_bf_sim=$(ccu_conf_get simulator_dir "$ccu_bf_conf"); then
+		ccu_bf_host=$(ccu_build_host_path "$ccu_bf_sim" "$1")
+		find "$ccu_bf_host" -type f | LC_ALL=C sort | while read -r ccu_bf_f; do
+			echo "$ccu_bf_f $ccu_bf_sim/${ccu_bf_f#"$ccu_bf_host"/}"
+		done
+	fi
+}
+
+# ccu_build_unit_timeout CONFFILE: TimeoutStartSec of ccunlock.service: the
+# binary's deadline, the device wait, a margin, and the prompt when enabled.
+ccu_build_unit_timeout() {
+	ccu_bt=$(($(ccu_deadline "$1") + CCU_DEVICE_WAIT + CCU_UNIT_MARGIN))
+	if [ "$CCU_FALLBACK_PROMPT" = yes ]; then
+		ccu_bt=$((ccu_bt + CCU_FALLBACK_TRIES * CCU_FALLBACK_TIMEOUT))
+	fi
+	echo "$ccu_bt"
+}
+
+# ccu_build_cmdline CONFFILE: defaults for /etc/cmdline.d (dracut). The real
+# command line is read after them and wins; the binary refuses the dangerous
+# overrides (rd.shell, rd.break, ...), and the emergency hooks power off.
+#   rd.neednet=1      bring the network up although the root is local
+#   rd.luks=0         dracut's own crypt handling keeps away from the disk
+#   rd.retry=N        dracut's initqueue outlasts the unlock's deadline
+ccu_build_cmdline() {
+	ccu_bcl_retry=$(ccu_build_unit_timeout "$1")
+	[ "$ccu_bcl_retry" -lt 180 ] && ccu_bcl_retry=180
+	echo "rd.neednet=1 rd.shell=0 rd.emergency=$CCU_FAIL_ACTION rd.luks=0 rd.retry=$ccu_bcl_retry"
+}
+
+# ccu_build_norm_dev SPEC: UUID=x and /dev/disk/by-uuid/x as one spelling.
+ccu_build_norm_dev() {
+	case $1 in
+	UUID=*) echo "/dev/disk/by-uuid/${1#UUID=}" ;;
+	*) echo "$1" ;;
+	esac
+}
+
+# ccu_build_has_token DEVICE: the LUKS2 header holds a ccunlock token.
+ccu_build_has_token() {
+	command -v cryptsetup >/dev/null 2>&1 || return 1
+	cryptsetup luksDump "$1" 2>/dev/null | grep -Eq '^[[:space:]]+[0-9]+: ccunlock[[:space:]]*$'
+}
+
+# ccu_build_owned_names CRYPTTAB CONFFILE: the mapping names under which
+# dracut's crypt module could also try to open our device (crypttab entries
+# for it, and rd.luks.uuid's luks-UUID), so that the module can neutralise
+# them. Without `device` in the configuration, every crypttab entry whose
+# LUKS2 header has a ccunlock token.
+ccu_build_owned_names() {
+	ccu_on_dev=$(ccu_conf_get device "$2") || ccu_on_dev=
+	case $ccu_on_dev in
+	UUID=*) echo "luks-${ccu_on_dev#UUID=}" ;;
+	esac
+	[ -r "$1" ] || return 0
+	ccu_on_want=$(ccu_build_norm_dev "$ccu_on_dev")
+	while read -r ccu_on_name ccu_on_src _ || [ -n "$ccu_on_name" ]; do
+		case $ccu_on_name in
+		'' | '#'*) continue ;;
+		esac
+		ccu_on_have=$(ccu_build_norm_dev "$ccu_on_src")
+		if [ -n "$ccu_on_want" ]; then
+			if [ "$ccu_on_have" = "$ccu_on_want" ] ||
+				{ [ -e "$ccu_on_have" ] &&
+					[ "$(readlink -f "$ccu_on_have")" = "$(readlink -f "$ccu_on_want")" ]; }; then
+				echo "$ccu_on_name"
+			fi
+		elif ccu_build_has_token "$ccu_on_have"; then
+			echo "$ccu_on_name"
+		fi
+	done <"$1"
+}
+
+# ---------------------------------------------------------------- initramfs-tools, build
+
+# Where the build host keeps the device-mapper udev rules (first match wins).
+CCU_DM_RULES_DIRS="/etc/udev/rules.d /lib/udev/rules.d /usr/lib/udev/rules.d"
+
+# ccu_itools_copy exec|file SRC DST: copy_exec / copy_file, then make sure the
+# file really is in the image ("already there" is fine).
+ccu_itools_copy() {
+	case $1 in
+	exec) copy_exec "$2" "$3" ;;
+	*) copy_file config "$2" "$3" ;;
+	esac
+	if ! [ -e "${DESTDIR}$3" ] && ! [ -e "${DESTDIR}/usr$3" ]; then
+		ccu_build_error "could not copy $2 to $3"
+		return 1
+	fi
+	return 0
+}
+
+# ccu_itools_has_module NAME: the module is in the image or built into the
+# kernel (module file names mix '-' and '_').
+# shellcheck disable=SC2154 # DESTDIR, version, MODULESDIR: set by mkinitramfs
+ccu_itools_has_module() {
+	ccu_hm_a=$(echo "$1" | tr _ -)
+	ccu_hm_b=$(echo "$1" | tr - _)
+	if [ -n "$(find "${DESTDIR}/lib/modules/${version}/" \( -name "${ccu_hm_a}.ko*" -o \
+		-name "${ccu_hm_b}.ko*" \) 2>/dev/null | head -n 1)" ]; then
+		return 0
+	fi
+	grep -Eqs "/(${ccu_hm_a}|${ccu_hm_b})\\.ko\$" "${MODULESDIR:-/lib/modules/${version}}/modules.builtin"
+}
+
+# ccu_itools_hook: hooks/ccunlock, run by mkinitramfs on the build host with
+# initramfs-tools' helpers (copy_exec, copy_file, manual_add_modules) and its
+# DESTDIR, version and MODULESDIR.
+ccu_itools_hook() {
+	ccu_ih_bin=${CCUNLOCK_BIN:-/usr/sbin/ccunlock}
+	ccu_ih_confdir=${CCUNLOCK_CONFDIR:-/etc/ccunlock}
+	ccu_ih_lib=${CCUNLOCK_LIB:-/usr/lib/ccunlock/ccunlock-lib.sh}
+	if ! ccu_build_check "$ccu_ih_bin" "$ccu_ih_confdir"; then
+		ccu_build_error "refusing to build an initramfs that cannot unlock"
+		return 1
+	fi
+	ccu_itools_copy exec "$ccu_ih_bin" "$CCU_BIN" || return 1
+	ccu_itools_copy file "$ccu_ih_lib" "$CCU_LIB_IMAGE" || return 1
+	ccu_build_files "$ccu_ih_confdir" | {
+		while read -r ccu_ih_src ccu_ih_dst; do
+			ccu_itools_copy file "$ccu_ih_src" "$ccu_ih_dst" || exit 1
+		done
+	} || return 1
+
+	# dm-crypt with the usual LUKS2 cipher, an SEV-SNP evidence interface,
+	# and the NICs of the common confidential-VM platforms.
+	manual_add_modules dm_mod dm_crypt xts essiv aesni_intel sev-guest tsm_report tsm \
+		virtio_net virtio_pci virtio_blk virtio_scsi gve mlx5_core hv_netvsc
+	for ccu_ih_m in dm_mod dm_crypt; do
+		if ! ccu_itools_has_module "$ccu_ih_m"; then
+			ccu_build_error "kernel $version has no $ccu_ih_m module"
+			return 1
+		fi
+	done
+	if ! ccu_itools_has_module sev-guest && ! ccu_itools_has_module tsm_report &&
+		! ccu_itools_has_module tsm; then
+		ccu_build_error "kernel $version has no SEV-SNP guest interface (sev-guest or tsm_report)"
+		return 1
+	fi
+
+	# libdevmapper waits for udev to confirm each device: the rules and
+	# dmsetup must be in the image (the dmsetup package's hook adds them when
+	# it is installed; do it here otherwise).
+	for ccu_ih_r in 55-dm.rules 60-persistent-storage-dm.rules 95-dm-notify.rules; do
+		[ -e "${DESTDIR}/usr/lib/udev/rules.d/$ccu_ih_r" ] && continue
+		[ -e "${DESTDIR}/lib/udev/rules.d/$ccu_ih_r" ] && continue
+		for ccu_ih_d in $CCU_DM_RULES_DIRS ''; do
+			if [ -z "$ccu_ih_d" ]; then
+				ccu_build_error "device-mapper udev rule $ccu_ih_r not found (install dmsetup)"
+				return 1
+			fi
+			[ -e "$ccu_ih_d/$ccu_ih_r" ] || continue
+			ccu_itools_copy file "$ccu_ih_d/$ccu_ih_r" "/usr/lib/udev/rules.d/$ccu_ih_r" || return 1
+			break
+		done
+	done
+	ccu_ih_dmsetup=$(command -v dmsetup) || ccu_ih_dmsetup=/sbin/dmsetup
+	ccu_itools_copy exec "$ccu_ih_dmsetup" /usr/sbin/dmsetup || return 1
+
+	if [ "$CCU_FALLBACK_PROMPT" = yes ]; then
+		ccu_ih_cs=$(command -v cryptsetup) || {
+			ccu_build_error "FALLBACK_PROMPT=yes needs cryptsetup on the build host"
+			return 1
+		}
+		ccu_itools_copy exec "$ccu_ih_cs" /usr/sbin/cryptsetup || return 1
+	fi
+	return 0
+}

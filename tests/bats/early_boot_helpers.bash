@@ -1,0 +1,108 @@
+# Common set-up for the early-boot bats tests (sourced with `load`).
+#
+# Every test gets a private tree under $T: console, kernel log, printk
+# levels, the sysrq trigger and the command line are plain files there, and
+# every command that could act on the host (poweroff, reboot, busybox,
+# modprobe, mount, udevadm, ip, cryptsetup, ...) is a stub in $T/bin that
+# only appends its name and arguments to $T/calls. $T/lib.sh sources the real
+# library and then re-applies these paths, so code that sources "the
+# library" (module-setup.sh, the hooks) stays inside the sandbox too.
+
+bats_require_minimum_version 1.5.0
+
+load '/usr/lib/bats/bats-support/load'
+load '/usr/lib/bats/bats-assert/load'
+
+TOP=$(cd "$BATS_TEST_DIRNAME/../.." && pwd)
+REAL_LIB=$TOP/lib/ccunlock-lib.sh
+
+ccu_sandbox() {
+	T=$BATS_TEST_TMPDIR/sb
+	mkdir -p "$T/bin" "$T/run" "$T/etc"
+	: >"$T/calls"
+	: >"$T/console"
+	: >"$T/kmsg"
+	: >"$T/sysrq"
+	echo '7 4 1 7' >"$T/printk"
+	echo 'console=ttyS0 root=/dev/mapper/ccunlock-root ro' >"$T/cmdline"
+	for c in poweroff reboot busybox modprobe mount udevadm ip cryptsetup sync halt dmsetup; do
+		ccu_stub "$c" 0
+	done
+	# sleep: record; the endless "sleep 60" loops end the calling script
+	cat >"$T/bin/sleep" <<'EOS'
+#!/bin/sh
+echo "sleep $*" >>"$CCU_TEST_CALLS"
+[ "$1" = 60 ] && kill -TERM "$PPID"
+exit 0
+EOS
+	chmod +x "$T/bin/sleep"
+	export CCU_TEST_CALLS=$T/calls
+	export PATH="$T/bin:$PATH"
+	cat >"$T/overrides.sh" <<EOS
+CCU_CONSOLE=$T/console
+CCU_KMSG=$T/kmsg
+CCU_PRINTK=$T/printk
+CCU_SYSRQ_TRIGGER=$T/sysrq
+CCU_CMDLINE=$T/cmdline
+CCU_BIN=$T/bin/ccunlock
+CCU_CONF=$T/etc/ccunlock.conf
+CCU_RUN=$T/run
+CCU_ASKPASS=$T/bin/askpass
+CCU_CRYPTTAB=$T/etc/crypttab
+CCU_POWER_GRACE=0
+ccu_hang() { echo hang >>"$T/calls"; exit 86; }
+EOS
+	printf '. %s\n. %s\n' "$REAL_LIB" "$T/overrides.sh" >"$T/lib.sh"
+	# shellcheck source=/dev/null
+	. "$T/lib.sh"
+	# never touch the real machine, whatever a test does
+	case $CCU_SYSRQ_TRIGGER in
+	"$BATS_TEST_TMPDIR"/*) ;;
+	*) echo "sandbox broken: sysrq trigger is $CCU_SYSRQ_TRIGGER" >&2; return 1 ;;
+	esac
+}
+
+# ccu_stub NAME STATUS [STDOUT]: a command that records its call.
+ccu_stub() {
+	{
+		echo '#!/bin/sh'
+		echo "echo \"$1 \$*\" >>\"\$CCU_TEST_CALLS\""
+		[ -n "${3:-}" ] && printf "printf '%%s' '%s'\n" "$3"
+		echo "exit $2"
+	} >"$T/bin/$1"
+	chmod +x "$T/bin/$1"
+}
+
+# ccu_fake_binary STATUS [STDOUT] [STDERR]: the stand-in for `ccunlock`.
+ccu_fake_binary() {
+	{
+		echo '#!/bin/sh'
+		echo 'echo "ccunlock $*" >>"$CCU_TEST_CALLS"'
+		[ -n "${2:-}" ] && printf "printf '%%s' '%s'\n" "$2"
+		[ -n "${3:-}" ] && printf "echo '%s' >&2\n" "$3"
+		echo "exit $1"
+	} >"$T/bin/ccunlock"
+	chmod +x "$T/bin/ccunlock"
+}
+
+# ccu_script_copy SRC: a boot script with its absolute paths pointed into
+# the sandbox (library, initramfs-tools functions, console, sysrq).
+ccu_script_copy() {
+	mkdir -p "$T/scripts"
+	sed -e "s|/usr/lib/ccunlock/ccunlock-lib.sh|$T/lib.sh|g" \
+		-e "s|/scripts/functions|$T/functions|g" \
+		-e "s|/usr/share/initramfs-tools/hook-functions|$T/hook-functions|g" \
+		-e "s|/proc/sysrq-trigger|$T/sysrq|g" \
+		-e "s|/dev/console|$T/console|g" \
+		"$1" >"$T/scripts/${1##*/}.$(basename "$(dirname "$1")")"
+	chmod +x "$T/scripts/${1##*/}.$(basename "$(dirname "$1")")"
+	echo "$T/scripts/${1##*/}.$(basename "$(dirname "$1")")"
+}
+
+# ccu_conf KEY=VALUE...: write the sandbox's ccunlock.conf.
+ccu_conf() {
+	: >"$T/etc/ccunlock.conf"
+	for kv in "$@"; do
+		printf '%s = %s\n' "${kv%%=*}" "${kv#*=}" >>"$T/etc/ccunlock.conf"
+	done
+}

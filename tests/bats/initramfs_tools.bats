@@ -1,0 +1,236 @@
+#!/usr/bin/env bats
+# hook/: the initramfs-tools hook (build time) with hook-functions stubbed,
+# and the boot scripts (local-top, local-bottom, panic, init-bottom) run in
+# the sandbox of early_boot_helpers.bash.
+
+load early_boot_helpers
+
+setup() {
+	ccu_sandbox
+	export DESTDIR=$T/destdir version=6.1.0-test MODULESDIR=$T/kernel
+	mkdir -p "$DESTDIR/lib/modules/$version" "$MODULESDIR" "$T/kmods" "$T/rules" "$T/confdir"
+	: >"$MODULESDIR/modules.builtin"
+	for m in dm_mod dm_crypt sev-guest virtio_net; do : >"$T/kmods/$m"; done
+	for r in 55-dm.rules 60-persistent-storage-dm.rules 95-dm-notify.rules; do
+		echo "# $r" >"$T/rules/$r"
+	done
+	ccu_fake_binary 0
+	printf 'broker_url = https://192.0.2.1:8443\nbroker_ca = /etc/ccunlock/ca.pem\n' \
+		>"$T/confdir/ccunlock.conf"
+	echo CA >"$T/confdir/ca.pem"
+	echo SECRET >"$T/confdir/admin.key"
+	printf '. %s\nCCU_BIN=/usr/sbin/ccunlock\nCCU_DM_RULES_DIRS=%s\n' "$T/lib.sh" "$T/rules" \
+		>"$T/lib-build.sh"
+	export CCUNLOCK_BIN=$T/bin/ccunlock CCUNLOCK_CONFDIR=$T/confdir CCUNLOCK_LIB=$T/lib-build.sh
+	# initramfs-tools' hook-functions, reduced to what the hook uses
+	cat >"$T/hook-functions" <<'EOS'
+copy_file() {
+	[ -f "$2" ] || return 2
+	t=${3:-$2}
+	[ -e "$DESTDIR$t" ] && return 1
+	mkdir -p "$DESTDIR$(dirname "$t")"
+	cp "$2" "$DESTDIR$t"
+}
+copy_exec() {
+	echo "copy_exec $*" >>"$CCU_TEST_CALLS"
+	copy_file binary "$@" || return $(($? - 1))
+}
+manual_add_modules() {
+	echo "manual_add_modules $*" >>"$CCU_TEST_CALLS"
+	for m in "$@"; do
+		[ -e "$CCU_TEST_KMODS/$m" ] && : >"$DESTDIR/lib/modules/$version/$m.ko"
+	done
+	return 0
+}
+EOS
+	export CCU_TEST_KMODS=$T/kmods
+	HOOK=$(ccu_script_copy "$TOP/hook/hooks/ccunlock")
+}
+
+@test "hook: prereqs" {
+	run "$HOOK" prereqs
+	assert_success
+	assert_output ""
+}
+
+@test "hook: binary, library, configuration, CA, modules, device-mapper rules" {
+	run "$HOOK"
+	assert_success
+	[ -x "$DESTDIR/usr/sbin/ccunlock" ]
+	[ -f "$DESTDIR/usr/lib/ccunlock/ccunlock-lib.sh" ]
+	assert_equal "$(cat "$DESTDIR/etc/ccunlock/ca.pem")" CA
+	cmp "$T/confdir/ccunlock.conf" "$DESTDIR/etc/ccunlock/ccunlock.conf"
+	[ ! -e "$DESTDIR/etc/ccunlock/admin.key" ]
+	for r in 55-dm.rules 60-persistent-storage-dm.rules 95-dm-notify.rules; do
+		[ -f "$DESTDIR/usr/lib/udev/rules.d/$r" ]
+	done
+	run cat "$T/calls"
+	assert_line "copy_exec $T/bin/ccunlock /usr/sbin/ccunlock"
+	assert_line "copy_exec $T/bin/dmsetup /usr/sbin/dmsetup"
+	assert_line --regexp '^manual_add_modules dm_mod dm_crypt .*sev-guest tsm_report .*virtio_net'
+	refute_line --partial cryptsetup
+}
+
+@test "hook: device-mapper rules already in the image are kept" {
+	mkdir -p "$DESTDIR/usr/lib/udev/rules.d"
+	echo mine >"$DESTDIR/usr/lib/udev/rules.d/55-dm.rules"
+	run "$HOOK"
+	assert_success
+	assert_equal "$(cat "$DESTDIR/usr/lib/udev/rules.d/55-dm.rules")" mine
+}
+
+@test "hook: test builds carry the simulator directory" {
+	mkdir -p "$T/confdir/sim"
+	echo platform >"$T/confdir/sim/platform.conf"
+	echo 'simulator_dir = /etc/ccunlock/sim' >>"$T/confdir/ccunlock.conf"
+	run "$HOOK"
+	assert_success
+	assert_equal "$(cat "$DESTDIR/etc/ccunlock/sim/platform.conf")" platform
+}
+
+@test "hook: fails the build without the binary" {
+	rm "$T/bin/ccunlock"
+	run "$HOOK"
+	assert_failure
+	assert_output --partial "guest binary $T/bin/ccunlock is missing"
+	[ ! -e "$DESTDIR/usr/sbin/ccunlock" ]
+}
+
+@test "hook: fails the build without the configuration or the CA" {
+	rm "$T/confdir/ca.pem"
+	run "$HOOK"
+	assert_failure
+	assert_output --partial "broker CA /etc/ccunlock/ca.pem"
+	rm "$T/confdir/ccunlock.conf"
+	run "$HOOK"
+	assert_failure
+	assert_output --partial "ccunlock.conf is missing"
+}
+
+@test "hook: fails the build when broker_url or broker_ca is not set" {
+	echo 'deadline = 60' >"$T/confdir/ccunlock.conf"
+	run "$HOOK"
+	assert_failure
+	assert_output --partial "broker_url is not set"
+	assert_output --partial "broker_ca is not set"
+}
+
+@test "hook: fails the build without dm_crypt" {
+	rm "$T/kmods/dm_crypt"
+	run "$HOOK"
+	assert_failure
+	assert_output --partial "kernel $version has no dm_crypt module"
+}
+
+@test "hook: fails the build without an SEV-SNP guest interface" {
+	rm "$T/kmods/sev-guest"
+	run "$HOOK"
+	assert_failure
+	assert_output --partial "no SEV-SNP guest interface"
+}
+
+@test "hook: a built-in sev-guest is enough" {
+	rm "$T/kmods/sev-guest"
+	echo kernel/drivers/virt/coco/sev-guest/sev-guest.ko >"$MODULESDIR/modules.builtin"
+	run "$HOOK"
+	assert_success
+}
+
+@test "hook: fails the build without the device-mapper udev rules" {
+	rm "$T/rules/95-dm-notify.rules"
+	run "$HOOK"
+	assert_failure
+	assert_output --partial "95-dm-notify.rules not found"
+}
+
+@test "hook: FALLBACK_PROMPT=yes builds carry cryptsetup" {
+	echo 'CCU_FALLBACK_PROMPT=yes' >>"$T/lib-build.sh"
+	run "$HOOK"
+	assert_success
+	run cat "$T/calls"
+	assert_line "copy_exec $T/bin/cryptsetup /usr/sbin/cryptsetup"
+}
+
+# ------------------------------------------------------------ boot scripts
+
+functions_stub() {
+	cat >"$T/functions" <<'EOS'
+configure_networking() { echo configure_networking >>"$CCU_TEST_CALLS"; }
+EOS
+}
+
+@test "boot scripts: prereqs" {
+	for s in local-top local-bottom panic init-bottom; do
+		script=$(ccu_script_copy "$TOP/hook/scripts/$s/ccunlock")
+		run "$script" prereqs
+		assert_success
+		assert_output ""
+	done
+}
+
+@test "local-top: network, then the unlock" {
+	functions_stub
+	ccu_conf broker_url=https://x
+	script=$(ccu_script_copy "$TOP/hook/scripts/local-top/ccunlock")
+	echo "CCU_NET_RUN=$T/run CCU_RESOLV=$T/etc/resolv.conf" >>"$T/overrides.sh"
+	run "$script"
+	assert_success
+	run cat "$T/calls"
+	assert_line --index 0 configure_networking
+	assert_line "ccunlock unlock"
+	assert_equal "$(cat "$T/sysrq")" ""
+}
+
+@test "local-top: a refusal powers off instead of initramfs-tools' panic shell" {
+	functions_stub
+	ccu_conf broker_url=https://x
+	ccu_fake_binary 6 "" "ccunlock: DENIED: measurement"
+	echo "CCU_NET_RUN=$T/run CCU_RESOLV=$T/etc/resolv.conf" >>"$T/overrides.sh"
+	script=$(ccu_script_copy "$TOP/hook/scripts/local-top/ccunlock")
+	run "$script"
+	assert_failure 86
+	assert_equal "$(cat "$T/sysrq")" o
+	run grep -c '^<3>ccunlock: DENIED: unlock failed (ccunlock exit status 6); powering off$' "$T/kmsg"
+	assert_output 1
+}
+
+@test "local-top: without the library it still powers off" {
+	functions_stub
+	script=$(ccu_script_copy "$TOP/hook/scripts/local-top/ccunlock")
+	sed -i "s|$T/lib.sh|$T/missing.sh|g" "$script"
+	run "$script"
+	assert_failure 143
+	assert_equal "$(head -c 1 "$T/sysrq")" o
+}
+
+@test "panic: powers off before initramfs-tools' shell" {
+	script=$(ccu_script_copy "$TOP/hook/scripts/panic/ccunlock")
+	run "$script"
+	assert_failure 86
+	assert_equal "$(cat "$T/sysrq")" o
+	run grep -c '^<3>ccunlock: PANIC: ' "$T/kmsg"
+	assert_output 1
+}
+
+@test "init-bottom: passes a clean command line, refuses init=" {
+	script=$(ccu_script_copy "$TOP/hook/scripts/init-bottom/ccunlock")
+	run "$script"
+	assert_success
+	assert_equal "$(cat "$T/sysrq")" ""
+	echo 'root=/dev/mapper/x init=/bin/sh' >"$T/cmdline"
+	run "$script"
+	assert_failure 86
+	assert_equal "$(cat "$T/sysrq")" o
+}
+
+@test "local-bottom: takes the network down after local-top" {
+	echo "CCU_NET_RUN=$T/netrun" >>"$T/overrides.sh"
+	mkdir -p "$T/netrun"
+	printf "DEVICE='ens2'\n" >"$T/netrun/net-ens2.conf"
+	: >"$T/run/network"
+	script=$(ccu_script_copy "$TOP/hook/scripts/local-bottom/ccunlock")
+	run "$script"
+	assert_success
+	run cat "$T/calls"
+	assert_line "ip link set dev ens2 down"
+}

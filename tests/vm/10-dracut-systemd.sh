@@ -1,0 +1,30 @@
+#!/bin/sh
+# Whole boots of a dracut 059 *systemd* initramfs (Debian 12's default
+# flavour) with the ccunlock module, under QEMU (TCG). See tests/vm/lib.sh.
+. "$(dirname "$0")/lib.sh"
+
+vm_setup dracut-systemd
+vm_image sd dracut-systemd main+device  # `device = UUID=...` configured
+vm_image sd-debug dracut-systemd debug  # the simulated guest policy allows debugging
+
+vm_plan 12
+vm_case sd good allow root "good boot: unlocked, root reached"
+vm_case sd good down 'refuse:ccunlock: [A-Z_]*(UNREACHABLE|NETWORK)[A-Z_]*: ' \
+	"broker down for the whole deadline: powered off" rd.ccunlock.deadline=10
+vm_case sd good late:8 root "broker starts 8 s after the unlock began: boots"
+vm_case sd-debug good allow 'refuse:ccunlock: [A-Z_]*DENIED[A-Z_]*: .*[Dd][Ee][Bb][Uu][Gg]' \
+	"policy denies a guest whose policy allows debugging"
+vm_case sd other allow 'refuse:ccunlock: WRONG_KEY[A-Z_]*: ' \
+	"key for another disk: powered off, nothing mounted"
+vm_case sd good allow 'refuse:ccunlock: CMDLINE_REFUSED[A-Z_]*: .*rd\.shell' "rd.shell=1 refused" rd.shell=1
+vm_case sd good allow 'refuse:ccunlock: CMDLINE_REFUSED[A-Z_]*: .*rd\.break' \
+	"rd.break=pre-mount refused" rd.break=pre-mount
+vm_case sd good allow 'refuse:ccunlock: CMDLINE_REFUSED[A-Z_]*: .*init=' "init=/bin/sh refused" init=/bin/sh
+vm_case sd good allow 'refuse:ccunlock: EMERGENCY: ' \
+	"rd.break=cmdline (before the unlock): emergency powers off" rd.break=cmdline
+vm_case sd good allow 'refuse:ccunlock: EMERGENCY: ' \
+	"rd.systemd.unit=emergency.target: the emergency unit powers off" rd.systemd.unit=emergency.target
+vm_case sd good allow root \
+	"rd.luks.uuid= for the volume: dracut's crypt unit does not prompt" rd.luks.uuid=@UUID@
+vm_shell_summary
+vm_finish

@@ -1,0 +1,16 @@
+#!/bin/sh
+# Whole boots of an initramfs-tools (mkinitramfs) image with ccunlock's hook
+# and boot scripts, under QEMU (TCG). See tests/vm/lib.sh.
+. "$(dirname "$0")/lib.sh"
+
+vm_setup initramfs-tools
+vm_image it itools
+
+vm_plan 5
+vm_case it good allow root "good boot: unlocked, root reached"
+vm_case it good down 'refuse:ccunlock: [A-Z_]*(UNREACHABLE|NETWORK)[A-Z_]*: ' \
+	"broker down for the whole deadline: powered off" rd.ccunlock.deadline=10
+vm_case it good allow 'refuse:ccunlock: CMDLINE_REFUSED[A-Z_]*: .*init=' "init=/bin/sh refused" init=/bin/sh
+vm_case it good allow 'refuse:ccunlock: PANIC: ' "break=top (before the unlock): panic powers off" break=top
+vm_shell_summary
+vm_finish

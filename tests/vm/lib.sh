@@ -1,0 +1,820 @@
+# shellcheck shell=sh
+# tests/vm/lib.sh: harness for whole-boot tests under QEMU (TCG).
+#
+# A test script (tests/vm/NN-name.sh) sources this file and then, in a few
+# lines per case:
+#
+#   vm_setup NAME                  kernel, staged install, disks, provider;
+#                                  one skipped test and exit when it cannot run
+#   vm_image TAG dracut-systemd|dracut-shell|itools [VARIANT[+device]]
+#                                  build an initramfs once, reused by cases
+#                                  (VARIANT: main, debug; see vm_conf)
+#   vm_plan N
+#   vm_case TAG DISK BROKER EXPECT TITLE [KERNEL ARGS...] (@UUID@ in an
+#                                  argument: the good disk's LUKS UUID)
+#       DISK    good | other (same LUKS UUID and token, another key)
+#       BROKER  allow | deny-measurement | down | late:SECONDS[:MODE] (the
+#               broker starts SECONDS after the unlock started)
+#       EXPECT  root | refuse:REGEX (REGEX must appear on the console)
+#   vm_shell_summary               one TAP line: no failing case offered a shell
+#   vm_finish                      exit status from the TAP results
+#
+# Every case is one TAP line; its diagnostics give the boot-to-root time,
+# how the guest ended and the reason line; build/vm-results.tsv gets a row.
+#
+# What the guest binary and the broker are comes from a *provider* (see
+# tests/vm/provider-real.sh for the interface): the real ccunlock and
+# ccunlock-kbs once they exist, or a local stand-in (CCU_VM_PROVIDER=FILE, or
+# $O/vm-standin/provider.sh when present).
+#
+# Host side, nothing is installed or changed: the kernel is unpacked from the
+# Debian package into build/vm-cache/, dracut runs with a private
+# dracutbasedir, mkinitramfs runs in a private mount namespace that shows the
+# unpacked kernel at /boot and /lib/modules, the LUKS2 images are made on
+# files (no device-mapper), and the broker listens on 127.0.0.1 only (the
+# guest reaches it as 10.0.2.2 through QEMU's user network).
+#
+# Environment:
+#   O                 build directory (default build)
+#   CCU_VM_TIMEOUT    host-side limit per boot, seconds (default 240)
+#   CCU_VM_CASES      extended regex: run only the cases whose title matches
+#   CCU_VM_KVER       kernel ABI to use (default: linux-image-amd64's)
+#   CCU_VM_PROVIDER   provider file (default: real binaries, else the stand-in)
+
+VM_TOP=$(cd "$(dirname "$0")/../.." && pwd)
+# shellcheck source=../lib/tap.sh
+. "$VM_TOP/tests/lib/tap.sh"
+
+O=${O:-build}
+case $O in
+/*) VM_O=$O ;;
+*) VM_O=$VM_TOP/$O ;;
+esac
+VM_CACHE=$VM_TOP/build/vm-cache
+VM_W=$VM_O/vm
+VM_RESULTS=$VM_O/vm-results.tsv
+VM_TIMEOUT=${CCU_VM_TIMEOUT:-240}
+VM_MEM=1024
+VM_PROBE_EVERY=2         # seconds between typed shell probes
+VM_DEADLINE_MARGIN=15    # refusal within deadline + this (seconds)
+VM_ROOT_NAME=ccunlock-root
+
+VM_QEMU_PID=
+VM_CAT_PID=
+VM_BROKER_PID=
+VM_SHELL_SEEN=0
+VM_REFUSED_CASES=0
+VM_PROBES_TOTAL=0
+VM_CASE_N=0
+
+vm_log() {
+	echo "[vm] $*" >&2
+}
+
+vm_now() {
+	date +%s.%N
+}
+
+# vm_since T0: seconds since T0, one decimal.
+vm_since() {
+	awk -v a="$1" -v b="$(vm_now)" 'BEGIN { printf "%.1f", b - a }'
+}
+
+vm_cleanup() {
+	[ -n "$VM_QEMU_PID" ] && kill "$VM_QEMU_PID" 2>/dev/null
+	[ -n "$VM_CAT_PID" ] && kill "$VM_CAT_PID" 2>/dev/null
+	vm_broker_stop
+	return 0
+}
+
+# ---------------------------------------------------------------- setup
+
+# vm_setup NAME: everything but the initramfs images. Skips the whole script
+# (TAP "1..0 # SKIP") when the guest binary or the broker is not available.
+vm_setup() {
+	VM_T_SCRIPT=$(vm_now)
+	VM_NAME=$1
+	VM_D=$VM_W/$1
+	trap vm_cleanup EXIT
+	trap 'exit 130' INT TERM
+	if [ "$(id -u)" -ne 0 ]; then
+		vm_skip_script "VM tests need root (mkinitramfs namespace, dracut)"
+	fi
+	vm_missing=
+	for vm_t in qemu-system-x86_64 dracut mkinitramfs cryptsetup mkfs.ext4 busybox \
+		unshare apt-get dpkg-deb depmod systemd-escape ss zstd; do
+		command -v "$vm_t" >/dev/null 2>&1 || vm_missing="$vm_missing $vm_t"
+	done
+	if [ -n "$vm_missing" ]; then
+		plan 1
+		not_ok "VM prerequisites present (missing:$vm_missing; run tools/deps.sh check)"
+		exit 1
+	fi
+	vm_provider_load || vm_skip_script "$VM_PROVIDER_WHY"
+	rm -rf "$VM_D"
+	mkdir -p "$VM_D"
+	vm_kernel || vm_setup_failed "guest kernel"
+	vm_stage poweroff || vm_setup_failed "staged install (tools/install-extra.sh)"
+	VM_PORT=$(vm_free_port) || vm_setup_failed "free TCP port on 127.0.0.1"
+	VM_URL=https://10.0.2.2:$VM_PORT
+	mkdir -p "$VM_D/provider"
+	vm_provider_setup "$VM_D/provider" || vm_setup_failed "provider setup"
+	vm_disks || vm_setup_failed "LUKS2 disk images"
+	diag "kernel $VM_KVER, provider $VM_PROVIDER_NAME, broker 127.0.0.1:$VM_PORT (guest: $VM_URL)"
+}
+
+# vm_skip TITLE REASON: a skipped test that keeps its title.
+vm_skip() {
+	ok "$1 # SKIP $2"
+}
+
+# vm_skip_script REASON: the whole script cannot run; one visible skip.
+vm_skip_script() {
+	plan 1
+	vm_skip "$VM_NAME: whole-boot tests" "$1"
+	exit 0
+}
+
+vm_setup_failed() {
+	plan 1
+	not_ok "VM setup: $1 (see the log above)"
+	exit 1
+}
+
+# vm_provider_load: pick the provider (see the file header).
+vm_provider_load() {
+	VM_PROVIDER_WHY="no provider"
+	if [ -n "${CCU_VM_PROVIDER:-}" ]; then
+		vm_provider_try "$CCU_VM_PROVIDER"
+		return
+	fi
+	vm_provider_try "$VM_TOP/tests/vm/provider-real.sh" && return 0
+	vm_p_real_why=$VM_PROVIDER_WHY
+	if [ -r "$VM_O/vm-standin/provider.sh" ]; then
+		vm_provider_try "$VM_O/vm-standin/provider.sh" && return 0
+	fi
+	VM_PROVIDER_WHY=$vm_p_real_why
+	return 1
+}
+
+vm_provider_try() {
+	if ! [ -r "$1" ]; then
+		VM_PROVIDER_WHY="provider $1 not found"
+		return 1
+	fi
+	# nothing of a provider tried before may remain (the hook is optional)
+	unset -f vm_provider_check vm_provider_setup vm_provider_guest_bin vm_provider_conf \
+		vm_provider_enroll vm_provider_broker_run vm_provider_broker_ready
+	# shellcheck source=provider-real.sh
+	. "$1" || return 1
+	VM_PROVIDER_WHY=$(vm_provider_check) && return 0
+	return 1
+}
+
+vm_free_port() {
+	vm_fp_n=0
+	while [ "$vm_fp_n" -lt 50 ]; do
+		vm_fp_p=$((20000 + $(od -An -N2 -tu2 /dev/urandom | tr -d ' ') % 40000))
+		if [ -z "$(ss -Htln "sport = :$vm_fp_p" 2>/dev/null)" ]; then
+			echo "$vm_fp_p"
+			return 0
+		fi
+		vm_fp_n=$((vm_fp_n + 1))
+	done
+	return 1
+}
+
+# vm_kernel: the guest kernel, unpacked from linux-image-amd64's current
+# package into build/vm-cache/kernel/KVER (never installed on the host).
+vm_kernel() {
+	VM_KVER=${CCU_VM_KVER:-}
+	if [ -z "$VM_KVER" ]; then
+		vm_k_pkg=$(apt-cache depends linux-image-amd64 2>/dev/null |
+			awk '/Depends: linux-image-[0-9]/ { print $2; exit }')
+		VM_KVER=${vm_k_pkg#linux-image-}
+	fi
+	# no package lists (offline): the newest kernel already unpacked
+	[ -n "$VM_KVER" ] || VM_KVER=$(vm_kernel_cached)
+	[ -n "$VM_KVER" ] || {
+		vm_log "cannot resolve linux-image-amd64 (apt-get update?)"
+		return 1
+	}
+	vm_k_dir=$VM_CACHE/kernel/$VM_KVER
+	if ! [ -e "$vm_k_dir/ok" ] && ! vm_kernel_fetch && [ -z "${CCU_VM_KVER:-}" ] &&
+		[ -n "$(vm_kernel_cached)" ]; then
+		VM_KVER=$(vm_kernel_cached)
+		vm_log "download failed; using the cached kernel $VM_KVER"
+		vm_k_dir=$VM_CACHE/kernel/$VM_KVER
+	fi
+	VM_VMLINUZ=$vm_k_dir/boot/vmlinuz-$VM_KVER
+	VM_KMODDIR=$vm_k_dir/lib/modules/$VM_KVER
+	VM_KBOOT=$vm_k_dir/boot
+	[ -r "$VM_VMLINUZ" ] && [ -d "$VM_KMODDIR" ]
+}
+
+vm_kernel_cached() {
+	find "$VM_CACHE/kernel" -mindepth 2 -maxdepth 2 -name ok 2>/dev/null |
+		sed 's|/ok$||; s|.*/||' | sort -V | tail -n 1
+}
+
+# vm_kernel_fetch: download and unpack linux-image-$VM_KVER into $vm_k_dir.
+vm_kernel_fetch() {
+	vm_k_tmp=$VM_CACHE/kernel/.tmp-$$
+	rm -rf "$vm_k_tmp"
+	mkdir -p "$vm_k_tmp/deb"
+	# apt drops privileges to _apt for the download
+	id _apt >/dev/null 2>&1 && chown _apt "$vm_k_tmp/deb"
+	vm_log "downloading linux-image-$VM_KVER"
+	if ! (cd "$vm_k_tmp/deb" && apt-get download -q "linux-image-$VM_KVER") >&2; then
+		rm -rf "$vm_k_tmp"
+		return 1
+	fi
+	dpkg-deb -x "$vm_k_tmp"/deb/linux-image-"$VM_KVER"_*.deb "$vm_k_tmp/root" || return 1
+	# usr-merged packages put the modules under usr/lib
+	if [ -d "$vm_k_tmp/root/usr/lib/modules/$VM_KVER" ]; then
+		mkdir -p "$vm_k_tmp/root/lib"
+		mv "$vm_k_tmp/root/usr/lib/modules" "$vm_k_tmp/root/lib/modules"
+	fi
+	depmod -b "$vm_k_tmp/root" "$VM_KVER" || return 1
+	rm -rf "$vm_k_tmp/deb" "$vm_k_dir"
+	mv "$vm_k_tmp/root" "$vm_k_dir"
+	rmdir "$vm_k_tmp"
+	: >"$vm_k_dir/ok"
+}
+
+# vm_stage poweroff|reboot: `make install`'s early-boot half, built with that
+# FAIL_ACTION, into a private tree (once): the VM tests use exactly what gets
+# installed. Sets VM_STAGE and VM_LIB.
+vm_stage() {
+	VM_STAGE=$VM_D/stage-$1
+	VM_LIB=$VM_STAGE/usr/lib/ccunlock/ccunlock-lib.sh
+	[ -e "$VM_LIB" ] && return 0
+	DESTDIR=$VM_STAGE PREFIX=/usr FAIL_ACTION=$1 FALLBACK_PROMPT=no \
+		"$VM_TOP/tools/install-extra.sh" >&2
+}
+
+# ---------------------------------------------------------------- disks
+
+# vm_rootfs DIR NONCE: a tiny root whose /sbin/init proves it was reached.
+vm_rootfs() {
+	mkdir -p "$1/bin" "$1/sbin" "$1/etc" "$1/dev" "$1/proc" "$1/sys" "$1/run" "$1/tmp" "$1/root"
+	cp "$(command -v busybox)" "$1/bin/busybox"
+	echo "$2" >"$1/etc/ccu-nonce"
+	# systemd's switch-root wants an os-release in the new root
+	printf 'ID=ccunlock-vm-test\nNAME="ccunlock VM test root"\n' >"$1/etc/os-release"
+	cat >"$1/sbin/init" <<'EOF'
+#!/bin/busybox sh
+# The encrypted root's init: print the nonce only this disk holds, power off.
+B=/bin/busybox
+$B mount -t proc proc /proc 2>/dev/null
+echo "CCU-ROOT-OK nonce=$($B cat /etc/ccu-nonce) root=$($B awk '$2 == "/" { d = $1 } END { print d }' /proc/mounts)" >/dev/console
+$B sync
+$B poweroff -f
+EOF
+	chmod 0755 "$1/sbin/init"
+}
+
+# vm_disk NAME NONCE: ext4 filled from a directory, then encrypted in place
+# (LUKS2, offline reencryption: no device-mapper on the host). Keyslot 0
+# holds a random recovery key the test keeps to itself.
+vm_disk() {
+	vm_dk=$VM_D/disk-$1
+	rm -rf "$vm_dk"
+	mkdir -p "$vm_dk"
+	vm_rootfs "$vm_dk/root" "$2"
+	head -c 32 /dev/urandom >"$vm_dk/recovery.key"
+	truncate -s 64M "$vm_dk/disk.img"
+	mkfs.ext4 -q -F -L ccuroot -d "$vm_dk/root" "$vm_dk/disk.img" 48M || return 1
+	cryptsetup reencrypt --encrypt --type luks2 --reduce-device-size 16M \
+		--pbkdf pbkdf2 --pbkdf-force-iterations 1000 --batch-mode \
+		--key-file "$vm_dk/recovery.key" "$vm_dk/disk.img" >&2 || return 1
+}
+
+vm_nonce() {
+	od -An -N12 -tx1 /dev/urandom | tr -d ' \n'
+}
+
+# vm_disks: "good" is enrolled by the provider; "other" has the same LUKS
+# UUID, the same keyslot numbers and the same ccunlock token, but its own
+# keys: the broker's key for "good" must not open it.
+vm_disks() {
+	VM_NONCE_GOOD=$(vm_nonce)
+	VM_NONCE_OTHER=$(vm_nonce)
+	vm_disk good "$VM_NONCE_GOOD" || return 1
+	vm_provider_enroll "$VM_D/disk-good/disk.img" "$VM_D/disk-good/recovery.key" >&2 || return 1
+	vm_disk other "$VM_NONCE_OTHER" || return 1
+	vm_o=$VM_D/disk-other
+	for vm_slot in $(vm_keyslots "$VM_D/disk-good/disk.img"); do
+		[ "$vm_slot" = 0 ] && continue
+		head -c 32 /dev/urandom >"$vm_o/slot$vm_slot.key"
+		cryptsetup luksAddKey --batch-mode --pbkdf pbkdf2 --pbkdf-force-iterations 1000 \
+			--key-slot "$vm_slot" --key-file "$vm_o/recovery.key" \
+			"$vm_o/disk.img" "$vm_o/slot$vm_slot.key" >&2 || return 1
+	done
+	cryptsetup luksUUID --batch-mode --uuid "$(cryptsetup luksUUID "$VM_D/disk-good/disk.img")" \
+		"$vm_o/disk.img" || return 1
+	vm_t=0
+	while [ "$vm_t" -lt 32 ]; do
+		if cryptsetup token export --token-id "$vm_t" "$VM_D/disk-good/disk.img" \
+			>"$vm_o/token.json" 2>/dev/null; then
+			cryptsetup token import --token-id "$vm_t" "$vm_o/disk.img" <"$vm_o/token.json" ||
+				return 1
+		fi
+		vm_t=$((vm_t + 1))
+	done
+	VM_LUKS_UUID=$(cryptsetup luksUUID "$VM_D/disk-good/disk.img")
+	cryptsetup luksDump "$vm_o/disk.img" >"$vm_o/luksdump.txt" || return 1
+	vm_log "disks: good (nonce $VM_NONCE_GOOD) and other (nonce $VM_NONCE_OTHER)"
+}
+
+vm_keyslots() {
+	cryptsetup luksDump "$1" | awk '/^Keyslots:/ { k = 1; next } /^[A-Z]/ { k = 0 }
+		k && /^  [0-9]+: / { sub(":", "", $1); print $1 }'
+}
+
+# ---------------------------------------------------------------- initramfs
+
+# vm_conf VARIANT DEVICE: the /etc/ccunlock the image gets, written by the
+# provider (VARIANT: main, debug); DEVICE yes names the good disk's LUKS UUID
+# as `device` (otherwise the binary finds the disk by its token).
+vm_conf() {
+	vm_c=$VM_D/conf-$1-$2
+	if ! [ -e "$vm_c/ccunlock.conf" ]; then
+		mkdir -p "$vm_c"
+		vm_provider_conf "$vm_c" "$1" "$VM_URL" || return 1
+		if [ "$2" = yes ]; then
+			printf 'device = UUID=%s\n' "$VM_LUKS_UUID" >>"$vm_c/ccunlock.conf"
+		fi
+		# a secret next to the configuration must never reach the image
+		echo "ccunlock VM test canary: must not be in any initramfs" >"$vm_c/admin-canary.key"
+	fi
+	echo "$vm_c"
+}
+
+# vm_image TAG KIND [VARIANT][+device][+reboot]: build $VM_D/initrd-TAG.img
+# once. +device: `device` is configured; +reboot: built with FAIL_ACTION=reboot.
+vm_image() {
+	vm_i_tag=$1
+	vm_i_kind=$2
+	vm_i_variant=${3:-main}
+	vm_i_device=no
+	vm_i_action=poweroff
+	case $vm_i_variant in *+device*) vm_i_device=yes ;; esac
+	case $vm_i_variant in *+reboot*) vm_i_action=reboot ;; esac
+	vm_i_variant=${vm_i_variant%%+*}
+	[ -n "$vm_i_variant" ] || vm_i_variant=main
+	vm_stage "$vm_i_action" || {
+		vm_image_failed "$1" "staged install with FAIL_ACTION=$vm_i_action failed"
+		return 1
+	}
+	vm_i_conf=$(vm_conf "$vm_i_variant" "$vm_i_device") || {
+		vm_image_failed "$1" "provider could not write the configuration"
+		return 1
+	}
+	vm_i_out=$VM_D/initrd-$vm_i_tag.img
+	vm_i_log=$VM_D/build-$vm_i_tag.log
+	vm_i_t0=$(vm_now)
+	case $vm_i_kind in
+	dracut-systemd | dracut-shell) vm_build_dracut "${vm_i_kind#dracut-}" "$vm_i_conf" "$vm_i_out" ;;
+	itools) vm_build_itools "$vm_i_conf" "$vm_i_out" ;;
+	*) false ;;
+	esac >"$vm_i_log" 2>&1
+	vm_i_rc=$?
+	if [ "$vm_i_rc" -ne 0 ] || ! [ -s "$vm_i_out" ]; then
+		vm_image_failed "$1" "$vm_i_kind build failed (exit $vm_i_rc, $vm_i_log)"
+		tail -n 25 "$vm_i_log" | awk '{ print "#   " $0 }'
+		return 1
+	fi
+	if ! vm_image_check "$vm_i_out" "$VM_D/content-$vm_i_tag.txt"; then
+		vm_image_failed "$1" "$vm_i_kind image content: $VM_IMAGE_WHY"
+		return 1
+	fi
+	eval "VM_IMG_KIND_$(vm_tagvar "$vm_i_tag")=\$vm_i_kind"
+	eval "VM_IMG_ACTION_$(vm_tagvar "$vm_i_tag")=\$vm_i_action"
+	diag "image $vm_i_tag: $vm_i_kind, $(($(stat -c %s "$vm_i_out") / 1024)) KiB, built in $(vm_since "$vm_i_t0") s"
+}
+
+# vm_image_check IMAGE LISTING: what the initramfs must and must not hold.
+vm_image_check() {
+	lsinitramfs "$1" >"$2" 2>/dev/null || {
+		VM_IMAGE_WHY="cannot list it"
+		return 1
+	}
+	VM_IMAGE_WHY=
+	for vm_ic_f in usr/sbin/ccunlock usr/lib/ccunlock/ccunlock-lib.sh etc/ccunlock/ccunlock.conf; do
+		grep -Eq "^(\./)?$vm_ic_f\$" "$2" || VM_IMAGE_WHY="$VM_IMAGE_WHY $vm_ic_f missing;"
+	done
+	grep -q 'admin-canary' "$2" && VM_IMAGE_WHY="$VM_IMAGE_WHY a file beside ccunlock.conf was copied;"
+	[ -z "$VM_IMAGE_WHY" ]
+}
+
+# vm_tagvar TAG: TAG as a part of a variable name.
+vm_tagvar() {
+	printf '%s' "$1" | tr -c 'A-Za-z0-9_' _
+}
+
+vm_image_failed() {
+	eval "VM_IMG_FAILED_$(vm_tagvar "$1")=\$2"
+	vm_log "image $1: $2"
+}
+
+# vm_build_dracut systemd|shell CONFDIR OUT: dracut 059 with a private
+# dracutbasedir (symlinks to /usr/lib/dracut plus our staged module).
+vm_build_dracut() {
+	vm_bd_base=$VM_D/dracut-base-${VM_STAGE##*/stage-}
+	if ! [ -d "$vm_bd_base" ]; then
+		mkdir -p "$vm_bd_base/modules.d" "$VM_D/empty-confdir"
+		for vm_bd_m in /usr/lib/dracut/*; do
+			[ "${vm_bd_m##*/}" = modules.d ] || ln -s "$vm_bd_m" "$vm_bd_base/"
+		done
+		for vm_bd_m in /usr/lib/dracut/modules.d/*; do
+			ln -s "$vm_bd_m" "$vm_bd_base/modules.d/"
+		done
+		ln -s "$VM_STAGE/usr/lib/dracut/modules.d/90ccunlock" "$vm_bd_base/modules.d/90ccunlock"
+	fi
+	vm_bd_mods="base shutdown udev-rules rootfs-block ccunlock"
+	vm_bd_omit="kernel-modules"
+	if [ "$1" = systemd ]; then
+		vm_bd_mods="systemd systemd-initrd dracut-systemd $vm_bd_mods"
+	else
+		vm_bd_omit="$vm_bd_omit systemd systemd-initrd dracut-systemd"
+	fi
+	# --conf/--confdir keep the host's dracut.conf out; -m: these modules and
+	# their dependencies only.
+	CCUNLOCK_BIN=$(vm_provider_guest_bin) CCUNLOCK_CONFDIR=$2 CCUNLOCK_LIB=$VM_LIB \
+		dracutbasedir=$vm_bd_base \
+		dracut --force --no-hostonly --no-hostonly-cmdline --no-early-microcode \
+		--conf /dev/null --confdir "$VM_D/empty-confdir" \
+		--kver "$VM_KVER" --kmoddir "$VM_KMODDIR" \
+		-m "$vm_bd_mods" --omit "$vm_bd_omit" \
+		--add-drivers "virtio_blk virtio_pci ext4" \
+		--compress "zstd -1 -q -T0" "$3"
+}
+
+# vm_build_itools CONFDIR OUT: mkinitramfs with a private configuration
+# directory holding our staged hook and scripts, in a private mount namespace
+# where /boot and /lib/modules show the unpacked kernel. Nothing on the host
+# changes: the mounts vanish with the namespace.
+vm_build_itools() {
+	vm_bi=$VM_D/itools-conf
+	rm -rf "$vm_bi"
+	mkdir -p "$vm_bi/conf.d" "$vm_bi/hooks" "$vm_bi/scripts"
+	cp "$VM_STAGE/usr/share/initramfs-tools/hooks/ccunlock" "$vm_bi/hooks/"
+	cp -R "$VM_STAGE/usr/share/initramfs-tools/scripts/." "$vm_bi/scripts/"
+	# MODULES=list: the disk and root fs drivers here, everything the unlock
+	# needs (dm-crypt, NIC, sev-guest) must come from our hook.
+	cat >"$vm_bi/initramfs.conf" <<'EOF'
+MODULES=list
+BUSYBOX=y
+COMPRESS=zstd
+COMPRESSLEVEL=1
+DEVICE=
+NFSROOT=auto
+RUNSIZE=10%
+FSTYPE=auto
+EOF
+	printf 'virtio_pci\nvirtio_blk\next4\n' >"$vm_bi/modules"
+	vm_bi_mods=$VM_D/itools-modules
+	mkdir -p "$vm_bi_mods/upper" "$vm_bi_mods/work" "$vm_bi_mods/root"
+	export CCUNLOCK_BIN CCUNLOCK_CONFDIR CCUNLOCK_LIB VM_KVER VM_KBOOT VM_KMODDIR vm_bi vm_bi_mods
+	CCUNLOCK_BIN=$(vm_provider_guest_bin)
+	CCUNLOCK_CONFDIR=$1
+	CCUNLOCK_LIB=$VM_LIB
+	# shellcheck disable=SC2016 # expanded by the inner shell
+	unshare -m --propagation private sh -euc '
+		mount --bind "$VM_KBOOT" /boot
+		if [ -d /lib/modules ]; then
+			mount -t tmpfs tmpfs /lib/modules
+		else
+			# no /lib/modules to mount over: overlay its parent instead
+			lib=$(readlink -f /lib)
+			mount -t overlay overlay \
+				-o "lowerdir=$lib,upperdir=$vm_bi_mods/upper,workdir=$vm_bi_mods/work" "$lib"
+		fi
+		mkdir -p "/lib/modules/$VM_KVER"
+		mount --bind "$VM_KMODDIR" "/lib/modules/$VM_KVER"
+		mkinitramfs -d "$vm_bi" -o "$1" "$VM_KVER"
+	' vm-itools "$2"
+}
+
+# ---------------------------------------------------------------- broker
+
+# vm_broker_start MODE: the provider's broker on 127.0.0.1:$VM_PORT, in the
+# background (by PID), until it listens.
+vm_broker_start() {
+	vm_broker_stop
+	vm_provider_broker_run "$1" "$VM_PORT" >>"$VM_BROKER_LOG" 2>&1 &
+	VM_BROKER_PID=$!
+	vm_bs_n=0
+	while [ -z "$(ss -Htln "sport = :$VM_PORT" 2>/dev/null)" ]; do
+		vm_bs_n=$((vm_bs_n + 1))
+		if [ "$vm_bs_n" -gt 100 ] || ! kill -0 "$VM_BROKER_PID" 2>/dev/null; then
+			vm_log "broker did not start ($VM_BROKER_LOG)"
+			return 1
+		fi
+		sleep 0.1
+	done
+	# a provider may have to configure a running broker (policies via its
+	# admin API)
+	if command -v vm_provider_broker_ready >/dev/null 2>&1; then
+		vm_provider_broker_ready "$1" "$VM_PORT" >>"$VM_BROKER_LOG" 2>&1 || {
+			vm_log "broker ($1) could not be configured ($VM_BROKER_LOG)"
+			return 1
+		}
+	fi
+	return 0
+}
+
+vm_broker_stop() {
+	if [ -n "$VM_BROKER_PID" ]; then
+		kill "$VM_BROKER_PID" 2>/dev/null
+		wait "$VM_BROKER_PID" 2>/dev/null
+		VM_BROKER_PID=
+	fi
+	return 0
+}
+
+# ---------------------------------------------------------------- one boot
+
+# vm_grep REGEX: the serial log of the current boot matches.
+vm_grep() {
+	grep -aEq -- "$1" "$VM_LOG" 2>/dev/null
+}
+
+# vm_boot INITRD DISKIMG APPEND: one guest boot under TCG. Sets VM_END
+# (poweroff | reboot | halt | panic | shell | exited | timeout), VM_T_END and, when
+# seen, VM_T_START (our "starting" line), VM_T_ROOT (the root marker) and
+# VM_T_FAIL (a fail-closed line), all seconds since QEMU started.
+# Meanwhile it types a shell probe into the console every VM_PROBE_EVERY s
+# (a shell would print CCU-PROBE-42-<nonce>; the echo of the typed line
+# shows $((6*7)) instead) and starts a late broker when asked to.
+vm_boot() {
+	vm_b_fifo=$VM_CASE_PFX.serial
+	rm -f "$vm_b_fifo.in" "$vm_b_fifo.out" "$VM_LOG"
+	mkfifo "$vm_b_fifo.in" "$vm_b_fifo.out"
+	: >"$VM_LOG"
+	cat "$vm_b_fifo.out" >"$VM_LOG" &
+	VM_CAT_PID=$!
+	# read-write: opening never blocks, writing never blocks on a dead QEMU
+	exec 9<>"$vm_b_fifo.in"
+	VM_PROBE_NONCE=$(vm_nonce)
+	VM_PROBES=0
+	vm_b_t0=$(vm_now)
+	qemu-system-x86_64 -nodefaults -display none -no-reboot -accel tcg \
+		-m "$VM_MEM" -smp 1 \
+		-chardev "pipe,id=ser0,path=$vm_b_fifo" -serial chardev:ser0 \
+		-kernel "$VM_VMLINUZ" -initrd "$1" -append "$3" \
+		-drive "file=$2,if=virtio,format=raw,snapshot=on" \
+		-nic user,model=virtio-net-pci -device virtio-rng-pci \
+		>"$VM_CASE_PFX.qemu.log" 2>&1 &
+	VM_QEMU_PID=$!
+	VM_END=
+	VM_T_START=
+	VM_T_ROOT=
+	VM_T_FAIL=
+	VM_T_BROKER=
+	vm_b_next_probe=3
+	while :; do
+		vm_b_el=$(vm_since "$vm_b_t0")
+		if ! kill -0 "$VM_QEMU_PID" 2>/dev/null; then
+			VM_END=exited
+			break
+		fi
+		[ -z "$VM_T_START" ] && vm_grep 'ccunlock: starting the attested unlock' && VM_T_START=$vm_b_el
+		[ -z "$VM_T_ROOT" ] && vm_grep 'CCU-ROOT-OK nonce=' && VM_T_ROOT=$vm_b_el
+		[ -z "$VM_T_FAIL" ] && vm_grep 'ccunlock: [A-Z_]+: .*; (powering off|rebooting)' && VM_T_FAIL=$vm_b_el
+		if vm_grep 'reboot: System halted'; then
+			VM_END=halt
+			break
+		fi
+		if vm_shell_offered; then
+			# a failure in itself: no need to wait for the timeout
+			sleep 1
+			VM_END=shell
+			break
+		fi
+		if vm_grep 'Kernel panic - not syncing'; then
+			sleep 1
+			VM_END=panic
+			break
+		fi
+		if [ -n "$VM_BROKER_LATE" ] && [ -n "$VM_T_START" ] &&
+			vm_ge "$vm_b_el" "$(awk -v a="$VM_T_START" -v b="$VM_BROKER_LATE" 'BEGIN { print a + b }')"; then
+			vm_broker_start "$VM_BROKER_LATE_MODE" || vm_log "late broker did not start"
+			VM_T_BROKER=$vm_b_el
+			VM_BROKER_LATE=
+		fi
+		if vm_ge "$vm_b_el" "$vm_b_next_probe"; then
+			# shellcheck disable=SC2016 # typed literally; a shell would expand it
+			printf '\recho CCU-PROBE-$((6*7))-%s\r' "$VM_PROBE_NONCE" >&9
+			VM_PROBES=$((VM_PROBES + 1))
+			vm_b_next_probe=$((vm_b_next_probe + VM_PROBE_EVERY))
+		fi
+		if vm_ge "$vm_b_el" "$VM_TIMEOUT"; then
+			VM_END=timeout
+			break
+		fi
+		sleep 0.2
+	done
+	VM_T_END=$(vm_since "$vm_b_t0")
+	kill "$VM_QEMU_PID" 2>/dev/null
+	wait "$VM_QEMU_PID" 2>/dev/null
+	VM_QEMU_PID=
+	exec 9>&-
+	wait "$VM_CAT_PID" 2>/dev/null
+	VM_CAT_PID=
+	rm -f "$vm_b_fifo.in" "$vm_b_fifo.out"
+	if [ "$VM_END" = exited ]; then
+		if vm_grep 'reboot: Power down'; then
+			VM_END=poweroff
+		elif vm_grep 'reboot: Restarting system|sysrq: Resetting'; then
+			VM_END=reboot
+		fi
+	fi
+	# one last look (the guest may have printed and stopped between polls)
+	[ -z "$VM_T_ROOT" ] && vm_grep 'CCU-ROOT-OK nonce=' && VM_T_ROOT=$VM_T_END
+	[ -z "$VM_T_FAIL" ] && vm_grep 'ccunlock: [A-Z_]+: .*; (powering off|rebooting)' && VM_T_FAIL=$VM_T_END
+	return 0
+}
+
+# vm_ge A B: A >= B (decimals).
+vm_ge() {
+	awk -v a="$1" -v b="$2" 'BEGIN { exit !(a >= b) }'
+}
+
+# vm_shell_offered: the console showed a shell, a shell prompt, or executed a
+# typed probe.
+vm_shell_offered() {
+	vm_grep "CCU-PROBE-42-$VM_PROBE_NONCE" && return 0
+	vm_grep 'Dropping to debug shell|Entering emergency mode|Give root password|Press Enter for maintenance|\(initramfs\) |built-in shell \(ash\)|:/# |You are in (emergency|rescue) mode'
+}
+
+# ---------------------------------------------------------------- cases
+
+vm_plan() {
+	plan "$1"
+}
+
+# vm_selected TITLE: CCU_VM_CASES selects it (or nothing is selected).
+vm_selected() {
+	[ -z "${CCU_VM_CASES:-}" ] && return 0
+	printf '%s\n' "$1" | grep -Eq -- "$CCU_VM_CASES"
+}
+
+# vm_case TAG DISK BROKER EXPECT TITLE [KERNEL ARGS...]: one boot, one TAP line.
+vm_case() {
+	vm_c_tag=$1
+	vm_c_disk=$2
+	vm_c_broker=$3
+	vm_c_expect=$4
+	vm_c_title="$1: $5"
+	shift 5
+	VM_CASE_N=$((VM_CASE_N + 1))
+	if ! vm_selected "$vm_c_title"; then
+		vm_skip "$vm_c_title" "not selected by CCU_VM_CASES"
+		return 0
+	fi
+	vm_c_var=$(vm_tagvar "$vm_c_tag")
+	eval "vm_c_failed=\${VM_IMG_FAILED_$vm_c_var:-}"
+	eval "vm_c_kind=\${VM_IMG_KIND_$vm_c_var:-}"
+	vm_c_action=poweroff
+	eval "vm_c_action=\${VM_IMG_ACTION_$vm_c_var:-poweroff}"
+	if [ -n "$vm_c_failed" ] || [ -z "$vm_c_kind" ]; then
+		not_ok "$vm_c_title"
+		diag "image $vm_c_tag not available: ${vm_c_failed:-not built}"
+		return 0
+	fi
+	VM_CASE_PFX=$VM_D/case$(printf %02d "$VM_CASE_N")
+	VM_LOG=$VM_CASE_PFX.console.log
+	VM_BROKER_LOG=$VM_CASE_PFX.broker.log
+	: >"$VM_BROKER_LOG"
+	VM_BROKER_LATE=
+	vm_c_deadline=
+	case $vm_c_broker in
+	down) vm_broker_stop ;;
+	late:*)
+		vm_broker_stop
+		VM_BROKER_LATE=${vm_c_broker#late:}
+		VM_BROKER_LATE_MODE=allow
+		case $VM_BROKER_LATE in
+		*:*)
+			VM_BROKER_LATE_MODE=${VM_BROKER_LATE#*:}
+			VM_BROKER_LATE=${VM_BROKER_LATE%%:*}
+			;;
+		esac
+		;;
+	*)
+		if ! vm_broker_start "$vm_c_broker"; then
+			not_ok "$vm_c_title"
+			diag "broker ($vm_c_broker) did not start: $VM_BROKER_LOG"
+			return 0
+		fi
+		;;
+	esac
+	vm_c_append="console=ttyS0 root=/dev/mapper/$VM_ROOT_NAME ro"
+	for vm_c_a in "$@"; do
+		# @UUID@: the good disk's LUKS UUID
+		case $vm_c_a in
+		*@UUID@*) vm_c_a=$(printf '%s' "$vm_c_a" | sed "s/@UUID@/$VM_LUKS_UUID/g") ;;
+		esac
+		vm_c_append="$vm_c_append $vm_c_a"
+		case $vm_c_a in
+		rd.ccunlock.deadline=*) vm_c_deadline=${vm_c_a#rd.ccunlock.deadline=} ;;
+		esac
+	done
+	vm_log "case $VM_CASE_N: $vm_c_title ($vm_c_append)"
+	vm_boot "$VM_D/initrd-$vm_c_tag.img" "$VM_D/disk-$vm_c_disk/disk.img" "$vm_c_append"
+	vm_broker_stop
+	VM_PROBES_TOTAL=$((VM_PROBES_TOTAL + VM_PROBES))
+
+	vm_c_why=
+	vm_c_shell=no
+	if vm_shell_offered; then
+		vm_c_shell=yes
+		VM_SHELL_SEEN=$((VM_SHELL_SEEN + 1))
+		vm_c_why="$vm_c_why; the console offered a shell"
+	fi
+	if vm_grep '[Pp]lease enter passphrase|Enter passphrase for|Password \(|Passphrase for'; then
+		vm_c_why="$vm_c_why; a passphrase prompt appeared"
+	fi
+	case $vm_c_expect in
+	root)
+		vm_grep "CCU-ROOT-OK nonce=$VM_NONCE_GOOD" || vm_c_why="$vm_c_why; no root marker with the good disk's nonce"
+		[ -z "$VM_T_FAIL" ] || vm_c_why="$vm_c_why; a fail-closed line appeared"
+		[ "$VM_END" = poweroff ] || vm_c_why="$vm_c_why; ended by $VM_END, not the root's power-off"
+		if [ -n "$VM_BROKER_LATE" ] || { [ "${vm_c_broker%%:*}" = late ] && [ -z "$VM_T_BROKER" ]; }; then
+			vm_c_why="$vm_c_why; the late broker was never started"
+		elif [ -n "$VM_T_BROKER" ] && [ -n "$VM_T_ROOT" ] && vm_ge "$VM_T_BROKER" "$VM_T_ROOT"; then
+			vm_c_why="$vm_c_why; the root came before the late broker started"
+		fi
+		vm_c_result_t=${VM_T_ROOT:--}
+		;;
+	refuse:*)
+		VM_REFUSED_CASES=$((VM_REFUSED_CASES + 1))
+		vm_grep "${vm_c_expect#refuse:}" || vm_c_why="$vm_c_why; no console line matching '${vm_c_expect#refuse:}'"
+		[ -n "$VM_T_FAIL" ] || vm_c_why="$vm_c_why; no fail-closed line"
+		vm_grep 'CCU-ROOT-OK' && vm_c_why="$vm_c_why; the root was reached"
+		vm_grep 'EXT4-fs \(dm-[0-9]+\): mounted' && vm_c_why="$vm_c_why; the encrypted root was mounted"
+		[ "$VM_END" = "$vm_c_action" ] || vm_c_why="$vm_c_why; ended by $VM_END, not $vm_c_action"
+		if [ -n "$vm_c_deadline" ] && [ -n "$VM_T_START" ]; then
+			vm_c_limit=$((vm_c_deadline + VM_DEADLINE_MARGIN))
+			vm_ge "$VM_T_END" "$(awk -v a="$VM_T_START" -v b="$vm_c_limit" 'BEGIN { print a + b }')" &&
+				vm_c_why="$vm_c_why; ended $(awk -v a="$VM_T_END" -v b="$VM_T_START" 'BEGIN { print a - b }') s after the unlock started (limit $vm_c_limit s)"
+		fi
+		vm_c_result_t=${VM_T_FAIL:--}
+		;;
+	esac
+	vm_c_reason=$(tr -d '\r' <"$VM_LOG" | grep -aEo 'ccunlock: [A-Z_]+: .*' | head -n 3 | tr '\n' '|')
+	if [ -z "$vm_c_why" ]; then
+		ok "$vm_c_title"
+		vm_c_res=PASS
+	else
+		not_ok "$vm_c_title"
+		vm_c_res=FAIL
+		diag "why:${vm_c_why#;}"
+		diag "console log: $VM_LOG (last lines below)"
+		tail -n 25 "$VM_LOG" | tr -d '\r' | awk '{ print "#   | " $0 }'
+	fi
+	case $vm_c_expect in
+	root) diag "boot-to-root ${VM_T_ROOT:-?} s${VM_T_BROKER:+ (broker started at $VM_T_BROKER s)}; ended by $VM_END at $VM_T_END s; $VM_PROBES shell probes typed, shell offered: $vm_c_shell" ;;
+	*) diag "refused at ${VM_T_FAIL:-?} s (unlock started at ${VM_T_START:-?} s); ended by $VM_END at $VM_T_END s; $VM_PROBES shell probes typed, shell offered: $vm_c_shell" ;;
+	esac
+	[ -n "$vm_c_reason" ] && diag "console: ${vm_c_reason%|}"
+	vm_result_row "$vm_c_title" "$vm_c_kind" "$vm_c_expect" "$vm_c_res" "$vm_c_result_t"
+	return 0
+}
+
+vm_result_row() {
+	if ! [ -s "$VM_RESULTS" ]; then
+		printf 'date\tscript\tcase\timage\texpect\tresult\tboot_to_root_s\trefused_at_s\tend\tend_s\tprobes\tkernel\tprovider\n' >"$VM_RESULTS"
+	fi
+	vm_rr_root=-
+	vm_rr_fail=-
+	case $3 in
+	root) vm_rr_root=$5 ;;
+	*) vm_rr_fail=$5 ;;
+	esac
+	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$(date +%FT%T)" "$VM_NAME" \
+		"$1" "$2" "$3" "$4" "$vm_rr_root" "$vm_rr_fail" "$VM_END" "$VM_T_END" "$VM_PROBES" \
+		"$VM_KVER" "$VM_PROVIDER_NAME" >>"$VM_RESULTS"
+}
+
+# vm_shell_summary: case 7 of the suite as its own line: across every
+# refused boot of this script, the console never offered a shell.
+vm_shell_summary() {
+	VM_CASE_N=$((VM_CASE_N + 1))
+	if [ "$VM_REFUSED_CASES" -eq 0 ]; then
+		vm_skip "no failing case offered a shell on the console" "no failing case ran"
+	elif [ "$VM_SHELL_SEEN" -eq 0 ]; then
+		ok "no failing case offered a shell on the console ($VM_REFUSED_CASES refused boots, $VM_PROBES_TOTAL probes typed in all boots)"
+	else
+		not_ok "no failing case offered a shell on the console ($VM_SHELL_SEEN boots did)"
+	fi
+}
+
+vm_finish() {
+	vm_cleanup
+	diag "$VM_NAME: $VM_CASE_N tests in $(vm_since "$VM_T_SCRIPT") s"
+	done_testing
+	exit $?
+}
