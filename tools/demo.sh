@@ -1,54 +1,166 @@
 #!/bin/sh
-# make demo: the main job, end to end, on this machine.
+# make demo: the main job, end to end, on this machine (no SEV-SNP hardware:
+# a simulated platform signs the reports; the broker trusts its test root
+# only because the configuration names it).
 #
-# Stage "evidence": a simulated SEV-SNP platform signs a report, the broker's
-# verifier checks it against the platform's (test) AMD-style chain and an
-# owner policy, and shows the decoded posture; then the same with a report
-# whose guest policy allows debugging, which must be refused.
+#   1. evidence  a simulated platform signs a report; the broker's verifier
+#                checks it and shows the decoded posture; a debug-enabled
+#                guest is refused
+#   2. broker    ccunlock-kbs on 127.0.0.1 (TLS); a LUKS2 image is enrolled
+#                through its admin API; ccunlock attests and checks the key
+#                against the keyslot (--test: this host has no device-mapper)
+#   3. boot      QEMU boots Debian's kernel with a dracut initramfs holding
+#                ccunlock; the encrypted root unlocks after attestation to the
+#                broker on the host (10.0.2.2 from the guest)
+#
+# DEMO_PARTS="evidence broker boot" selects parts (default: all).
 set -eu
 O=${O:-build}
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 KBS=$O/ccunlock-kbs
 SIM=$O/test/ccunlock-sim
-D=$O/demo
+CCU=$O/test/ccunlock
+D=$top/$O/demo
 rm -rf "$D"
 mkdir -p "$D"
+BROKER_PID=
+cleanup() {
+	if [ -n "$BROKER_PID" ]; then
+		kill "$BROKER_PID" 2>/dev/null || true
+		wait "$BROKER_PID" 2>/dev/null || true
+	fi
+}
+trap cleanup EXIT
 
 say() { printf '\n== %s\n' "$*"; }
+step() { printf -- '-- %s\n' "$*"; }
+fail() {
+	echo "demo: $*" >&2
+	exit 1
+}
 
-say "1. A simulated SEV-SNP platform (test root, never trusted unless named)"
-"$SIM" init "$D/sim" --product genoa --tcb 'bl=10 tee=0 snp=25 ucode=84' --fw 1.55.43
-"$SIM" show "$D/sim"
-
-say "2. The platform signs a report for a guest"
 MEAS=$(printf 'ccunlock demo image' | sha384sum | cut -d' ' -f1)
-"$SIM" report "$D/sim" -o "$D/report.bin" --measurement "$MEAS" --policy 0x30000
-cat >"$D/release.policy" <<EOF
-# Release only to the demo image, on current firmware, SMT off not required.
+
+part_evidence() {
+	say "1. Evidence: is this SEV-SNP report genuine, and does the owner's policy allow it?"
+	step "a simulated SEV-SNP platform (a test ARK, never trusted unless named)"
+	"$SIM" init "$D/sim" --product genoa --tcb 'bl=10 tee=0 snp=25 ucode=84' --fw 1.55.43 |
+		sed 's/^/   /'
+	step "the platform signs a report for a guest launched with measurement ${MEAS%"${MEAS#????????????????}"}..."
+	"$SIM" report "$D/sim" -o "$D/report.bin" --measurement "$MEAS" --policy 0x30000
+	cat >"$D/release.policy" <<EOF
+# Release only to the demo image, on current firmware, at VMPL 0.
 measurement = $MEAS
 min_reported_tcb = bl=10 tee=0 snp=23 ucode=84
 min_firmware = 1.55.40
 vmpl = 0
 EOF
-cat "$D/release.policy"
+	step "the broker's verifier: AMD-style chain, TCB and chip binding, signature, then the policy"
+	"$KBS" verify --report "$D/report.bin" --vek "$D/sim/vcek.pem" --chain "$D/sim/chain.pem" \
+		--trusted-ark "$D/sim/ark.pem" --policy "$D/release.policy"
+	step "without naming the test root, the same report is refused"
+	if "$KBS" verify --report "$D/report.bin" --vek "$D/sim/vcek.pem" --chain "$D/sim/chain.pem"; then
+		fail "an untrusted root was accepted"
+	fi
+	step "a guest launched with debugging allowed is refused by policy"
+	"$SIM" report "$D/sim" -o "$D/debug.bin" --measurement "$MEAS" --policy 0xb0000
+	if "$KBS" verify --report "$D/debug.bin" --vek "$D/sim/vcek.pem" --chain "$D/sim/chain.pem" \
+		--trusted-ark "$D/sim/ark.pem" --policy "$D/release.policy"; then
+		fail "a debug-enabled guest was accepted"
+	fi
+}
 
-say "3. The broker's verifier: chain, binding, signature, then the owner's policy"
-"$KBS" verify --report "$D/report.bin" --vek "$D/sim/vcek.pem" --chain "$D/sim/chain.pem" \
-	--trusted-ark "$D/sim/ark.pem" --policy "$D/release.policy"
+# TLS for the broker: a CA the guest pins, a certificate for 127.0.0.1.
+make_tls() {
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+		-subj /CN=ccunlock-demo-ca -keyout "$D/ca.key" -out "$D/ca.pem" 2>/dev/null
+	openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=broker \
+		-keyout "$D/broker.key" -out "$D/broker.csr" 2>/dev/null
+	printf 'subjectAltName=IP:127.0.0.1\n' >"$D/san.ext"
+	openssl x509 -req -in "$D/broker.csr" -CA "$D/ca.pem" -CAkey "$D/ca.key" -CAcreateserial \
+		-days 2 -extfile "$D/san.ext" -out "$D/broker.pem" 2>/dev/null
+}
 
-say "4. Without naming the test root, the same report is refused"
-if "$KBS" verify --report "$D/report.bin" --vek "$D/sim/vcek.pem" --chain "$D/sim/chain.pem"; then
-	echo "demo: an untrusted root was accepted" >&2
-	exit 1
-fi
+part_broker() {
+	say "2. The broker and the guest binary on this host (loopback)"
+	[ -d "$D/sim" ] || "$SIM" init "$D/sim" --product genoa >/dev/null
+	make_tls
+	cat >"$D/broker.conf" <<EOF
+listen = 127.0.0.1:0
+port_file = $D/broker.port
+tls_cert = $D/broker.pem
+tls_key = $D/broker.key
+database = $D/broker.db
+master_key = $D/master.key
+admin_public_key = $D/admin.pub
+trusted_root = $D/sim/ark.pem
+audit_log = $D/audit.jsonl
+EOF
+	step "ccunlock-kbs init, an admin key, the release policy"
+	"$KBS" init --config "$D/broker.conf"
+	"$KBS" admin-keygen --out "$D/admin" >/dev/null
+	printf 'measurement = %s\nvmpl = 0\n' "$MEAS" >"$D/demo.policy"
+	"$KBS" policy set demo "$D/demo.policy" --config "$D/broker.conf"
+	"$KBS" serve --config "$D/broker.conf" 2>"$D/broker.log" &
+	BROKER_PID=$!
+	i=0
+	while [ ! -s "$D/broker.port" ] && [ "$i" -lt 100 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	[ -s "$D/broker.port" ] || fail "the broker did not start: $(tail -n 3 "$D/broker.log")"
+	port=$(cat "$D/broker.port")
+	step "ccunlock-kbs serves on https://127.0.0.1:$port"
+	cat >"$D/guest.conf" <<EOF
+broker_url = https://127.0.0.1:$port
+broker_ca = $D/ca.pem
+evidence = simulator
+simulator_dir = $D/sim
+simulator_measurement = $MEAS
+deadline = 30
+EOF
+	printf 'console=ttyS0 ro quiet\n' >"$D/cmdline"
+	step "a LUKS2 image with a passphrase keyslot"
+	head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$D/passphrase"
+	"$O/tests/test_guest_luks" mkimage "$D/disk.img" "$D/passphrase"
+	step "ccunlock enroll: new random key -> broker (admin API) -> keyslot -> token"
+	"$CCU" --config "$D/guest.conf" enroll "$D/disk.img" --resource demo/luks/root \
+		--admin-key "$D/admin.key" --policy demo --existing-key-file "$D/passphrase"
+	"$CCU" --config "$D/guest.conf" list "$D/disk.img" | sed 's/^/   /'
+	step "ccunlock posture (simulated SEV-SNP platform, test build)"
+	"$CCU" --config "$D/guest.conf" --cmdline "$D/cmdline" posture 2>&1 | sed 's/^/   /'
+	step "ccunlock unlock --test: posture, attest, key release, keyslot check"
+	"$CCU" --config "$D/guest.conf" --cmdline "$D/cmdline" unlock --test "$D/disk.img" root 2>&1 |
+		sed 's/^/   /'
+	step "the broker's audit log: one line per decision"
+	tail -n 2 "$D/audit.jsonl" | sed 's/^/   /'
+	step "a guest whose launch measurement is not allowed gets nothing"
+	printf 'console=ttyS0 ro rd.ccunlock.sim.measurement=%s\n' "$(printf x | sha384sum |
+		cut -d' ' -f1)" >"$D/cmdline.other"
+	if "$CCU" --config "$D/guest.conf" --cmdline "$D/cmdline.other" unlock --test "$D/disk.img" \
+		root 2>"$D/denied.err"; then
+		fail "an unexpected measurement got the key"
+	fi
+	grep '^ccunlock: ' "$D/denied.err" | tail -n 1 | sed 's/^/   /'
+	tail -n 1 "$D/audit.jsonl" | sed 's/^/   /'
+	kill "$BROKER_PID"
+	wait "$BROKER_PID" 2>/dev/null || true
+	BROKER_PID=
+}
 
-say "5. A guest launched with debugging allowed is refused by policy"
-"$SIM" report "$D/sim" -o "$D/debug.bin" --measurement "$MEAS" --policy 0xb0000
-if "$KBS" verify --report "$D/debug.bin" --vek "$D/sim/vcek.pem" --chain "$D/sim/chain.pem" \
-	--trusted-ark "$D/sim/ark.pem" --policy "$D/release.policy"; then
-	echo "demo: a debug-enabled guest was accepted" >&2
-	exit 1
-fi
+part_boot() {
+	say "3. A real boot: QEMU, Debian's kernel, a dracut initramfs with ccunlock, an encrypted root"
+	O=$O tools/demo-boot.sh
+}
+
+for part in ${DEMO_PARTS:-evidence broker boot}; do
+	case $part in
+	evidence) part_evidence ;;
+	broker) part_broker ;;
+	boot) part_boot ;;
+	*) fail "unknown part '$part'" ;;
+	esac
+done
 echo
 echo "demo: done"

@@ -72,7 +72,7 @@ static int seal(const struct broker_store *s, const char *kind, const char *name
 	size_t aad_len = build_aad(aad, sizeof(aad), kind, name, ref);
 	EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
 	uint8_t *blob = malloc(len + SEAL_OVERHEAD);
-	int outl, r = ccu_fail(err, -EIO, "STORE_CRYPTO", "sealing failed");
+	int outl, r = -EIO;
 
 	if (!c || !blob || !aad_len)
 		goto out;
@@ -92,7 +92,7 @@ static int seal(const struct broker_store *s, const char *kind, const char *name
 out:
 	free(blob);
 	EVP_CIPHER_CTX_free(c);
-	return r;
+	return r < 0 ? ccu_fail(err, r, "STORE_CRYPTO", "sealing failed") : 0;
 }
 
 /* Plaintext goes to a secmem buffer with one extra NUL byte. */

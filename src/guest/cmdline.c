@@ -206,9 +206,10 @@ static int judge_override(const struct guest_cmdline_arg *a, struct ccu_reason *
 	static const char *const em_ok[] = { "poweroff", "reboot", "halt" };
 	const char *k = a->key, *v = a->value;
 
-	if (strcmp(k, "rd.shell") == 0 && !false_value(v))
+	/* rdshell and rdbreak are dracut's old spellings, still honoured. */
+	if ((strcmp(k, "rd.shell") == 0 || strcmp(k, "rdshell") == 0) && !false_value(v))
 		return refuse(err, a, "would allow a shell in the initramfs");
-	if (strcmp(k, "rd.break") == 0 || strcmp(k, "break") == 0)
+	if (strcmp(k, "rd.break") == 0 || strcmp(k, "break") == 0 || strcmp(k, "rdbreak") == 0)
 		return refuse(err, a, "would stop the boot in a shell");
 	if ((strcmp(k, "init") == 0 || strcmp(k, "rdinit") == 0) && v)
 		return refuse(err, a, "would replace init");

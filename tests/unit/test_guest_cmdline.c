@@ -128,7 +128,8 @@ static void test_refused_overrides(void **state)
 		"rd.systemd.unit=emergency.target", "rd.systemd.unit=multi-user.target",
 		"emergency", "rescue", "single", "s", "S", "-s", "1", "-b", "b",
 		"rd.emergency=shell", "rd.emergency", "rd.rescue", "ro -- single",
-		"\"init=/bin/sh\"", "quiet \"rd.break\"",
+		"\"init=/bin/sh\"", "quiet \"rd.break\"", "rdshell", "rdshell=1", "rdbreak",
+		"rdbreak=pre-mount",
 	};
 	struct guest_cmdline_opts o;
 	(void)state;

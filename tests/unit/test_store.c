@@ -70,7 +70,13 @@ static void test_roundtrip_and_meta(void **state)
 	char *text = NULL;
 
 	put_basics(f);
+	/* Success leaves no reason behind (the audit log records one per
+	 * decision, and an allowed write must not carry a stale failure). */
+	assert_int_equal(broker_store_put_resource(f->s, "default/luks/root", secret, sizeof(secret),
+						   "strict", &why), 0);
+	assert_false(ccu_reason_is_set(&why));
 	assert_int_equal(broker_store_get_resource(f->s, "default/luks/root", &got, &len, &m, &why), 0);
+	assert_false(ccu_reason_is_set(&why));
 	assert_int_equal(len, sizeof(secret));
 	assert_memory_equal(got, secret, len);
 	secmem_free(got);

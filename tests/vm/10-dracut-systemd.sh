@@ -14,7 +14,7 @@ vm_case sd good down 'refuse:ccunlock: [A-Z_]*(UNREACHABLE|NETWORK)[A-Z_]*: ' \
 vm_case sd good late:8 root "broker starts 8 s after the unlock began: boots"
 vm_case sd-debug good allow 'refuse:ccunlock: [A-Z_]*DENIED[A-Z_]*: .*[Dd][Ee][Bb][Uu][Gg]' \
 	"policy denies a guest whose policy allows debugging"
-vm_case sd other allow 'refuse:ccunlock: WRONG_KEY[A-Z_]*: ' \
+vm_case sd other allow 'refuse:ccunlock: [A-Z_]*WRONG_KEY[A-Z_]*: ' \
 	"key for another disk: powered off, nothing mounted"
 vm_case sd good allow 'refuse:ccunlock: CMDLINE_REFUSED[A-Z_]*: .*rd\.shell' "rd.shell=1 refused" rd.shell=1
 vm_case sd good allow 'refuse:ccunlock: CMDLINE_REFUSED[A-Z_]*: .*rd\.break' \

@@ -17,7 +17,7 @@ vm_case sh good allow 'refuse:ccunlock: EMERGENCY: ' \
 	"rd.break=pre-udev (before the unlock): emergency powers off" rd.break=pre-udev
 vm_case sh good allow root \
 	"rd.luks.uuid= for the volume: dracut's crypt handling stays away" rd.luks.uuid=@UUID@
-vm_case sh-reboot other allow 'refuse:ccunlock: WRONG_KEY[A-Z_]*: .*; rebooting' \
+vm_case sh-reboot other allow 'refuse:ccunlock: [A-Z_]*WRONG_KEY[A-Z_]*: .*; rebooting' \
 	"key for another disk, FAIL_ACTION=reboot build: reboots, nothing mounted"
 vm_shell_summary
 vm_finish

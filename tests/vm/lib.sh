@@ -41,7 +41,7 @@
 #   CCU_VM_KVER       kernel ABI to use (default: linux-image-amd64's)
 #   CCU_VM_PROVIDER   provider file (default: real binaries, else the stand-in)
 
-VM_TOP=$(cd "$(dirname "$0")/../.." && pwd)
+VM_TOP=${VM_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
 # shellcheck source=../lib/tap.sh
 . "$VM_TOP/tests/lib/tap.sh"
 

@@ -34,12 +34,6 @@
 # The harness does the rest generically (disks, the "other" disk that shares
 # the UUID and token but not the key, images, boots, console checks).
 #
-# WIRING: the lines marked WIRING assume interfaces that did not exist when
-# this file was written (the broker's server command, `ccunlock enroll`'s way
-# to the broker, the simulated guest's measurement and policy). Until they
-# exist, vm_provider_check says what is missing and the VM suite is skipped
-# (or runs on a local stand-in, see tests/vm/lib.sh).
-
 # shellcheck disable=SC2034 # read by tests/vm/lib.sh
 VM_PROVIDER_NAME="ccunlock (test build) + ccunlock-kbs"
 VM_RP_GUEST=$VM_O/test/ccunlock
@@ -55,15 +49,6 @@ vm_provider_check() {
 	[ -x "$VM_RP_KBS" ] || vm_rp_missing="$vm_rp_missing $VM_RP_KBS"
 	if [ -n "$vm_rp_missing" ]; then
 		echo "ccunlock binaries not built yet:$vm_rp_missing"
-		return 1
-	fi
-	# WIRING: the broker's server command and the guest's enrolment.
-	if ! "$VM_RP_KBS" serve --help >/dev/null 2>&1; then
-		echo "ccunlock-kbs has no 'serve' command yet (tests/vm/provider-real.sh is not wired)"
-		return 1
-	fi
-	if ! "$VM_RP_GUEST" enroll --help >/dev/null 2>&1; then
-		echo "ccunlock has no 'enroll' command yet (tests/vm/provider-real.sh is not wired)"
 		return 1
 	fi
 	return 0
@@ -88,10 +73,7 @@ vm_provider_setup() {
 		-CAcreateserial -days 2 -extfile "$VM_RP/san.ext" -out "$VM_RP/broker.pem" 2>/dev/null ||
 		return 1
 	# Admin: an Ed25519 key pair (docs/kbs-admin-api.md).
-	openssl genpkey -algorithm ed25519 -out "$VM_RP/admin.key" 2>/dev/null || return 1
-	openssl pkey -in "$VM_RP/admin.key" -pubout -out "$VM_RP/admin.pub" || return 1
-	# WIRING: the master key's format.
-	head -c 32 /dev/urandom >"$VM_RP/master.key"
+	"$VM_RP_KBS" admin-keygen --out "$VM_RP/admin" >&2 || return 1
 	# The broker's configuration (src/broker/config.h keys).
 	{
 		echo "listen = 127.0.0.1:$VM_PORT"
@@ -103,26 +85,34 @@ vm_provider_setup() {
 		echo "trusted_root = $VM_RP/sim/ark.pem"
 		echo "audit_log = $VM_RP/audit.jsonl"
 	} >"$VM_RP/broker.conf"
-	# WIRING: the launch measurement the simulated guest reports.
-	VM_RP_MEAS=$(printf 'ccunlock VM test image' | sha384sum | cut -d' ' -f1)
-	VM_RP_OTHER_MEAS=$(printf 'some other image' | sha384sum | cut -d' ' -f1)
+	# The master key and the sealed database.
+	"$VM_RP_KBS" init --config "$VM_RP/broker.conf" >&2 || return 1
 	for vm_rp_mode in allow deny-measurement; do
-		vm_rp_m=$VM_RP_MEAS
-		[ "$vm_rp_mode" = deny-measurement ] && vm_rp_m=$VM_RP_OTHER_MEAS
+		vm_rp_m=$(vm_rp_measurement main)
+		[ "$vm_rp_mode" = deny-measurement ] && vm_rp_m=$(vm_rp_measurement other)
 		printf '# VM test policy (%s)\nmeasurement = %s\nvmpl = 0\n' "$vm_rp_mode" "$vm_rp_m" \
 			>"$VM_RP/policy-$vm_rp_mode"
 	done
 }
 
+# vm_rp_measurement main|other: the launch measurement of the simulated
+# guest image, or of another image.
+vm_rp_measurement() {
+	if [ "$1" = main ]; then
+		printf 'ccunlock VM test image' | sha384sum | cut -d' ' -f1
+	else
+		printf 'some other image' | sha384sum | cut -d' ' -f1
+	fi
+}
+
 vm_provider_conf() {
 	cp "$VM_RP/ca.pem" "$1/broker-ca.pem"
 	cp -R "$VM_RP/sim" "$1/sim"
-	# WIRING: how the test build's simulated guest learns its launch
-	# measurement and guest policy (debug: 0xb0000, DEBUG bit 19, as
-	# `ccunlock-sim report --policy` in make demo).
+	# The simulated platform's launch parameters (host-controlled in a real
+	# launch): the guest policy allows debugging in the debug variant
+	# (0xb0000, DEBUG bit 19).
 	vm_rp_policy=0x30000
 	[ "$2" = debug ] && vm_rp_policy=0xb0000
-	printf 'measurement = %s\npolicy = %s\n' "$VM_RP_MEAS" "$vm_rp_policy" >"$1/sim/guest.conf"
 	{
 		echo "# VM test configuration (variant $2)"
 		echo "broker_url = $3"
@@ -130,6 +120,8 @@ vm_provider_conf() {
 		echo "deadline = 60"
 		echo "evidence = simulator"
 		echo "simulator_dir = /etc/ccunlock/sim"
+		echo "simulator_measurement = $(vm_rp_measurement main)"
+		echo "simulator_policy = $vm_rp_policy"
 	} >"$1/ccunlock.conf"
 }
 
@@ -170,11 +162,12 @@ vm_provider_enroll() {
 		vm_rp_n=$((vm_rp_n + 1))
 	done
 	vm_provider_broker_ready allow "$VM_PORT" >&2
-	# WIRING: how enroll reaches the broker and gets the existing passphrase
-	# (documented: --resource, --admin-key, --keyslot; the rest is assumed).
-	"$VM_RP_GUEST" enroll "$1" --resource "$VM_RP_RESOURCE" --admin-key "$VM_RP/admin.key" \
-		--keyslot 1 --key-file "$2" --policy "$VM_RP_POLICY" \
-		--broker-url "https://127.0.0.1:$VM_PORT" --broker-ca "$VM_RP/ca.pem"
+	# The enrolling host reaches the broker on its loopback address.
+	printf 'broker_url = https://127.0.0.1:%s\nbroker_ca = %s\n' "$VM_PORT" "$VM_RP/ca.pem" \
+		>"$VM_RP/enroll.conf"
+	"$VM_RP_GUEST" --config "$VM_RP/enroll.conf" enroll "$1" --resource "$VM_RP_RESOURCE" \
+		--admin-key "$VM_RP/admin.key" --keyslot 1 --existing-key-file "$2" \
+		--policy "$VM_RP_POLICY"
 	vm_rp_rc=$?
 	kill "$vm_rp_pid" 2>/dev/null
 	wait "$vm_rp_pid" 2>/dev/null
@@ -182,7 +175,6 @@ vm_provider_enroll() {
 }
 
 vm_provider_broker_run() {
-	# WIRING: the broker's server command line (MODE is applied by
-	# vm_provider_broker_ready through the admin API).
+	# MODE is applied by vm_provider_broker_ready through the admin API.
 	exec "$VM_RP_KBS" serve --config "$VM_RP/broker.conf"
 }
