@@ -41,13 +41,21 @@
 #             advertisement fetched beforehand. The console password agent is
 #             masked (rd.systemd.mask=systemd-ask-password-console.path): no
 #             prompt on the serial console, clevis answers through
-#             /run/systemd/ask-password as it always does.
+#             /run/systemd/ask-password as it always does. (The harness types
+#             a shell probe into the console every 2 s in every boot; with a
+#             prompt there, the probe would be taken as a wrong passphrase.
+#             Headless, systemd-cryptsetup's `headless` option, is no choice:
+#             it would not ask at all, and clevis only ever answers a
+#             question.)
 #
 # What makes the comparison unequal:
 #   - The work differs: ccunlock makes an attestation report, verifies TLS and
 #     the broker verifies an AMD certificate chain and the report before it
 #     releases the key; Tang answers one unauthenticated ECMR exchange over
-#     plain HTTP. Neither side's key server work is large next to a boot.
+#     plain HTTP. In the guest, ccunlock is one C process; clevis is bash
+#     scripts that fork jose, curl, cryptsetup and luksmeta many times, which
+#     costs seconds of CPU under TCG (the guest-side cost is what dominates
+#     here, not the key servers').
 #   - ccunlock runs after network-online.target (systemd-networkd-wait-online);
 #     clevis-luks-askpass starts as soon as the passphrase question exists and
 #     retries every 0.5 s until the network answers, so it may win the time
@@ -69,11 +77,12 @@ VM_TOP=$(cd "$(dirname "$0")/.." && pwd)
 export VM_TOP
 BOOTS=${BENCH_BOOTS:-3}
 case $BOOTS in
-'' | *[!0-9]* | 0)
-	echo "BENCH_BOOTS must be a positive integer" >&2
-	exit 2
-	;;
+'' | *[!0-9]*) BOOTS=0 ;;
 esac
+if [ "$BOOTS" -lt 1 ] || [ "$BOOTS" -gt 100 ]; then
+	echo "BENCH_BOOTS must be a number from 1 to 100" >&2
+	exit 2
+fi
 # shellcheck source=../tests/vm/lib.sh
 . "$VM_TOP/tests/vm/lib.sh"
 
