@@ -18,8 +18,9 @@ INTEG="jose cryptsetup-bin openssl curl procps python3"
 # conflicts with dracut); dmsetup has the device-mapper udev rules.
 VM="qemu-system-x86 dracut-core dracut-network busybox-static e2fsprogs iproute2 \
 kmod udev systemd zstd cpio klibc-utils isc-dhcp-client initramfs-tools-core dmsetup"
-# Bench peers.
-BENCH="tang socat clevis clevis-luks hyperfine time"
+# Bench peers. clevis-dracut (which pulls in dracut and clevis-systemd) gives
+# bench/boot.sh the Clevis+Tang initramfs it boots next to ccunlock's.
+BENCH="tang socat clevis clevis-luks clevis-systemd clevis-dracut hyperfine time"
 
 case "${1:-check}" in
 check) want="$BUILD $TOOLS $INTEG $VM" ;;
