@@ -17,20 +17,6 @@
 #include "common/util.h"
 #include "snp/certs.h"
 
-static const char *lower_name(enum snp_product p)
-{
-	switch (p) {
-	case SNP_PRODUCT_MILAN:
-		return "milan";
-	case SNP_PRODUCT_GENOA:
-		return "genoa";
-	case SNP_PRODUCT_TURIN:
-		return "turin";
-	default:
-		return NULL;
-	}
-}
-
 static int hwid_hex(const struct snp_report *r, enum snp_product p, char hex[129])
 {
 	static const uint8_t zero[64];
@@ -49,13 +35,13 @@ int broker_vcek_cache_name(const struct snp_report *r, enum snp_product p, char 
 	char hex[129];
 	int n;
 
-	if (!lower_name(p) || !snp_tcb_decode(r->reported_tcb, p, &t) || hwid_hex(r, p, hex) < 0)
+	if (!snp_product_id(p) || !snp_tcb_decode(r->reported_tcb, p, &t) || hwid_hex(r, p, hex) < 0)
 		return -EINVAL;
 	if (p == SNP_PRODUCT_TURIN)
-		n = snprintf(buf, len, "%s/vcek/%s/%u-%u-%u-%u-%u.der", lower_name(p), hex,
+		n = snprintf(buf, len, "%s/vcek/%s/%u-%u-%u-%u-%u.der", snp_product_id(p), hex,
 			     t.bootloader, t.tee, t.snp, t.microcode, t.fmc);
 	else
-		n = snprintf(buf, len, "%s/vcek/%s/%u-%u-%u-%u.der", lower_name(p), hex, t.bootloader,
+		n = snprintf(buf, len, "%s/vcek/%s/%u-%u-%u-%u.der", snp_product_id(p), hex, t.bootloader,
 			     t.tee, t.snp, t.microcode);
 	return n < 0 || (size_t)n >= len ? -ENOSPC : n;
 }
@@ -66,7 +52,7 @@ int broker_vcek_kds_path(const struct snp_report *r, enum snp_product p, char *b
 	char hex[129];
 	int n;
 
-	if (!lower_name(p) || !snp_tcb_decode(r->reported_tcb, p, &t) || hwid_hex(r, p, hex) < 0)
+	if (!snp_product_id(p) || !snp_tcb_decode(r->reported_tcb, p, &t) || hwid_hex(r, p, hex) < 0)
 		return -EINVAL;
 	if (p == SNP_PRODUCT_TURIN)
 		n = snprintf(buf, len, "/vcek/v1/%s/%s?fmcSPL=%u&blSPL=%u&teeSPL=%u&snpSPL=%u&ucodeSPL=%u",
@@ -269,10 +255,10 @@ static int fetch_chain(const struct broker_certsrc *cs, enum snp_product p, bool
 	size_t len;
 	int r, have = 0;
 
-	if (!lower_name(p))
+	if (!snp_product_id(p))
 		return -ENOENT;
 	if (!pool_has(pool, SNP_CERT_ARK)) {
-		snprintf(rel, sizeof(rel), "%s/ark.pem", lower_name(p));
+		snprintf(rel, sizeof(rel), "%s/ark.pem", snp_product_id(p));
 		r = cache_load(cs, rel, pool, err);
 		if (r < 0 && r != -ENOENT)
 			return r;
@@ -281,7 +267,7 @@ static int fetch_chain(const struct broker_certsrc *cs, enum snp_product p, bool
 		have++;
 	}
 	if (!pool_has(pool, vlek ? SNP_CERT_ASVK : SNP_CERT_ASK)) {
-		snprintf(rel, sizeof(rel), "%s/%s.pem", lower_name(p), vlek ? "asvk" : "ask");
+		snprintf(rel, sizeof(rel), "%s/%s.pem", snp_product_id(p), vlek ? "asvk" : "ask");
 		r = cache_load(cs, rel, pool, err);
 		if (r < 0 && r != -ENOENT)
 			return r;
@@ -315,7 +301,7 @@ static int fetch_chain(const struct broker_certsrc *cs, enum snp_product p, bool
 			if (role == SNP_CERT_ARK || role == SNP_CERT_ASK || role == SNP_CERT_ASVK) {
 				PEM_write_bio_X509(bio, x);
 				pl = BIO_get_mem_data(bio, &pem);
-				snprintf(rel, sizeof(rel), "%s/%s.pem", lower_name(p),
+				snprintf(rel, sizeof(rel), "%s/%s.pem", snp_product_id(p),
 					 role == SNP_CERT_ARK ? "ark" :
 					 role == SNP_CERT_ASK ? "ask" : "asvk");
 				if (pl > 0)

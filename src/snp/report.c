@@ -225,6 +225,21 @@ const char *snp_product_name(enum snp_product p)
 	return "unknown";
 }
 
+const char *snp_product_id(enum snp_product p)
+{
+	switch (p) {
+	case SNP_PRODUCT_MILAN:
+		return "milan";
+	case SNP_PRODUCT_GENOA:
+		return "genoa";
+	case SNP_PRODUCT_TURIN:
+		return "turin";
+	case SNP_PRODUCT_UNKNOWN:
+		break;
+	}
+	return NULL;
+}
+
 enum snp_product snp_product_from_name(const char *s)
 {
 	if (!s)

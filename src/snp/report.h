@@ -173,6 +173,8 @@ enum snp_product snp_product_from_cpuid(uint8_t family, uint8_t model);
 enum snp_product snp_report_product(const struct snp_report *r);
 
 const char *snp_product_name(enum snp_product p);      /* "Milan", "Genoa", "Turin", "unknown" */
+/* Lower-case identifier for file names and configs ("milan" ...), NULL when unknown. */
+const char *snp_product_id(enum snp_product p);
 /* Case-insensitive "milan"/"genoa"/"turin"; returns UNKNOWN otherwise. */
 enum snp_product snp_product_from_name(const char *s);
 

@@ -603,14 +603,13 @@ static int save_key(EVP_PKEY *key, const char *dir, const char *name, struct ccu
 
 static int format_conf(const struct snp_sim_params *p, char *buf, size_t len)
 {
-	char chip[129], tcb[80], prod[16];
+	char chip[129], tcb[80];
+	const char *prod = snp_product_id(p->product);
 	size_t cl = p->product == SNP_PRODUCT_TURIN ? 8 : 64;
 	int n;
 
-	snprintf(prod, sizeof(prod), "%s", snp_product_name(p->product));
-	for (char *c = prod; *c; c++)
-		if (*c >= 'A' && *c <= 'Z')
-			*c = (char)(*c - 'A' + 'a');
+	if (!prod)
+		return -EINVAL;
 	if (ccu_hex_encode(p->chip_id, cl, chip, sizeof(chip)) < 0)
 		return -ENOSPC;
 	n = snprintf(buf, len,

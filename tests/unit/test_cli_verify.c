@@ -176,10 +176,9 @@ static void run_case(const json_t *c, size_t *passed, size_t *failed)
 		if (!p)
 			p = snp_product_from_name(product);
 		/* The leaf's own product's roots, as for any chain. */
-		snprintf(rel, sizeof(rel), "amd-roots/%s/%s.pem", snp_product_name(p),
+		assert_non_null(snp_product_id(p));
+		snprintf(rel, sizeof(rel), "amd-roots/%s/%s.pem", snp_product_id(p),
 			 role == SNP_CERT_VLEK ? "asvk" : "ask");
-		for (char *q = rel; *q; q++)
-			*q = (char)(*q >= 'A' && *q <= 'Z' ? *q - 'A' + 'a' : *q);
 		files[nf] = keep(&a, tu_vec(rel));
 		arg(&a, "--chain");
 		arg(&a, files[nf++]);

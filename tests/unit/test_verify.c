@@ -102,18 +102,11 @@ static void append_all(STACK_OF(X509) *dst, STACK_OF(X509) *src)
 
 static const char *product_dir(enum snp_product p)
 {
-	switch (p) {
-	case SNP_PRODUCT_MILAN:
-		return "milan";
-	case SNP_PRODUCT_GENOA:
-		return "genoa";
-	case SNP_PRODUCT_TURIN:
-		return "turin";
-	default:
-		break;
-	}
-	fail_msg("no product");
-	return "none";
+	const char *id = snp_product_id(p);
+
+	if (!id)
+		fail_msg("no product");
+	return id;
 }
 
 /* A report struct around @raw; the parse may fail (snp_verify re-checks). */
