@@ -15,12 +15,38 @@
 #include "guest/cmdline.h"
 #include "guest/kbs_client.h"
 #include "guest/luks.h"
+#include "common/codec.h"
+#include "snp/describe.h"
 #include "snp/evidence.h"
+#include "snp/report.h"
 
 struct evidence_ud {
 	const struct guest_provider *p;
 	const struct guest_provider_ctx *ctx;
 };
+
+/* What the firmware says about this VM, for the console: the broker decides
+ * on the same report. */
+static void log_evidence(const char *provider, const uint8_t raw[SNP_REPORT_SIZE], int ncerts)
+{
+	struct snp_report rep;
+	struct snp_tcb t;
+	char tcb[80], fw[16], meas[97];
+	enum snp_product p;
+
+	if (snp_report_parse(raw, SNP_REPORT_SIZE, &rep, NULL) < 0) {
+		log_notice("evidence: %s report (does not parse; the broker will say why)", provider);
+		return;
+	}
+	p = snp_report_product(&rep);
+	(void)snp_tcb_decode(rep.reported_tcb, p, &t);
+	ccu_hex_encode(rep.measurement, sizeof(rep.measurement), meas, sizeof(meas));
+	log_notice("evidence: %s report v%u, %s, firmware %s, reported TCB %s, guest policy 0x%llx, "
+		   "measurement %.24s..., %d host certificate(s)",
+		   provider, rep.version, snp_product_name(p),
+		   snp_fw_format(&rep.current, fw, sizeof(fw)), snp_tcb_format(&t, tcb, sizeof(tcb)),
+		   (unsigned long long)rep.policy, meas, ncerts);
+}
 
 /* KBS client callback: report + host certificates -> primary_evidence. */
 static int make_evidence(void *ud, const uint8_t report_data[64], json_t **ret,
@@ -36,8 +62,7 @@ static int make_evidence(void *ud, const uint8_t report_data[64], json_t **ret,
 		return r;
 	r = guest_certtable_parse(ev.certtable, ev.certtable_len, &certs, err);
 	if (r == 0) {
-		log_info("evidence: %s report, %d host certificate(s)", e->p->name,
-			 certs ? sk_X509_num(certs) : 0);
+		log_evidence(e->p->name, ev.report, certs ? sk_X509_num(certs) : 0);
 		*ret = snp_evidence_build(ev.report, certs);
 		if (!*ret)
 			r = ccu_fail(err, -ENOMEM, "INTERNAL", "out of memory");
@@ -115,6 +140,12 @@ static int run(struct cli *c, const struct unlock_opts *o)
 	r = guest_posture_check(&pos, cfg.require, cfg.require_secure_boot, &c->why);
 	if (r < 0)
 		goto fail;
+	{
+		char line[160];
+
+		/* The console is often the owner's only view of a boot. */
+		log_notice("posture: %s", guest_posture_line(&pos, line, sizeof(line)));
+	}
 	struct guest_provider_ctx pctx = { .roots = &c->roots, .cfg = &cfg };
 	r = guest_provider_select(c->build, &pctx, cfg.evidence, &prov, &c->why);
 	if (r < 0)

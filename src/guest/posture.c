@@ -229,3 +229,20 @@ void guest_posture_print(FILE *f, const struct guest_posture *p)
 	fprintf(f, "configfs-tsm:  %s\n", p->tsm_report ? "present" : "absent");
 	fprintf(f, "Secure Boot:   %s\n", guest_secure_boot_name(p->secure_boot));
 }
+
+const char *guest_posture_line(const struct guest_posture *p, char *buf, size_t len)
+{
+	const char *level = p->snp ? "SEV-SNP" : p->sev_es ? "SEV-ES" : p->sev ? "SEV" : "not protected";
+	const char *src = p->simulated	   ? "simulated platform of a test build" :
+			  p->has_sev_status ? p->sev_status_source :
+			  p->snp_evidence   ? p->snp_evidence :
+					      "no interface";
+
+	if (p->vmpl >= 0)
+		snprintf(buf, len, "%s (%s), VMPL %d, Secure Boot %s", level, src, p->vmpl,
+			 guest_secure_boot_name(p->secure_boot));
+	else
+		snprintf(buf, len, "%s (%s), VMPL unknown, Secure Boot %s", level, src,
+			 guest_secure_boot_name(p->secure_boot));
+	return buf;
+}

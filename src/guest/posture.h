@@ -66,6 +66,10 @@ int guest_posture_check(const struct guest_posture *p, enum guest_level require,
 
 const char *guest_secure_boot_name(enum guest_secure_boot s); /* "enabled", "disabled", "unknown" */
 
+/* One line for the console and the kernel log: "SEV-SNP (MSR), VMPL 0, Secure Boot
+ * unknown" (with "SIMULATED" on a test build's platform). */
+const char *guest_posture_line(const struct guest_posture *p, char *buf, size_t len);
+
 /* For `posture` and `status`. */
 json_t *guest_posture_json(const struct guest_posture *p);
 void guest_posture_print(FILE *f, const struct guest_posture *p);
