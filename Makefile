@@ -259,8 +259,13 @@ bench: deps-check
 
 # ---------------------------------------------------------------- install
 install: all
-	install -d $(DESTDIR)$(SBINDIR)
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(UNITDIR) $(DESTDIR)$(LIBDIR)/sysusers.d \
+		$(DESTDIR)$(DATADIR)/ccunlock
 	install -m 0755 $(BINS) $(DESTDIR)$(SBINDIR)/
+	sed 's|/usr/sbin/ccunlock-kbs|$(SBINDIR)/ccunlock-kbs|' packaging/ccunlock-kbs.service \
+		>$(DESTDIR)$(UNITDIR)/ccunlock-kbs.service
+	install -m 0644 packaging/ccunlock-kbs.sysusers $(DESTDIR)$(LIBDIR)/sysusers.d/ccunlock-kbs.conf
+	install -m 0644 packaging/broker.conf.example $(DESTDIR)$(DATADIR)/ccunlock/
 	O=$(O) DESTDIR=$(DESTDIR) PREFIX=$(PREFIX) SBINDIR=$(SBINDIR) LIBDIR=$(LIBDIR) \
 		DATADIR=$(DATADIR) SYSCONFDIR=$(SYSCONFDIR) UNITDIR=$(UNITDIR) \
 		DRACUTDIR=$(DRACUTDIR) ITDIR=$(ITDIR) FAIL_ACTION=$(FAIL_ACTION) \
