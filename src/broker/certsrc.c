@@ -29,13 +29,22 @@ static int hwid_hex(const struct snp_report *r, enum snp_product p, char hex[129
 	return 0;
 }
 
+/* What names a VCEK: the product, the chip and the REPORTED_TCB. */
+static int vcek_ids(const struct snp_report *r, enum snp_product p, struct snp_tcb *t,
+		    char hex[129])
+{
+	if (!snp_product_id(p) || !snp_tcb_decode(r->reported_tcb, p, t) || hwid_hex(r, p, hex) < 0)
+		return -EINVAL;
+	return 0;
+}
+
 int broker_vcek_cache_name(const struct snp_report *r, enum snp_product p, char *buf, size_t len)
 {
 	struct snp_tcb t;
 	char hex[129];
 	int n;
 
-	if (!snp_product_id(p) || !snp_tcb_decode(r->reported_tcb, p, &t) || hwid_hex(r, p, hex) < 0)
+	if (vcek_ids(r, p, &t, hex) < 0)
 		return -EINVAL;
 	if (p == SNP_PRODUCT_TURIN)
 		n = snprintf(buf, len, "%s/vcek/%s/%u-%u-%u-%u-%u.der", snp_product_id(p), hex,
@@ -52,7 +61,7 @@ int broker_vcek_kds_path(const struct snp_report *r, enum snp_product p, char *b
 	char hex[129];
 	int n;
 
-	if (!snp_product_id(p) || !snp_tcb_decode(r->reported_tcb, p, &t) || hwid_hex(r, p, hex) < 0)
+	if (vcek_ids(r, p, &t, hex) < 0)
 		return -EINVAL;
 	if (p == SNP_PRODUCT_TURIN)
 		n = snprintf(buf, len, "/vcek/v1/%s/%s?fmcSPL=%u&blSPL=%u&teeSPL=%u&snpSPL=%u&ucodeSPL=%u",
