@@ -69,13 +69,9 @@ free_port() {
 }
 
 # ---------------------------------------------------------------- broker
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
-	-keyout "$T/ca.key" -out "$T/ca.pem" -subj /CN=bench-ca >/dev/null 2>&1
-openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$T/server.key" \
-	-out "$T/server.csr" -subj /CN=127.0.0.1 >/dev/null 2>&1
-printf 'subjectAltName=IP:127.0.0.1\n' >"$T/ext"
-openssl x509 -req -in "$T/server.csr" -CA "$T/ca.pem" -CAkey "$T/ca.key" -CAcreateserial \
-	-out "$T/server.pem" -days 2 -extfile "$T/ext" >/dev/null 2>&1
+# shellcheck source=../tests/lib/tls.sh
+. tests/lib/tls.sh
+ccu_make_tls "$T" || { echo "bench/unlock.sh: openssl failed" >&2; exit 1; }
 cat >"$T/broker.conf" <<CONF
 listen = 127.0.0.1:0
 tls_cert = $T/server.pem

@@ -33,6 +33,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# shellcheck source=../tests/lib/tls.sh
+. tests/lib/tls.sh
+
 say() { printf '\n== %s\n' "$*"; }
 step() { printf -- '-- %s\n' "$*"; }
 fail() {
@@ -71,26 +74,15 @@ EOF
 	fi
 }
 
-# TLS for the broker: a CA the guest pins, a certificate for 127.0.0.1.
-make_tls() {
-	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
-		-subj /CN=ccunlock-demo-ca -keyout "$D/ca.key" -out "$D/ca.pem" 2>/dev/null
-	openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=broker \
-		-keyout "$D/broker.key" -out "$D/broker.csr" 2>/dev/null
-	printf 'subjectAltName=IP:127.0.0.1\n' >"$D/san.ext"
-	openssl x509 -req -in "$D/broker.csr" -CA "$D/ca.pem" -CAkey "$D/ca.key" -CAcreateserial \
-		-days 2 -extfile "$D/san.ext" -out "$D/broker.pem" 2>/dev/null
-}
-
 part_broker() {
 	say "2. The broker and the guest binary on this host (loopback)"
 	[ -d "$D/sim" ] || "$SIM" init "$D/sim" --product genoa >/dev/null
-	make_tls
+	ccu_make_tls "$D" || fail "openssl could not make the TLS material"
 	cat >"$D/broker.conf" <<EOF
 listen = 127.0.0.1:0
 port_file = $D/broker.port
-tls_cert = $D/broker.pem
-tls_key = $D/broker.key
+tls_cert = $D/server.pem
+tls_key = $D/server.key
 database = $D/broker.db
 master_key = $D/master.key
 admin_public_key = $D/admin.pub

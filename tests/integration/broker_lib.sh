@@ -9,16 +9,8 @@ SIM=$O/test/ccunlock-sim
 # shellcheck disable=SC2034
 CLIENT=$O/test/kbs-sim-client
 
-# make_tls DIR: a CA and a server certificate for 127.0.0.1 (openssl CLI).
-make_tls() {
-	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
-		-keyout "$1/ca.key" -out "$1/ca.pem" -subj /CN=ccunlock-test-ca >/dev/null 2>&1 &&
-		openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
-			-keyout "$1/server.key" -out "$1/server.csr" -subj /CN=127.0.0.1 >/dev/null 2>&1 &&
-		printf 'subjectAltName=IP:127.0.0.1\n' >"$1/ext" &&
-		openssl x509 -req -in "$1/server.csr" -CA "$1/ca.pem" -CAkey "$1/ca.key" \
-			-CAcreateserial -out "$1/server.pem" -days 2 -extfile "$1/ext" >/dev/null 2>&1
-}
+# shellcheck source=../lib/tls.sh
+. tests/lib/tls.sh
 
 # write_conf DIR: broker.conf for a broker whose state lives in DIR.
 write_conf() {
@@ -52,7 +44,7 @@ start_broker() {
 
 # setup_broker DIR: TLS, simulator, admin key, init, policy "open".
 setup_broker() {
-	make_tls "$1" &&
+	ccu_make_tls "$1" &&
 		"$SIM" init "$1/sim" >/dev/null &&
 		"$KBS" admin-keygen --out "$1/admin" >/dev/null &&
 		write_conf "$1" &&

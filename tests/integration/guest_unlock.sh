@@ -38,16 +38,9 @@ M_OK=$(printf 'a%.0s' $(seq 96))
 M_OTHER=$(printf 'b%.0s' $(seq 96))
 
 # ---------------------------------------------------------------- broker
-make_tls() {
-	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
-		-keyout "$T/ca.key" -out "$T/ca.pem" -subj /CN=ccunlock-test-ca >/dev/null 2>&1 &&
-		openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
-			-keyout "$T/server.key" -out "$T/server.csr" -subj /CN=127.0.0.1 >/dev/null 2>&1 &&
-		printf 'subjectAltName=IP:127.0.0.1\n' >"$T/ext" &&
-		openssl x509 -req -in "$T/server.csr" -CA "$T/ca.pem" -CAkey "$T/ca.key" \
-			-CAcreateserial -out "$T/server.pem" -days 2 -extfile "$T/ext" >/dev/null 2>&1
-}
-if ! make_tls; then
+# shellcheck source=../lib/tls.sh
+. tests/lib/tls.sh
+if ! ccu_make_tls "$T"; then
 	skip_all "cannot make TLS material"
 fi
 

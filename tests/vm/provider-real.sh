@@ -36,6 +36,8 @@
 #
 # shellcheck disable=SC2034 # read by tests/vm/lib.sh
 VM_PROVIDER_NAME="ccunlock (test build) + ccunlock-kbs"
+# shellcheck source=../lib/tls.sh
+. "$VM_TOP/tests/lib/tls.sh"
 VM_RP_GUEST=$VM_O/test/ccunlock
 VM_RP_SIM=$VM_O/test/ccunlock-sim
 VM_RP_KBS=$VM_O/ccunlock-kbs
@@ -63,22 +65,14 @@ vm_provider_setup() {
 	# The simulated SEV-SNP platform (test ARK -> ASK -> VCEK), as make demo.
 	"$VM_RP_SIM" init "$VM_RP/sim" --product genoa >&2 || return 1
 	# The broker's TLS identity, signed by a CA the image pins.
-	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
-		-subj /CN=ccunlock-vm-test-ca -keyout "$VM_RP/ca.key" -out "$VM_RP/ca.pem" 2>/dev/null ||
-		return 1
-	openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=broker \
-		-keyout "$VM_RP/broker.key" -out "$VM_RP/broker.csr" 2>/dev/null || return 1
-	printf 'subjectAltName=IP:10.0.2.2,IP:127.0.0.1\n' >"$VM_RP/san.ext"
-	openssl x509 -req -in "$VM_RP/broker.csr" -CA "$VM_RP/ca.pem" -CAkey "$VM_RP/ca.key" \
-		-CAcreateserial -days 2 -extfile "$VM_RP/san.ext" -out "$VM_RP/broker.pem" 2>/dev/null ||
-		return 1
+	ccu_make_tls "$VM_RP" "IP:10.0.2.2,IP:127.0.0.1" || return 1
 	# Admin: an Ed25519 key pair (docs/kbs-admin-api.md).
 	"$VM_RP_KBS" admin-keygen --out "$VM_RP/admin" >&2 || return 1
 	# The broker's configuration (src/broker/config.h keys).
 	{
 		echo "listen = 127.0.0.1:$VM_PORT"
-		echo "tls_cert = $VM_RP/broker.pem"
-		echo "tls_key = $VM_RP/broker.key"
+		echo "tls_cert = $VM_RP/server.pem"
+		echo "tls_key = $VM_RP/server.key"
 		echo "database = $VM_RP/broker.db"
 		echo "master_key = $VM_RP/master.key"
 		echo "admin_public_key = $VM_RP/admin.pub"
