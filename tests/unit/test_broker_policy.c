@@ -8,6 +8,7 @@
 #include "helpers/brokerfx.h"
 #include "helpers/policy_matrix.h"
 #include "helpers/testutil.h"
+#include "helpers/simfix.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -108,33 +109,29 @@ static size_t platform_for(const struct policy_matrix_row *row, pm_mutate_fn fn,
 
 static atomic_size_t next_platform;
 
-/* Simulated platforms cost two RSA-4096 key generations each: make them on
- * both cores. */
+/* Each platform is its product's cached test platform with a VCEK issued
+ * for the row's TCB and chip (as AMD's key server would): no RSA key
+ * generation, and the product's one test root signs them all. */
 static void *make_platforms(void *arg)
 {
 	(void)arg;
 	for (;;) {
 		size_t i = atomic_fetch_add(&next_platform, 1);
 		struct platform *pl;
-		struct snp_sim_params p;
+		struct snp_tcb tcb;
 		struct ccu_reason why = { 0 };
-		char dir[600];
 
 		if (i >= nplatforms)
 			return NULL;
 		pl = &platforms[i];
 		if (pl->sim)
 			continue;
-		snp_sim_default_params(&p);
-		p.product = pl->product;
-		snp_tcb_decode(pl->tcb, pl->product, &p.tcb);
-		memcpy(p.chip_id, pl->chip, 64);
-		snprintf(dir, sizeof(dir), "%s/platform-%zu", F.dir, i);
-		if (snp_sim_create(&p, &pl->sim, &why) < 0 || snp_sim_save(pl->sim, dir, &why) < 0) {
+		snp_tcb_decode(pl->tcb, pl->product, &tcb);
+		if (snp_sim_reissue(tu_sim_platform(pl->product), &tcb, pl->chip, &pl->sim, &why) < 0) {
 			fprintf(stderr, "platform %zu: %s: %s\n", i, why.code, why.detail);
 			pl->sim = NULL;
 		}
-		snprintf(pl->ark, sizeof(pl->ark), "%s/ark.pem", dir);
+		snprintf(pl->ark, sizeof(pl->ark), "%s/ark.pem", tu_sim_dir(pl->product));
 	}
 }
 
@@ -192,6 +189,9 @@ static int group_setup(void **state)
 	}
 	broker_store_close(st);
 	print_message("%zu checks on %zu simulated platforms\n", nchecks, nplatforms);
+	/* The product platforms are cached once, before the threads share them. */
+	for (size_t i = 0; i < nplatforms; i++)
+		(void)tu_sim_platform(platforms[i].product);
 	for (int t = 0; t < 2; t++)
 		pthread_create(&th[t], NULL, make_platforms, NULL);
 	for (int t = 0; t < 2; t++)

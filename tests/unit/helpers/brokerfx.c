@@ -1,4 +1,5 @@
 #include "brokerfx.h"
+#include "simfix.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,7 +34,6 @@ static void write_pub(const char *path, EVP_PKEY *k)
 
 void bfx_init(struct bfx *f)
 {
-	struct snp_sim_params p;
 	struct ccu_reason why = { 0 };
 	struct broker_store *st = NULL;
 	uint8_t *mk = NULL;
@@ -46,8 +46,10 @@ void bfx_init(struct bfx *f)
 	snprintf(f->ca, sizeof(f->ca), "%s/ca.pem", f->dir);
 	snprintf(f->simdir, sizeof(f->simdir), "%s/sim", f->dir);
 	snprintf(f->audit, sizeof(f->audit), "%s/audit.log", f->dir);
-	snp_sim_default_params(&p);
-	if (snp_sim_create(&p, &f->sim, &why) < 0 || snp_sim_save(f->sim, f->simdir, &why) < 0)
+	/* The cached Milan test platform (simfix.h), saved where the tools and
+	 * the broker configuration expect it. */
+	f->sim = tu_sim_platform(SNP_PRODUCT_MILAN);
+	if (snp_sim_save(f->sim, f->simdir, &why) < 0)
 		fail_msg("%s: %s", why.code, why.detail);
 	f->admin = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
 	assert_non_null(f->admin);
@@ -113,7 +115,7 @@ void bfx_stop(struct bfx *f)
 void bfx_done(struct bfx *f)
 {
 	bfx_stop(f);
-	snp_sim_free(f->sim);
+	f->sim = NULL; /* owned by simfix */
 	EVP_PKEY_free(f->admin);
 	if (f->dir) {
 		tu_rmrf(f->dir);
