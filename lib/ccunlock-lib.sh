@@ -37,6 +37,11 @@ CCU_ASKPASS=/lib/cryptsetup/askpass
 CCU_CRYPTTAB=/cryptroot/crypttab
 CCU_NET_RUN=/run
 CCU_RESOLV=/etc/resolv.conf
+CCU_MOUNTINFO=/proc/self/mountinfo
+CCU_SYSBLOCK=/sys/dev/block
+CCU_SYSCLASSBLOCK=/sys/class/block
+CCU_DEVROOT=
+CCU_INITRD_MARKERS="/etc/initrd-release /conf/initramfs.conf"
 
 # Bounds (seconds / counts). The unlock deadline itself belongs to the binary
 # (`deadline` in ccunlock.conf); these only bound the shell around it.
@@ -47,6 +52,7 @@ CCU_FALLBACK_TRIES=3     # passphrase attempts (FALLBACK_PROMPT=yes only)
 CCU_FALLBACK_TIMEOUT=300 # seconds per passphrase prompt
 CCU_DEADLINE_DEFAULT=120 # ccunlock.conf's default deadline (docs/ccunlock.8.md)
 CCU_UNIT_MARGIN=60       # systemd TimeoutStartSec = deadline + device wait + margin
+CCU_STACK_DEPTH=8        # device-mapper/md layers between the root and our volume
 
 # ---------------------------------------------------------------- messages
 
@@ -223,6 +229,16 @@ ccu_cmdline_refused() {
 			rd.systemd.unit=*emergency* | rd.systemd.unit=*rescue*)
 			ccu_cr_bad=$ccu_cr_w
 			;;
+		systemd.mask=* | rd.systemd.mask=* | systemd.wants=* | rd.systemd.wants=* | \
+			systemd.run=* | rd.systemd.run=* | cryptopts | cryptopts=* | \
+			rd.luks.key | rd.luks.key=*)
+			ccu_cr_bad=$ccu_cr_w
+			;;
+		rd.luks=0 | rd.luks=no | rd.luks=off | rd.luks=false | rd.luks=n | \
+			rd.luks.crypttab=0 | rd.luks.crypttab=no | rd.luks.crypttab=off | \
+			rd.luks.crypttab=false | rd.luks.crypttab=n)
+			ccu_cr_bad=$ccu_cr_w
+			;;
 		rd.emergency=poweroff | rd.emergency=reboot | rd.emergency=halt) ;;
 		rd.emergency=*) ccu_cr_bad=$ccu_cr_w ;;
 		esac
@@ -234,13 +250,131 @@ ccu_cmdline_refused() {
 	return 0
 }
 
-# ccu_guard: last check before the initramfs hands over (dracut pre-pivot,
-# initramfs-tools init-bottom): refuse a command line that would give a shell
-# on the unlocked root (init=/bin/sh, rd.break=pre-pivot, ...).
-ccu_guard() {
+# ccu_guard_cmdline: refuse a command line that would give a shell or hand
+# the boot to something else (init=/bin/sh, rd.break=pre-pivot, cryptopts=
+# with its own keyscript, ...).
+ccu_guard_cmdline() {
 	ccu_g_bad=$(ccu_cmdline_refused) || return 0
 	ccu_fail_closed CMDLINE_REFUSED \
-		"kernel command line parameter '$ccu_g_bad' would give a shell on the unlocked root"
+		"kernel command line parameter '$ccu_g_bad' could open a shell or bypass the unlock"
+}
+
+# ccu_guard [NEWROOT]: last check before the initramfs hands over (dracut
+# pre-pivot with $NEWROOT, initramfs-tools init-bottom with $rootmnt): the
+# command line, then that the root about to be started lives on the volume
+# ccunlock unlocked. Without the second check, root=/dev/vdb on the
+# provider's command line would start the provider's system on a disk of its
+# own while our volume stays open beside it.
+ccu_guard() {
+	ccu_guard_cmdline
+	[ $# -gt 0 ] || return 0
+	ccu_gd_why=$(ccu_root_on_volume "$1") && return 0
+	ccu_fail_closed ROOT_MISMATCH "$ccu_gd_why"
+}
+
+# ---------------------------------------------------------------- root binding
+
+# ccu_owned_names: the device-mapper names our volume may be open under: the
+# configured `name`, and in crypttab keyscript mode (initramfs-tools) the
+# names of the entries that use ccunlock-keyscript.
+ccu_owned_names() {
+	ccu_map_name "$CCU_CONF"
+	[ -r "$CCU_CRYPTTAB" ] || return 0
+	while read -r ccu_o_name _ _ ccu_o_opts || [ -n "$ccu_o_name" ]; do
+		case $ccu_o_name in
+		'' | '#'*) continue ;;
+		esac
+		case ",$ccu_o_opts," in
+		*,keyscript=*ccunlock-keyscript,*) echo "$ccu_o_name" ;;
+		esac
+	done <"$CCU_CRYPTTAB"
+}
+
+# ccu_mount_devno DIR: "MAJ:MIN SOURCE" of the mount at DIR (the last one:
+# it hides the others), from mountinfo.
+ccu_mount_devno() {
+	[ -r "$CCU_MOUNTINFO" ] || return 1
+	ccu_md=
+	# mountinfo: ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTIONS [TAGS...] - TYPE SOURCE ...
+	while read -r _ _ ccu_md_no _ ccu_md_dir ccu_md_rest; do
+		[ "$ccu_md_dir" = "$1" ] || continue
+		ccu_md_src=${ccu_md_rest#* - }
+		ccu_md_src=${ccu_md_src#* }
+		ccu_md="$ccu_md_no ${ccu_md_src%% *}"
+	done <"$CCU_MOUNTINFO"
+	[ -n "$ccu_md" ] || return 1
+	echo "$ccu_md"
+}
+
+# ccu_root_on_volume DIR: 0 when the file system mounted at DIR is our
+# unlocked LUKS2 mapping or sits on it (LVM, md, another dm layer); else
+# print why not and return 1. The mount's device number comes first; a file
+# system without one of its own (btrfs) is found by its source device.
+ccu_root_on_volume() {
+	ccu_rv=$(ccu_mount_devno "$1") || {
+		echo "nothing is mounted at $1"
+		return 1
+	}
+	ccu_rv_no=${ccu_rv%% *}
+	ccu_rv_src=${ccu_rv#* }
+	if ! [ -d "$CCU_SYSBLOCK/$ccu_rv_no" ]; then
+		case $ccu_rv_src in
+		/dev/*)
+			ccu_rv_dev=$(readlink -f "$CCU_DEVROOT$ccu_rv_src" 2>/dev/null) || ccu_rv_dev=
+			ccu_rv_dev=${ccu_rv_dev##*/}
+			if [ -n "$ccu_rv_dev" ] && [ -r "$CCU_SYSCLASSBLOCK/$ccu_rv_dev/dev" ]; then
+				read -r ccu_rv_no <"$CCU_SYSCLASSBLOCK/$ccu_rv_dev/dev"
+			fi
+			;;
+		esac
+	fi
+	ccu_rv_names=$(ccu_owned_names)
+	if [ -d "$CCU_SYSBLOCK/$ccu_rv_no" ] &&
+		ccu_stack_has "$CCU_SYSBLOCK/$ccu_rv_no" "$ccu_rv_names"; then
+		return 0
+	fi
+	echo "the root to be started ($ccu_rv_src at $1) is not on the volume ccunlock unlocked" \
+		"($(echo "$ccu_rv_names" | tr '\n' ' ' | sed 's/ $//'))"
+	return 1
+}
+
+# ccu_stack_has SYSDIR NAMES: SYSDIR (a /sys block device) or a device below
+# it (slaves/, at most CCU_STACK_DEPTH layers) is a LUKS2 mapping (dm uuid
+# CRYPT-LUKS2-...) open under one of NAMES (newline separated).
+ccu_stack_has() {
+	ccu_sh_names=$2
+	ccu_sh_level=$1
+	ccu_sh_depth=0
+	ccu_sh_noglob=0
+	case $- in *f*) ccu_sh_noglob=1 ;; esac
+	set +f
+	ccu_sh_found=1
+	while [ -n "$ccu_sh_level" ] && [ "$ccu_sh_depth" -le "$CCU_STACK_DEPTH" ]; do
+		ccu_sh_next=
+		for ccu_sh_d in $ccu_sh_level; do
+			ccu_sh_n=
+			ccu_sh_u=
+			if [ -r "$ccu_sh_d/dm/name" ] && [ -r "$ccu_sh_d/dm/uuid" ]; then
+				read -r ccu_sh_n <"$ccu_sh_d/dm/name"
+				read -r ccu_sh_u <"$ccu_sh_d/dm/uuid"
+			fi
+			case $ccu_sh_u in
+			CRYPT-LUKS2-*)
+				if [ -n "$ccu_sh_n" ] && printf '%s\n' "$ccu_sh_names" | grep -Fxq -- "$ccu_sh_n"; then
+					ccu_sh_found=0
+					break 2
+				fi
+				;;
+			esac
+			for ccu_sh_s in "$ccu_sh_d"/slaves/*; do
+				[ -e "$ccu_sh_s" ] && ccu_sh_next="$ccu_sh_next $ccu_sh_s"
+			done
+		done
+		ccu_sh_level=$ccu_sh_next
+		ccu_sh_depth=$((ccu_sh_depth + 1))
+	done
+	[ "$ccu_sh_noglob" = 1 ] && set -f
+	return "$ccu_sh_found"
 }
 
 # ---------------------------------------------------------------- unlock
@@ -426,6 +560,9 @@ ccu_itools_resolv() {
 # (cryptroot lists every other local-top script as its prerequisite).
 ccu_itools_local_top() {
 	ccu_unlocked && return 0
+	# before anything else, and before cryptroot: cryptopts= could otherwise
+	# hand the volume to a keyscript of the provider's choosing
+	ccu_guard_cmdline
 	configure_networking
 	ccu_net_online || ccu_log 3 "NETWORK: no interface has an address after configure_networking"
 	ccu_itools_resolv
@@ -463,18 +600,21 @@ ccu_itools_panic() {
 # ccu_keyscript: crypttab keyscript=ccunlock-keyscript. stdout carries the
 # key and nothing else: the binary writes the key only on success, and every
 # other word (ours and the binary's) goes to stderr, the console or the kernel
-# log. On refusal: no output, non-zero status (cryptroot then gives up and the
-# panic guard powers off).
+# log. On refusal nothing reaches stdout; inside an initramfs the boot then
+# fails closed here, with the reason, instead of going back to cryptroot
+# (which would retry, wait for the root and only then reach the panic
+# guard); on a running system the status is non-zero.
 ccu_keyscript() {
 	if [ "${CRYPTTAB_TRIED:-0}" != 0 ]; then
-		# a refusal is final: the binary already retried within its deadline
-		ccu_log 3 "KEYSCRIPT: not asking the broker again (attempt $((CRYPTTAB_TRIED + 1)))"
-		ccu_ks_fallback
+		# the binary checked the key against the keyslot before printing it,
+		# and a refusal is final: it already retried within its deadline
+		ccu_ks_fallback && return 0
+		ccu_ks_refuse KEYSCRIPT 1 "cryptsetup asked again (attempt $((CRYPTTAB_TRIED + 1))); not asking the broker twice"
 		return
 	fi
 	if ! [ -x "$CCU_BIN" ]; then
-		ccu_log 3 "MISSING_BINARY: $CCU_BIN is not installed"
-		ccu_ks_fallback
+		ccu_ks_fallback && return 0
+		ccu_ks_refuse MISSING_BINARY 1 "$CCU_BIN is not installed"
 		return
 	fi
 	ccu_prepare >&2
@@ -482,7 +622,29 @@ ccu_keyscript() {
 	ccu_ks_rc=$?
 	[ "$ccu_ks_rc" -eq 0 ] && return 0
 	ccu_ks_fallback && return 0
-	return "$ccu_ks_rc"
+	# the binary has logged its reason; off an initramfs that is all
+	ccu_in_initramfs || return "$ccu_ks_rc"
+	ccu_fail_closed "$(ccu_exit_name "$ccu_ks_rc")" \
+		"no key for ${CRYPTTAB_SOURCE:-the disk} (ccunlock exit status $ccu_ks_rc)" >&2
+}
+
+# ccu_in_initramfs: this is an initramfs (dracut writes /etc/initrd-release,
+# initramfs-tools has /conf/initramfs.conf).
+ccu_in_initramfs() {
+	for ccu_ii_f in $CCU_INITRD_MARKERS; do
+		[ -e "$ccu_ii_f" ] && return 0
+	done
+	return 1
+}
+
+# ccu_ks_refuse CODE STATUS DETAIL: the keyscript's refusal. In an initramfs
+# it fails closed (never returns); elsewhere it logs and returns STATUS.
+ccu_ks_refuse() {
+	if ccu_in_initramfs; then
+		ccu_fail_closed "$1" "$3" >&2
+	fi
+	ccu_log 3 "$1: $3"
+	return "$2"
 }
 
 # ccu_ks_fallback: Debian's askpass prints the typed passphrase on stdout

@@ -220,6 +220,23 @@ static int judge_override(const struct guest_cmdline_arg *a, struct ccu_reason *
 		return refuse(err, a, "would boot into a shell unit");
 	if (sd_key_eq(k, "rd.systemd.unit") && v && strcmp(v, "initrd.target") != 0)
 		return refuse(err, a, "would replace the initrd target");
+	/* systemd's generic knobs: mask our units, pull in a shell, run a command. */
+	if (sd_key_eq(k, "systemd.mask") || sd_key_eq(k, "rd.systemd.mask") ||
+	    sd_key_eq(k, "systemd.wants") || sd_key_eq(k, "rd.systemd.wants") ||
+	    sd_key_eq(k, "systemd.run") || sd_key_eq(k, "rd.systemd.run"))
+		return refuse(err, a, "would change which units run or run a command");
+	/*
+	 * cryptsetup-initramfs: cryptopts= replaces the image's crypttab and may
+	 * name any program in the image as keyscript (run on the console).
+	 * dracut: rd.luks=0 / rd.luks.crypttab=0 / rd.luks.key= take the volume
+	 * away from the configuration the image was built with.
+	 */
+	if (strcmp(k, "cryptopts") == 0)
+		return refuse(err, a, "would replace the image's crypttab");
+	if ((strcmp(k, "rd.luks") == 0 || strcmp(k, "rd.luks.crypttab") == 0) && false_value(v))
+		return refuse(err, a, "would take the volume out of the image's configuration");
+	if (strcmp(k, "rd.luks.key") == 0)
+		return refuse(err, a, "would unlock with a key file the provider names");
 	if (strcmp(k, "rd.emergency") == 0 && !value_in(v, em_ok, ARRAY_SIZE(em_ok)))
 		return refuse(err, a, "emergency action must be poweroff, reboot or halt");
 	if (value_in(k, words, ARRAY_SIZE(words)))

@@ -49,9 +49,19 @@ CCU_CONF=$T/etc/ccunlock.conf
 CCU_RUN=$T/run
 CCU_ASKPASS=$T/bin/askpass
 CCU_CRYPTTAB=$T/etc/crypttab
+CCU_MOUNTINFO=$T/mountinfo
+CCU_SYSBLOCK=$T/sys/dev/block
+CCU_SYSCLASSBLOCK=$T/sys/class/block
+CCU_DEVROOT=$T
 CCU_POWER_GRACE=0
+CCU_INITRD_MARKERS="$T/initrd-release $T/conf/initramfs.conf"
 ccu_hang() { echo hang >>"$T/calls"; exit 86; }
 EOS
+	# the default machine: vda holds our LUKS2 volume, open as ccunlock-root
+	# (dm-0) and mounted where both initramfs flavours mount the root
+	ccu_fake_block vda 254:0
+	ccu_fake_block dm-0 253:0 ccunlock-root CRYPT-LUKS2-0123abcd-ccunlock-root vda
+	ccu_fake_mount 253:0 /dev/mapper/ccunlock-root /sysroot /root
 	printf '. %s\n. %s\n' "$REAL_LIB" "$T/overrides.sh" >"$T/lib.sh"
 	# shellcheck source=/dev/null
 	. "$T/lib.sh"
@@ -60,6 +70,40 @@ EOS
 	"$BATS_TEST_TMPDIR"/*) ;;
 	*) echo "sandbox broken: sysrq trigger is $CCU_SYSRQ_TRIGGER" >&2; return 1 ;;
 	esac
+}
+
+# ccu_fake_block NAME MAJ:MIN [DMNAME DMUUID] [SLAVE...]: a block device in
+# the sandbox's /sys (class/block/NAME, dev/block/MAJ:MIN) and /dev, with
+# device-mapper attributes and the devices below it.
+ccu_fake_block() {
+	local name=$1 devno=$2 dmname=${3:-} dmuuid=${4:-} d
+	shift 2
+	[ $# -ge 2 ] && shift 2
+	d=$T/sys/devices/virtual/block/$name
+	mkdir -p "$d/slaves" "$T/sys/class/block" "$T/sys/dev/block" "$T/dev/mapper"
+	echo "$devno" >"$d/dev"
+	ln -sfn "$d" "$T/sys/class/block/$name"
+	ln -sfn "$d" "$T/sys/dev/block/$devno"
+	: >"$T/dev/$name"
+	if [ -n "$dmname" ]; then
+		mkdir -p "$d/dm"
+		echo "$dmname" >"$d/dm/name"
+		echo "$dmuuid" >"$d/dm/uuid"
+		ln -sfn "../$name" "$T/dev/mapper/$dmname"
+	fi
+	for s in "$@"; do
+		ln -sfn "$T/sys/devices/virtual/block/$s" "$d/slaves/$s"
+	done
+}
+
+# ccu_fake_mount MAJ:MIN SOURCE DIR...: mountinfo lines (appended: a later
+# mount at the same place hides the earlier one).
+ccu_fake_mount() {
+	local devno=$1 src=$2 dir
+	shift 2
+	for dir in "$@"; do
+		echo "30 1 $devno / $dir rw,relatime shared:1 - ext4 $src rw" >>"$T/mountinfo"
+	done
 }
 
 # ccu_stub NAME STATUS [STDOUT]: a command that records its call.

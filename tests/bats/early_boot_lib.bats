@@ -185,8 +185,121 @@ rd.luks.uuid=x quiet 2 ss single_user=1 breakfast=yes"
 	run ccu_guard
 	assert_failure 86
 	assert_equal "$(cat "$T/kmsg")" \
-		"<3>ccunlock: CMDLINE_REFUSED: kernel command line parameter 'init=/bin/sh' would give a shell on the unlocked root; powering off"
+		"<3>ccunlock: CMDLINE_REFUSED: kernel command line parameter 'init=/bin/sh' could open a shell or bypass the unlock; powering off"
 	assert_equal "$(cat "$T/sysrq")" o
+}
+
+@test "refused: systemd's unit knobs, cryptopts= and dracut's key/crypttab overrides" {
+	for p in systemd.mask=ccunlock.service rd.systemd.mask=dracut-pre-pivot.service \
+		systemd.wants=debug-shell.service rd.systemd.wants=x systemd.run=/bin/sh rd.systemd.run=x \
+		cryptopts=target=x,source=/dev/vdb,keyscript=/bin/sh cryptopts= cryptopts \
+		rd.luks=0 rd.luks=no rd.luks.crypttab=0 rd.luks.crypttab=off rd.luks.key=/k:/dev/vdb rd.luks.key; do
+		run ccu_cmdline_refused "console=ttyS0 root=/dev/mapper/x $p"
+		assert_success
+		assert_output "$p"
+	done
+	run ccu_cmdline_refused "root=/dev/mapper/x rd.luks=1 rd.luks.crypttab=1 rd.luks.name=a=b cryptoptsx=1"
+	assert_failure
+}
+
+# ------------------------------------------------------------ root binding
+
+@test "ccu_guard DIR: the root on our LUKS2 mapping passes" {
+	for dir in /sysroot /root; do
+		run ccu_guard "$dir"
+		assert_success
+		assert_output ""
+	done
+	assert_equal "$(cat "$T/sysrq")" ""
+}
+
+@test "ccu_guard DIR: root=/dev/vdb (another disk) powers off with ROOT_MISMATCH" {
+	ccu_fake_block vdb 254:16
+	ccu_fake_mount 254:16 /dev/vdb /sysroot
+	run ccu_guard /sysroot
+	assert_failure 86
+	assert_equal "$(cat "$T/kmsg")" \
+		"<3>ccunlock: ROOT_MISMATCH: the root to be started (/dev/vdb at /sysroot) is not on the volume ccunlock unlocked (ccunlock-root); powering off"
+	assert_equal "$(cat "$T/sysrq")" o
+}
+
+@test "ccu_root_on_volume: LVM (or any dm/md layer) on our volume passes" {
+	ccu_fake_block dm-1 253:1 vg-root LVM-abc dm-0
+	ccu_fake_block md0 9:0 "" "" dm-1
+	ccu_fake_mount 9:0 /dev/md0 /sysroot
+	run ccu_root_on_volume /sysroot
+	assert_success
+}
+
+@test "ccu_root_on_volume: a device named like ours that is not LUKS2 is refused" {
+	rm "$T/dev/mapper/ccunlock-root"
+	ccu_fake_block dm-5 253:5 ccunlock-root LVM-impostor vdb
+	ccu_fake_mount 253:5 /dev/mapper/ccunlock-root /sysroot
+	run ccu_root_on_volume /sysroot
+	assert_failure
+	assert_output --partial "is not on the volume ccunlock unlocked (ccunlock-root)"
+}
+
+@test "ccu_root_on_volume: another LUKS2 mapping is refused; the configured name counts" {
+	ccu_fake_block dm-2 253:2 luks-other CRYPT-LUKS2-ffff-luks-other vdb
+	ccu_fake_mount 253:2 /dev/mapper/luks-other /root
+	run ccu_root_on_volume /root
+	assert_failure
+	ccu_conf name=luks-other
+	run ccu_root_on_volume /root
+	assert_success
+}
+
+@test "ccu_root_on_volume: keyscript mode owns the crypttab names using ccunlock-keyscript" {
+	ccu_fake_block dm-3 253:3 root_crypt CRYPT-LUKS2-eeee-root_crypt vda
+	ccu_fake_mount 253:3 /dev/mapper/root_crypt /root
+	printf 'root_crypt UUID=1 none luks,keyscript=/lib/cryptsetup/scripts/ccunlock-keyscript\n' >"$T/etc/crypttab"
+	run ccu_root_on_volume /root
+	assert_success
+	printf 'root_crypt UUID=1 none luks\n' >"$T/etc/crypttab"
+	run ccu_root_on_volume /root
+	assert_failure
+}
+
+@test "ccu_root_on_volume: btrfs (no device number of its own) is found by its source" {
+	echo "31 1 0:45 / /sysroot rw - btrfs /dev/mapper/ccunlock-root rw" >>"$T/mountinfo"
+	run ccu_root_on_volume /sysroot
+	assert_success
+	echo "32 1 0:46 / /sysroot rw - btrfs /dev/vdb rw" >>"$T/mountinfo"
+	ccu_fake_block vdb 254:16
+	run ccu_root_on_volume /sysroot
+	assert_failure
+}
+
+@test "ccu_root_on_volume: nothing mounted, or no mountinfo: refused" {
+	run ccu_root_on_volume /elsewhere
+	assert_failure
+	assert_output "nothing is mounted at /elsewhere"
+	rm "$T/mountinfo"
+	run ccu_root_on_volume /sysroot
+	assert_failure
+}
+
+@test "ccu_root_on_volume: the walk down the stack is bounded" {
+	prev=dm-0
+	for i in $(seq 10 20); do
+		ccu_fake_block "dm-$i" "253:$i" "layer$i" "LVM-$i" "$prev"
+		prev=dm-$i
+	done
+	ccu_fake_mount 253:20 /dev/mapper/layer20 /sysroot
+	run ccu_root_on_volume /sysroot
+	assert_failure
+	ccu_fake_mount 253:15 /dev/mapper/layer15 /sysroot
+	run ccu_root_on_volume /sysroot
+	assert_success
+}
+
+@test "ccu_stack_has keeps the caller's noglob setting" {
+	set -f
+	run ccu_root_on_volume /sysroot
+	assert_success
+	case $- in *f*) ;; *) false ;; esac
+	set +f
 }
 
 # ------------------------------------------------------------ unlock
@@ -441,6 +554,22 @@ EOS
 	run cat "$T/calls"
 	assert_line configure_networking
 	refute_line "ccunlock unlock"
+}
+
+@test "ccu_itools_local_top: cryptopts= is refused before the network and before cryptroot" {
+	ccu_fake_binary 0
+	configure_networking() { echo configure_networking >>"$T/calls"; }
+	printf 'root UUID=1 none luks,keyscript=ccunlock-keyscript\n' >"$T/etc/crypttab"
+	echo 'root=/dev/mapper/root cryptopts=target=x,source=/dev/vdb,keyscript=/bin/sh' >"$T/cmdline"
+	CCU_NET_RUN=$T/run
+	CCU_RESOLV=$T/etc/resolv.conf
+	run ccu_itools_local_top
+	assert_failure 86
+	assert_equal "$(cat "$T/sysrq")" o
+	run cat "$T/calls"
+	refute_line configure_networking
+	run grep -c "^<3>ccunlock: CMDLINE_REFUSED: kernel command line parameter 'cryptopts=" "$T/kmsg"
+	assert_output 1
 }
 
 @test "ccu_itools_local_top: a refusal powers off instead of panic's shell" {

@@ -99,3 +99,59 @@ setup() {
 	run grep -c askpass "$T/calls"
 	assert_output 0
 }
+
+# ------------------------------------------------------------ in an initramfs
+
+@test "initramfs: success prints the key and powers nothing off" {
+	: >"$T/initrd-release"
+	ccu_fake_binary 0 'key'
+	run --separate-stderr "$KS"
+	assert_success
+	assert_output 'key'
+	assert_equal "$(cat "$T/sysrq")" ""
+}
+
+@test "initramfs: a refusal fails closed at once, with the reason, nothing on stdout" {
+	mkdir -p "$T/conf"
+	: >"$T/conf/initramfs.conf"
+	ccu_fake_binary 6 "" "ccunlock: DENIED: measurement not allowed"
+	CRYPTTAB_SOURCE=/dev/vda run --separate-stderr "$KS"
+	assert_failure 86
+	assert_output ""
+	assert_equal "$(cat "$T/sysrq")" o
+	run grep -c '^<3>ccunlock: DENIED: no key for /dev/vda (ccunlock exit status 6); powering off$' "$T/kmsg"
+	assert_output 1
+}
+
+@test "initramfs: cryptsetup asking again fails closed without asking the broker" {
+	: >"$T/initrd-release"
+	ccu_fake_binary 0 'key'
+	CRYPTTAB_TRIED=1 run --separate-stderr "$KS"
+	assert_failure 86
+	assert_output ""
+	assert_equal "$(cat "$T/sysrq")" o
+	run grep -c "ccunlock keyscript" "$T/calls"
+	assert_output 0
+	run grep -c '^<3>ccunlock: KEYSCRIPT: cryptsetup asked again (attempt 2)' "$T/kmsg"
+	assert_output 1
+}
+
+@test "initramfs: a missing binary fails closed" {
+	: >"$T/initrd-release"
+	run --separate-stderr "$KS"
+	assert_failure 86
+	assert_output ""
+	run grep -c '^<3>ccunlock: MISSING_BINARY: .*; powering off$' "$T/kmsg"
+	assert_output 1
+}
+
+@test "initramfs: FALLBACK_PROMPT=yes asks before failing closed" {
+	: >"$T/initrd-release"
+	echo 'CCU_FALLBACK_PROMPT=yes' >>"$T/overrides.sh"
+	ccu_fake_binary 5
+	ccu_stub askpass 0 'typed-passphrase'
+	run --separate-stderr "$KS"
+	assert_success
+	assert_output 'typed-passphrase'
+	assert_equal "$(cat "$T/sysrq")" ""
+}

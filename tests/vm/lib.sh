@@ -12,7 +12,8 @@
 #   vm_plan N
 #   vm_case TAG DISK BROKER EXPECT TITLE [KERNEL ARGS...] (@UUID@ in an
 #                                  argument: the good disk's LUKS UUID)
-#       DISK    good | other (same LUKS UUID and token, another key)
+#       DISK    good | other (same LUKS UUID and token, another key);
+#               +decoy: a plain disk with a root of its own as /dev/vdb
 #       BROKER  allow | deny-measurement | down | late:SECONDS[:MODE] (the
 #               broker starts SECONDS after the unlock started)
 #       EXPECT  root | refuse:REGEX (REGEX must appear on the console)
@@ -324,7 +325,15 @@ vm_disks() {
 	done
 	VM_LUKS_UUID=$(cryptsetup luksUUID "$VM_D/disk-good/disk.img")
 	cryptsetup luksDump "$vm_o/disk.img" >"$vm_o/luksdump.txt" || return 1
-	vm_log "disks: good (nonce $VM_NONCE_GOOD) and other (nonce $VM_NONCE_OTHER)"
+	# decoy: a plain (unencrypted) root of the provider's, attached beside
+	# the good disk by the "good+decoy" cases
+	VM_NONCE_DECOY=$(vm_nonce)
+	rm -rf "$VM_D/disk-decoy"
+	mkdir -p "$VM_D/disk-decoy"
+	vm_rootfs "$VM_D/disk-decoy/root" "$VM_NONCE_DECOY"
+	truncate -s 16M "$VM_D/disk-decoy/disk.img"
+	mkfs.ext4 -q -F -L decoy -d "$VM_D/disk-decoy/root" "$VM_D/disk-decoy/disk.img" || return 1
+	vm_log "disks: good (nonce $VM_NONCE_GOOD), other (nonce $VM_NONCE_OTHER), decoy (nonce $VM_NONCE_DECOY)"
 }
 
 vm_keyslots() {
@@ -541,7 +550,8 @@ vm_grep() {
 	grep -aEq -- "$1" "$VM_LOG" 2>/dev/null
 }
 
-# vm_boot INITRD DISKIMG APPEND: one guest boot under TCG. Sets VM_END
+# vm_boot INITRD DISKIMG APPEND [DISKIMG2]: one guest boot under TCG (the
+# second disk, when given, is /dev/vdb). Sets VM_END
 # (poweroff | reboot | halt | panic | shell | exited | timeout), VM_T_END and, when
 # seen, VM_T_START (our "starting" line), VM_T_ROOT (the root marker) and
 # VM_T_FAIL (a fail-closed line), all seconds since QEMU started.
@@ -560,11 +570,13 @@ vm_boot() {
 	VM_PROBE_NONCE=$(vm_nonce)
 	VM_PROBES=0
 	vm_b_t0=$(vm_now)
+	# shellcheck disable=SC2046 # the optional second drive: two words or none
 	qemu-system-x86_64 -nodefaults -display none -no-reboot -accel tcg \
 		-m "$VM_MEM" -smp 1 \
 		-chardev "pipe,id=ser0,path=$vm_b_fifo" -serial chardev:ser0 \
 		-kernel "$VM_VMLINUZ" -initrd "$1" -append "$3" \
 		-drive "file=$2,if=virtio,format=raw,snapshot=on" \
+		$([ -n "${4:-}" ] && printf '%s %s' -drive "file=$4,if=virtio,format=raw,snapshot=on") \
 		-nic user,model=virtio-net-pci -device virtio-rng-pci \
 		>"$VM_CASE_PFX.qemu.log" 2>&1 &
 	VM_QEMU_PID=$!
@@ -723,7 +735,14 @@ vm_case() {
 		esac
 	done
 	vm_log "case $VM_CASE_N: $vm_c_title ($vm_c_append)"
-	vm_boot "$VM_D/initrd-$vm_c_tag.img" "$VM_D/disk-$vm_c_disk/disk.img" "$vm_c_append"
+	vm_c_disk2=
+	case $vm_c_disk in
+	*+decoy)
+		vm_c_disk=${vm_c_disk%+decoy}
+		vm_c_disk2=$VM_D/disk-decoy/disk.img
+		;;
+	esac
+	vm_boot "$VM_D/initrd-$vm_c_tag.img" "$VM_D/disk-$vm_c_disk/disk.img" "$vm_c_append" ${vm_c_disk2:+"$vm_c_disk2"}
 	vm_broker_stop
 	VM_PROBES_TOTAL=$((VM_PROBES_TOTAL + VM_PROBES))
 
