@@ -617,6 +617,7 @@ ccu_keyscript() {
 		ccu_ks_refuse MISSING_BINARY 1 "$CCU_BIN is not installed"
 		return
 	fi
+	ccu_log 6 "starting the attested unlock (crypttab keyscript for ${CRYPTTAB_NAME:-a volume})"
 	ccu_prepare >&2
 	ccu_run_binary keyscript
 	ccu_ks_rc=$?

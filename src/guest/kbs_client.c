@@ -341,7 +341,7 @@ static int http_do(struct conn *c, const struct http_req *q, struct http_resp *r
 static int status_fail(const struct http_req *q, const struct http_resp *resp,
 		       struct ccu_reason *err)
 {
-	struct kbs_error_info info;
+	struct kbs_error_info info = { 0 };
 	char detail[KBS_ERROR_DETAIL_MAX + KBS_ERROR_VARIANT_MAX + 8] = "no error body";
 	long st = resp->status;
 
@@ -349,7 +349,13 @@ static int status_fail(const struct http_req *q, const struct http_resp *resp,
 		snprintf(detail, sizeof(detail), "%s: %s", info.variant, info.detail);
 	*q->cls = STEP_FATAL;
 	if (st == 401) {
-		*q->cls = STEP_UNAUTHORIZED;
+		/*
+		 * A 401 is ambiguous (expired session, bad evidence, deny): one
+		 * fresh attestation may help. Not after PolicyDeny: the policy
+		 * judged verified evidence, and the same report gets the same answer.
+		 */
+		if (strcmp(info.variant, "PolicyDeny") != 0)
+			*q->cls = STEP_UNAUTHORIZED;
 		return ccu_fail(err, -EACCES, "BROKER_DENIED", "%s %s: 401 %s", q->method, q->path,
 				detail);
 	}

@@ -13,7 +13,7 @@
  *    next attempt would pass the deadline the last reason is reported with
  *    "(gave up after N attempts: deadline)";
  *  - a 401 re-attests at most once (an expired session), then fails with the
- *    broker's error detail;
+ *    broker's error detail; a PolicyDeny 401 fails at once;
  *  - the resource arrives JWE-wrapped to an ephemeral P-256 key bound into
  *    REPORT_DATA and is decrypted straight into locked memory.
  *

@@ -39,6 +39,7 @@ enum mode {
 	M_AUTH_BIG,
 	M_NO_COOKIE,
 	M_BAD_JWE,
+	M_RES_POLICY_DENY,
 };
 
 struct mock {
@@ -176,6 +177,11 @@ static void h_resource(struct http_req *r, void *ud)
 	if (mk.mode == M_RES_404) {
 		pthread_mutex_unlock(&mk.mu);
 		reply_error(r, 404, "InvalidRequestPath", "NOT_FOUND: no such resource");
+		return;
+	}
+	if (mk.mode == M_RES_POLICY_DENY) {
+		pthread_mutex_unlock(&mk.mu);
+		reply_error(r, 401, "PolicyDeny", "POLICY_MEASUREMENT: measurement abcd is not allowed");
 		return;
 	}
 	if (!cookie_ok(r) || !mk.attested) {
@@ -355,6 +361,23 @@ static void test_denied_with_detail(void **state)
 	assert_int_equal(mk.attest_calls, 2);
 }
 
+/* The resource policy judged verified evidence: the same report would be
+ * judged the same, so a PolicyDeny is final (no second attestation). */
+static void test_policy_deny_is_final(void **state)
+{
+	struct fx *f = *state;
+	uint8_t *key = NULL;
+	size_t len;
+
+	set_mode(M_RES_POLICY_DENY);
+	assert_int_equal(fetch(f->url, f->ca, 30000, &key, &len, NULL), -EACCES);
+	assert_null(key);
+	assert_string_equal(rsn.code, "BROKER_DENIED");
+	assert_non_null(strstr(rsn.detail, "PolicyDeny: POLICY_MEASUREMENT"));
+	assert_int_equal(mk.attest_calls, 1);
+	assert_int_equal(mk.res_calls, 1);
+}
+
 static void test_not_found(void **state)
 {
 	struct fx *f = *state;
@@ -494,6 +517,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_rcar_ok, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reattest_once_on_401, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_policy_deny_is_final, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_denied_with_detail, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_not_found, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_5xx_retried_until_deadline, setup, teardown),

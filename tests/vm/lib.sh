@@ -6,7 +6,10 @@
 #
 #   vm_setup NAME                  kernel, staged install, disks, provider;
 #                                  one skipped test and exit when it cannot run
-#   vm_image TAG dracut-systemd|dracut-shell|itools [VARIANT[+device]]
+#   vm_image TAG dracut-systemd|dracut-shell|itools|itools-keyscript [VARIANT[+device]]
+#                                  (itools-keyscript: Debian's cryptsetup-initramfs
+#                                  opens the root from crypttab through
+#                                  keyscript=ccunlock-keyscript, as VM_KS_NAME)
 #                                  build an initramfs once, reused by cases
 #                                  (VARIANT: main, debug; see vm_conf)
 #   vm_plan N
@@ -59,6 +62,7 @@ VM_MEM=1024
 VM_PROBE_EVERY=2         # seconds between typed shell probes
 VM_DEADLINE_MARGIN=15    # refusal within deadline + this (seconds)
 VM_ROOT_NAME=ccunlock-root
+VM_KS_NAME=ks_root       # the crypttab name of the keyscript image's root
 
 VM_QEMU_PID=
 VM_CAT_PID=
@@ -386,6 +390,7 @@ vm_image() {
 	case $vm_i_kind in
 	dracut-systemd | dracut-shell) vm_build_dracut "${vm_i_kind#dracut-}" "$vm_i_conf" "$vm_i_out" ;;
 	itools) vm_build_itools "$vm_i_conf" "$vm_i_out" ;;
+	itools-keyscript) vm_build_itools "$vm_i_conf" "$vm_i_out" keyscript ;;
 	*) false ;;
 	esac >"$vm_i_log" 2>&1
 	vm_i_rc=$?
@@ -394,7 +399,11 @@ vm_image() {
 		tail -n 25 "$vm_i_log" | awk '{ print "#   " $0 }'
 		return 1
 	fi
-	if ! vm_image_check "$vm_i_out" "$VM_D/content-$vm_i_tag.txt"; then
+	vm_i_extra=
+	[ "$vm_i_kind" = itools-keyscript ] &&
+		vm_i_extra="cryptroot/crypttab scripts/local-top/cryptroot usr/lib/cryptsetup/scripts/ccunlock-keyscript"
+	# shellcheck disable=SC2086 # a list of paths without blanks
+	if ! vm_image_check "$vm_i_out" "$VM_D/content-$vm_i_tag.txt" $vm_i_extra; then
 		vm_image_failed "$1" "$vm_i_kind image content: $VM_IMAGE_WHY"
 		return 1
 	fi
@@ -403,17 +412,21 @@ vm_image() {
 	diag "image $vm_i_tag: $vm_i_kind, $(($(stat -c %s "$vm_i_out") / 1024)) KiB, built in $(vm_since "$vm_i_t0") s"
 }
 
-# vm_image_check IMAGE LISTING: what the initramfs must and must not hold.
+# vm_image_check IMAGE LISTING [FILE...]: what the initramfs must and must
+# not hold (FILE: more that it must hold).
 vm_image_check() {
-	lsinitramfs "$1" >"$2" 2>/dev/null || {
+	vm_ic_img=$1
+	vm_ic_list=$2
+	shift 2
+	lsinitramfs "$vm_ic_img" >"$vm_ic_list" 2>/dev/null || {
 		VM_IMAGE_WHY="cannot list it"
 		return 1
 	}
 	VM_IMAGE_WHY=
-	for vm_ic_f in usr/sbin/ccunlock usr/lib/ccunlock/ccunlock-lib.sh etc/ccunlock/ccunlock.conf; do
-		grep -Eq "^(\./)?$vm_ic_f\$" "$2" || VM_IMAGE_WHY="$VM_IMAGE_WHY $vm_ic_f missing;"
+	for vm_ic_f in usr/sbin/ccunlock usr/lib/ccunlock/ccunlock-lib.sh etc/ccunlock/ccunlock.conf "$@"; do
+		grep -Eq "^(\./)?$vm_ic_f\$" "$vm_ic_list" || VM_IMAGE_WHY="$VM_IMAGE_WHY $vm_ic_f missing;"
 	done
-	grep -q 'admin-canary' "$2" && VM_IMAGE_WHY="$VM_IMAGE_WHY a file beside ccunlock.conf was copied;"
+	grep -q 'admin-canary' "$vm_ic_list" && VM_IMAGE_WHY="$VM_IMAGE_WHY a file beside ccunlock.conf was copied;"
 	[ -z "$VM_IMAGE_WHY" ]
 }
 
@@ -460,16 +473,39 @@ vm_build_dracut() {
 		--compress "zstd -1 -q -T0" "$3"
 }
 
-# vm_build_itools CONFDIR OUT: mkinitramfs with a private configuration
-# directory holding our staged hook and scripts, in a private mount namespace
-# where /boot and /lib/modules show the unpacked kernel. Nothing on the host
-# changes: the mounts vanish with the namespace.
+# vm_build_itools CONFDIR OUT [keyscript]: mkinitramfs with a private
+# configuration directory holding our staged hook and scripts, in a private
+# mount namespace where /boot and /lib/modules show the unpacked kernel.
+# keyscript: also Debian's cryptsetup-initramfs (hook and boot scripts from
+# its package, unpacked, never installed), with an /etc/crypttab entry
+# "VM_KS_NAME UUID=<good disk> none luks,initramfs,keyscript=ccunlock-keyscript"
+# and /lib/cryptsetup as that package and our install have it; the namespace
+# shows both over the host's /etc and /usr/lib. Nothing on the host changes:
+# the mounts vanish with the namespace.
 vm_build_itools() {
 	vm_bi=$VM_D/itools-conf
 	rm -rf "$vm_bi"
 	mkdir -p "$vm_bi/conf.d" "$vm_bi/hooks" "$vm_bi/scripts"
 	cp "$VM_STAGE/usr/share/initramfs-tools/hooks/ccunlock" "$vm_bi/hooks/"
 	cp -R "$VM_STAGE/usr/share/initramfs-tools/scripts/." "$vm_bi/scripts/"
+	vm_bi_extra=
+	if [ "${3:-}" = keyscript ]; then
+		vm_cryptsetup_pkgs || return 1
+		vm_bi_extra=$VM_D/itools-ks
+		rm -rf "$vm_bi_extra"
+		mkdir -p "$vm_bi_extra/lib" "$vm_bi_extra/etc"
+		vm_bi_cs=$VM_CS_ROOT/usr/share/initramfs-tools
+		cp "$vm_bi_cs/hooks/cryptroot" "$vm_bi/hooks/" || return 1
+		for vm_bi_s in local-top local-block local-bottom; do
+			mkdir -p "$vm_bi/scripts/$vm_bi_s"
+			cp "$vm_bi_cs/scripts/$vm_bi_s/cryptroot" "$vm_bi/scripts/$vm_bi_s/" || return 1
+		done
+		cp -R "$VM_CS_ROOT/lib/cryptsetup" "$vm_bi_extra/lib/" || return 1
+		cp "$VM_STAGE/usr/lib/cryptsetup/scripts/ccunlock-keyscript" \
+			"$vm_bi_extra/lib/cryptsetup/scripts/" || return 1
+		printf '%s UUID=%s none luks,initramfs,keyscript=ccunlock-keyscript\n' \
+			"$VM_KS_NAME" "$VM_LUKS_UUID" >"$vm_bi_extra/etc/crypttab"
+	fi
 	# MODULES=list: the disk and root fs drivers here, everything the unlock
 	# needs (dm-crypt, NIC, sev-guest) must come from our hook.
 	cat >"$vm_bi/initramfs.conf" <<'EOF'
@@ -484,26 +520,83 @@ FSTYPE=auto
 EOF
 	printf 'virtio_pci\nvirtio_blk\next4\n' >"$vm_bi/modules"
 	vm_bi_mods=$VM_D/itools-modules
-	mkdir -p "$vm_bi_mods/upper" "$vm_bi_mods/work" "$vm_bi_mods/root"
-	export CCUNLOCK_BIN CCUNLOCK_CONFDIR CCUNLOCK_LIB VM_KVER VM_KBOOT VM_KMODDIR vm_bi vm_bi_mods
+	rm -rf "$vm_bi_mods"
+	mkdir -p "$vm_bi_mods/upper" "$vm_bi_mods/work"
+	export CCUNLOCK_BIN CCUNLOCK_CONFDIR CCUNLOCK_LIB VM_KVER VM_KBOOT VM_KMODDIR vm_bi vm_bi_mods \
+		vm_bi_extra
 	CCUNLOCK_BIN=$(vm_provider_guest_bin)
 	CCUNLOCK_CONFDIR=$1
 	CCUNLOCK_LIB=$VM_LIB
 	# shellcheck disable=SC2016 # expanded by the inner shell
 	unshare -m --propagation private sh -euc '
 		mount --bind "$VM_KBOOT" /boot
-		if [ -d /lib/modules ]; then
+		lib=$(readlink -f /lib)
+		if [ -d /lib/modules ] && [ -z "$vm_bi_extra" ]; then
 			mount -t tmpfs tmpfs /lib/modules
 		else
-			# no /lib/modules to mount over: overlay its parent instead
-			lib=$(readlink -f /lib)
+			# an overlay over the host library directory: room for
+			# /lib/modules/KVER, and in keyscript mode /lib/cryptsetup
+			lower=$lib
+			[ -z "$vm_bi_extra" ] || lower=$vm_bi_extra/lib:$lib
 			mount -t overlay overlay \
-				-o "lowerdir=$lib,upperdir=$vm_bi_mods/upper,workdir=$vm_bi_mods/work" "$lib"
+				-o "lowerdir=$lower,upperdir=$vm_bi_mods/upper,workdir=$vm_bi_mods/work" "$lib"
+			if [ -d /lib/modules ]; then
+				mount -t tmpfs tmpfs /lib/modules
+			fi
+		fi
+		if [ -n "$vm_bi_extra" ]; then
+			mount -t overlay overlay -o "lowerdir=$vm_bi_extra/etc:/etc" /etc
 		fi
 		mkdir -p "/lib/modules/$VM_KVER"
 		mount --bind "$VM_KMODDIR" "/lib/modules/$VM_KVER"
 		mkinitramfs -d "$vm_bi" -o "$1" "$VM_KVER"
 	' vm-itools "$2"
+}
+
+# vm_cryptsetup_pkgs: Debian's cryptsetup-initramfs and cryptsetup packages
+# (hook, boot scripts, /lib/cryptsetup), unpacked into build/vm-cache and
+# never installed: cryptsetup-initramfs would pull in initramfs-tools' kernel
+# hooks. Sets VM_CS_ROOT. Offline, the newest cached copy serves.
+vm_cryptsetup_pkgs() {
+	vm_cs_ver=$(apt-cache policy cryptsetup-initramfs 2>/dev/null |
+		awk '/Candidate:/ { print $2; exit }')
+	case $vm_cs_ver in '(none)') vm_cs_ver= ;; esac
+	vm_cs_base=$VM_CACHE/cryptsetup
+	if [ -n "$vm_cs_ver" ]; then
+		VM_CS_ROOT=$vm_cs_base/$(printf '%s' "$vm_cs_ver" | tr -c 'A-Za-z0-9.+~-' _)
+		[ -e "$VM_CS_ROOT/ok" ] && return 0
+		vm_cs_tmp=$vm_cs_base/.tmp-$$
+		rm -rf "$vm_cs_tmp"
+		mkdir -p "$vm_cs_tmp/deb"
+		# apt drops privileges to _apt for the download
+		id _apt >/dev/null 2>&1 && chown _apt "$vm_cs_tmp/deb"
+		vm_log "downloading cryptsetup-initramfs and cryptsetup $vm_cs_ver"
+		if (cd "$vm_cs_tmp/deb" && apt-get download -q "cryptsetup-initramfs=$vm_cs_ver" \
+			"cryptsetup=$vm_cs_ver") >&2; then
+			for vm_cs_deb in "$vm_cs_tmp"/deb/*.deb; do
+				dpkg-deb -x "$vm_cs_deb" "$vm_cs_tmp/root" || return 1
+			done
+			# usr-merged packages put /lib under usr/lib
+			if ! [ -d "$vm_cs_tmp/root/lib/cryptsetup" ] &&
+				[ -d "$vm_cs_tmp/root/usr/lib/cryptsetup" ]; then
+				mkdir -p "$vm_cs_tmp/root/lib"
+				mv "$vm_cs_tmp/root/usr/lib/cryptsetup" "$vm_cs_tmp/root/lib/"
+			fi
+			rm -rf "$vm_cs_tmp/deb" "$VM_CS_ROOT"
+			mv "$vm_cs_tmp/root" "$VM_CS_ROOT"
+			rmdir "$vm_cs_tmp"
+			: >"$VM_CS_ROOT/ok"
+			return 0
+		fi
+		rm -rf "$vm_cs_tmp"
+	fi
+	VM_CS_ROOT=$(find "$vm_cs_base" -mindepth 2 -maxdepth 2 -name ok 2>/dev/null |
+		sed 's|/ok$||' | sort -V | tail -n 1)
+	if [ -z "$VM_CS_ROOT" ]; then
+		vm_log "cannot get cryptsetup-initramfs (apt-get update?)"
+		return 1
+	fi
+	vm_log "download failed; using the cached $VM_CS_ROOT"
 }
 
 # ---------------------------------------------------------------- broker
@@ -753,7 +846,7 @@ vm_case() {
 		VM_SHELL_SEEN=$((VM_SHELL_SEEN + 1))
 		vm_c_why="$vm_c_why; the console offered a shell"
 	fi
-	if vm_grep '[Pp]lease enter passphrase|Enter passphrase for|Password \(|Passphrase for'; then
+	if vm_grep '[Pp]lease enter passphrase|Enter passphrase for|Password \(|Passphrase for|Please unlock disk'; then
 		vm_c_why="$vm_c_why; a passphrase prompt appeared"
 	fi
 	case $vm_c_expect in

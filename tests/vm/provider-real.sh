@@ -61,7 +61,7 @@ vm_provider_guest_bin() {
 }
 
 vm_provider_setup() {
-	VM_RP=$1
+	VM_RP=${1:?vm_provider_setup needs a directory}
 	# The simulated SEV-SNP platform (test ARK -> ASK -> VCEK), as make demo.
 	"$VM_RP_SIM" init "$VM_RP/sim" --product genoa >&2 || return 1
 	# The broker's TLS identity, signed by a CA the image pins.
