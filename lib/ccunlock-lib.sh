@@ -230,13 +230,7 @@ ccu_cmdline_refused() {
 			ccu_cr_bad=$ccu_cr_w
 			;;
 		systemd.mask=* | rd.systemd.mask=* | systemd.wants=* | rd.systemd.wants=* | \
-			systemd.run=* | rd.systemd.run=* | cryptopts | cryptopts=* | \
-			rd.luks.key | rd.luks.key=*)
-			ccu_cr_bad=$ccu_cr_w
-			;;
-		rd.luks=0 | rd.luks=no | rd.luks=off | rd.luks=false | rd.luks=n | \
-			rd.luks.crypttab=0 | rd.luks.crypttab=no | rd.luks.crypttab=off | \
-			rd.luks.crypttab=false | rd.luks.crypttab=n)
+			systemd.run=* | rd.systemd.run=* | cryptopts | cryptopts=*)
 			ccu_cr_bad=$ccu_cr_w
 			;;
 		rd.emergency=poweroff | rd.emergency=reboot | rd.emergency=halt) ;;
@@ -856,7 +850,8 @@ ccu_itools_hook() {
 
 	# dm-crypt with the usual LUKS2 cipher, an SEV-SNP evidence interface,
 	# and the NICs of the common confidential-VM platforms.
-	manual_add_modules dm_mod dm_crypt xts essiv aesni_intel sev-guest tsm_report tsm \
+	manual_add_modules dm_mod dm_crypt xts ecb cbc essiv aesni_intel aes_generic sha256_generic \
+		sha256_ssse3 algif_skcipher af_alg sev-guest tsm_report tsm \
 		virtio_net virtio_pci virtio_blk virtio_scsi gve mlx5_core hv_netvsc
 	for ccu_ih_m in dm_mod dm_crypt; do
 		if ! ccu_itools_has_module "$ccu_ih_m"; then

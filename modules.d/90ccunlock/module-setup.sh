@@ -77,6 +77,12 @@ installkernel() {
 	fi
 	hostonly='' instmods sev-guest tsm_report tsm virtio_net virtio_pci virtio_blk virtio_scsi \
 		gve mlx5_core hv_netvsc
+	# The ciphers of LUKS2's default aes-xts-plain64 (and the kernel crypto
+	# API libcryptsetup reads keyslots through): a hostonly image built on a
+	# machine that has no LUKS volume open would otherwise lack them, and
+	# activation fails with "Error allocating crypto tfm".
+	hostonly='' instmods xts ecb cbc essiv aesni_intel aes_generic sha256_generic sha256_ssse3 \
+		algif_skcipher af_alg
 	return 0
 }
 

@@ -228,15 +228,11 @@ static int judge_override(const struct guest_cmdline_arg *a, struct ccu_reason *
 	/*
 	 * cryptsetup-initramfs: cryptopts= replaces the image's crypttab and may
 	 * name any program in the image as keyscript (run on the console).
-	 * dracut: rd.luks=0 / rd.luks.crypttab=0 / rd.luks.key= take the volume
-	 * away from the configuration the image was built with.
+	 * (dracut's rd.luks=0 and friends only keep dracut away from volumes,
+	 * which our volume needs anyway.)
 	 */
 	if (strcmp(k, "cryptopts") == 0)
 		return refuse(err, a, "would replace the image's crypttab");
-	if ((strcmp(k, "rd.luks") == 0 || strcmp(k, "rd.luks.crypttab") == 0) && false_value(v))
-		return refuse(err, a, "would take the volume out of the image's configuration");
-	if (strcmp(k, "rd.luks.key") == 0)
-		return refuse(err, a, "would unlock with a key file the provider names");
 	if (strcmp(k, "rd.emergency") == 0 && !value_in(v, em_ok, ARRAY_SIZE(em_ok)))
 		return refuse(err, a, "emergency action must be poweroff, reboot or halt");
 	if (value_in(k, words, ARRAY_SIZE(words)))

@@ -189,16 +189,17 @@ rd.luks.uuid=x quiet 2 ss single_user=1 breakfast=yes"
 	assert_equal "$(cat "$T/sysrq")" o
 }
 
-@test "refused: systemd's unit knobs, cryptopts= and dracut's key/crypttab overrides" {
+@test "refused: systemd's unit knobs and cryptopts=" {
 	for p in systemd.mask=ccunlock.service rd.systemd.mask=dracut-pre-pivot.service \
 		systemd.wants=debug-shell.service rd.systemd.wants=x systemd.run=/bin/sh rd.systemd.run=x \
-		cryptopts=target=x,source=/dev/vdb,keyscript=/bin/sh cryptopts= cryptopts \
-		rd.luks=0 rd.luks=no rd.luks.crypttab=0 rd.luks.crypttab=off rd.luks.key=/k:/dev/vdb rd.luks.key; do
+		cryptopts=target=x,source=/dev/vdb,keyscript=/bin/sh cryptopts= cryptopts; do
 		run ccu_cmdline_refused "console=ttyS0 root=/dev/mapper/x $p"
 		assert_success
 		assert_output "$p"
 	done
-	run ccu_cmdline_refused "root=/dev/mapper/x rd.luks=1 rd.luks.crypttab=1 rd.luks.name=a=b cryptoptsx=1"
+	# dracut's rd.luks knobs only keep dracut away from volumes: accepted
+	run ccu_cmdline_refused "root=/dev/mapper/x rd.luks=0 rd.luks=1 rd.luks.crypttab=0 rd.luks.key=/k \
+rd.luks.name=a=b cryptoptsx=1"
 	assert_failure
 }
 

@@ -67,7 +67,7 @@ EOS
 	run cat "$T/calls"
 	assert_line "copy_exec $T/bin/ccunlock /usr/sbin/ccunlock"
 	assert_line "copy_exec $T/bin/dmsetup /usr/sbin/dmsetup"
-	assert_line --regexp '^manual_add_modules dm_mod dm_crypt .*sev-guest tsm_report .*virtio_net'
+	assert_line --regexp '^manual_add_modules dm_mod dm_crypt xts .*aes_generic .*algif_skcipher .*sev-guest tsm_report .*virtio_net'
 	refute_line --partial cryptsetup
 }
 

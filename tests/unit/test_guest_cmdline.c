@@ -133,8 +133,7 @@ static void test_refused_overrides(void **state)
 		"rd.systemd.mask=dracut-pre-pivot.service", "systemd.wants=debug-shell.service",
 		"rd.systemd.wants=emergency.service", "systemd.run=/bin/sh", "rd.systemd.run=x",
 		"cryptopts=target=x,source=/dev/vdb,keyscript=/bin/sh",
-		"cryptopts=", "rd.luks=0", "rd.luks=no", "rd.luks.crypttab=0",
-		"rd.luks.key=/k:/dev/vdb", "rd.luks.key",
+		"cryptopts=",
 	};
 	struct guest_cmdline_opts o;
 	(void)state;
@@ -153,7 +152,8 @@ static void test_allowed(void **state)
 		"systemd.debug_shell=0", "systemd.unit=multi-user.target",
 		"rd.systemd.unit=initrd.target", "rd.emergency=poweroff", "rd.emergency=reboot",
 		"rd.emergency=halt", "2", "3", "rd.luks.uuid=x", "console=ttyS0,115200",
-		"rd.ccunlock_other=1", "init", "rd.debug", "rd.luks=1", "rd.luks.crypttab=1",
+		"rd.ccunlock_other=1", "init", "rd.debug", "rd.luks=0", "rd.luks=1", "rd.luks.crypttab=0",
+		"rd.luks.key=/k:/dev/vdb",
 		"rd.luks.name=x=y", "systemd.show_status=0",
 	};
 	struct guest_cmdline_opts o;

@@ -6,8 +6,9 @@
 vm_setup dracut-systemd
 vm_image sd dracut-systemd main+device  # `device = UUID=...` configured
 vm_image sd-debug dracut-systemd debug  # the simulated guest policy allows debugging
+vm_image sd-host dracut-systemd main+device+hostonly  # hostonly, root in the host's crypttab
 
-vm_plan 13
+vm_plan 14
 vm_case sd good allow root "good boot: unlocked, root reached"
 vm_case sd good down 'refuse:ccunlock: [A-Z_]*(UNREACHABLE|NETWORK)[A-Z_]*: ' \
 	"broker down for the whole deadline: powered off" rd.ccunlock.deadline=10
@@ -26,6 +27,8 @@ vm_case sd good allow 'refuse:ccunlock: EMERGENCY: ' \
 	"rd.systemd.unit=emergency.target: the emergency unit powers off" rd.systemd.unit=emergency.target
 vm_case sd good allow root \
 	"rd.luks.uuid= for the volume: dracut's crypt unit does not prompt" rd.luks.uuid=@UUID@
+vm_case sd-host good allow root \
+	"hostonly build, the root in crypttab: dracut's crypt unit does not prompt, ccunlock unlocks"
 vm_case sd good+decoy allow 'refuse:ccunlock: ROOT_MISMATCH: .*/dev/vdb' \
 	"root=/dev/vdb (the provider's disk): refused after the unlock, before the hand-over" root=/dev/vdb
 vm_shell_summary

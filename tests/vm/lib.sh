@@ -364,8 +364,10 @@ vm_conf() {
 	echo "$vm_c"
 }
 
-# vm_image TAG KIND [VARIANT][+device][+reboot]: build $VM_D/initrd-TAG.img
-# once. +device: `device` is configured; +reboot: built with FAIL_ACTION=reboot.
+# vm_image TAG KIND [VARIANT][+device][+reboot][+hostonly]: build
+# $VM_D/initrd-TAG.img once. +device: `device` is configured; +reboot: built
+# with FAIL_ACTION=reboot; +hostonly: a hostonly dracut build whose host
+# crypttab names the root volume (see vm_build_dracut).
 vm_image() {
 	vm_i_tag=$1
 	vm_i_kind=$2
@@ -374,6 +376,8 @@ vm_image() {
 	vm_i_action=poweroff
 	case $vm_i_variant in *+device*) vm_i_device=yes ;; esac
 	case $vm_i_variant in *+reboot*) vm_i_action=reboot ;; esac
+	vm_i_hostonly=no
+	case $vm_i_variant in *+hostonly*) vm_i_hostonly=yes ;; esac
 	vm_i_variant=${vm_i_variant%%+*}
 	[ -n "$vm_i_variant" ] || vm_i_variant=main
 	vm_stage "$vm_i_action" || {
@@ -388,7 +392,9 @@ vm_image() {
 	vm_i_log=$VM_D/build-$vm_i_tag.log
 	vm_i_t0=$(vm_now)
 	case $vm_i_kind in
-	dracut-systemd | dracut-shell) vm_build_dracut "${vm_i_kind#dracut-}" "$vm_i_conf" "$vm_i_out" ;;
+	dracut-systemd | dracut-shell)
+		vm_build_dracut "${vm_i_kind#dracut-}" "$vm_i_conf" "$vm_i_out" "$vm_i_hostonly"
+		;;
 	itools) vm_build_itools "$vm_i_conf" "$vm_i_out" ;;
 	itools-keyscript) vm_build_itools "$vm_i_conf" "$vm_i_out" keyscript ;;
 	*) false ;;
@@ -402,6 +408,8 @@ vm_image() {
 	vm_i_extra=
 	[ "$vm_i_kind" = itools-keyscript ] &&
 		vm_i_extra="cryptroot/crypttab scripts/local-top/cryptroot usr/lib/cryptsetup/scripts/ccunlock-keyscript"
+	# hostonly: the crypttab line for the root must really be in the image
+	[ "$vm_i_hostonly" = yes ] && vm_i_extra="etc/crypttab"
 	# shellcheck disable=SC2086 # a list of paths without blanks
 	if ! vm_image_check "$vm_i_out" "$VM_D/content-$vm_i_tag.txt" $vm_i_extra; then
 		vm_image_failed "$1" "$vm_i_kind image content: $VM_IMAGE_WHY"
@@ -440,8 +448,14 @@ vm_image_failed() {
 	vm_log "image $1: $2"
 }
 
-# vm_build_dracut systemd|shell CONFDIR OUT: dracut 059 with a private
-# dracutbasedir (symlinks to /usr/lib/dracut plus our staged module).
+# vm_build_dracut systemd|shell CONFDIR OUT [HOSTONLY]: dracut 059 with a
+# private dracutbasedir (symlinks to /usr/lib/dracut plus our staged module).
+# HOSTONLY yes: a hostonly build (--hostonly --hostonly-cmdline) in a private
+# mount namespace whose /etc/crypttab has the image builder's usual line for
+# the root, "VM_ROOT_NAME UUID=<good disk> none luks,force": dracut's crypt
+# module copies it into the image (force: the disk is not attached to this
+# host), where systemd's cryptsetup generator would make a passphrase prompt
+# of it unless our module takes the volume over.
 vm_build_dracut() {
 	vm_bd_base=$VM_D/dracut-base-${VM_STAGE##*/stage-}
 	if ! [ -d "$vm_bd_base" ]; then
@@ -461,11 +475,26 @@ vm_build_dracut() {
 	else
 		vm_bd_omit="$vm_bd_omit systemd systemd-initrd dracut-systemd"
 	fi
+	vm_bd_host="--no-hostonly --no-hostonly-cmdline"
+	vm_bd_etc=
+	if [ "${4:-no}" = yes ]; then
+		vm_bd_host="--hostonly --hostonly-cmdline"
+		vm_bd_etc=$VM_D/dracut-hostonly-etc
+		rm -rf "$vm_bd_etc"
+		mkdir -p "$vm_bd_etc"
+		printf '%s UUID=%s none luks,force\n' "$VM_ROOT_NAME" "$VM_LUKS_UUID" >"$vm_bd_etc/crypttab"
+	fi
 	# --conf/--confdir keep the host's dracut.conf out; -m: these modules and
 	# their dependencies only.
+	# shellcheck disable=SC2016,SC2086 # $1 is the inner shell's; vm_bd_host: two options
 	CCUNLOCK_BIN=$(vm_provider_guest_bin) CCUNLOCK_CONFDIR=$2 CCUNLOCK_LIB=$VM_LIB \
 		dracutbasedir=$vm_bd_base \
-		dracut --force --no-hostonly --no-hostonly-cmdline --no-early-microcode \
+		unshare -m --propagation private sh -euc '
+			[ -z "$1" ] || mount -t overlay overlay -o "lowerdir=$1:/etc" /etc
+			shift
+			exec "$@"
+		' vm-dracut "$vm_bd_etc" \
+		dracut --force $vm_bd_host --no-early-microcode \
 		--conf /dev/null --confdir "$VM_D/empty-confdir" \
 		--kver "$VM_KVER" --kmoddir "$VM_KMODDIR" \
 		-m "$vm_bd_mods" --omit "$vm_bd_omit" \
