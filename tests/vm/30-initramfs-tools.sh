@@ -5,13 +5,16 @@
 
 vm_setup initramfs-tools
 vm_image it itools
+vm_image it-fb itools main+device+fallback  # built with FALLBACK_PROMPT=yes
 
-vm_plan 7
+vm_plan 8
 vm_case it good allow root "good boot: unlocked, root reached"
 vm_case it good down 'refuse:ccunlock: [A-Z_]*(UNREACHABLE|NETWORK)[A-Z_]*: ' \
 	"broker down for the whole deadline: powered off" rd.ccunlock.deadline=10
 vm_case it good allow 'refuse:ccunlock: CMDLINE_REFUSED[A-Z_]*: .*init=' "init=/bin/sh refused" init=/bin/sh
 vm_case it good allow 'refuse:ccunlock: PANIC: ' "break=top (before the unlock): panic powers off" break=top
+vm_case it-fb good down fallback \
+	"FALLBACK_PROMPT=yes build, broker down: the passphrase prompt opens the root" rd.ccunlock.deadline=10
 vm_case it good+decoy allow 'refuse:ccunlock: ROOT_MISMATCH: .*/dev/vdb' \
 	"root=/dev/vdb (the provider's disk): refused after the unlock, before run-init" root=/dev/vdb
 vm_case it good allow "refuse:ccunlock: CMDLINE_REFUSED[A-Z_]*: .*cryptopts=" \

@@ -19,7 +19,10 @@
 #               +decoy: a plain disk with a root of its own as /dev/vdb
 #       BROKER  allow | deny-measurement | down | late:SECONDS[:MODE] (the
 #               broker starts SECONDS after the unlock started)
-#       EXPECT  root | refuse:REGEX (REGEX must appear on the console)
+#       EXPECT  root | refuse:REGEX (REGEX must appear on the console) |
+#               fallback (FALLBACK_PROMPT=yes images: the attested unlock
+#               fails, the passphrase prompt appears, the harness types the
+#               good disk's passphrase, the root is reached)
 #   vm_shell_summary               one TAP line: no failing case offered a shell
 #   vm_finish                      exit status from the TAP results
 #
@@ -247,14 +250,16 @@ vm_kernel_fetch() {
 	: >"$vm_k_dir/ok"
 }
 
-# vm_stage poweroff|reboot: `make install`'s early-boot half, built with that
-# FAIL_ACTION, into a private tree (once): the VM tests use exactly what gets
-# installed. Sets VM_STAGE and VM_LIB.
+# vm_stage poweroff|reboot [FALLBACK]: `make install`'s early-boot half,
+# built with that FAIL_ACTION and FALLBACK_PROMPT (default no), into a
+# private tree (once): the VM tests use exactly what gets installed. Sets
+# VM_STAGE and VM_LIB.
 vm_stage() {
 	VM_STAGE=$VM_D/stage-$1
+	[ "${2:-no}" = yes ] && VM_STAGE=$VM_STAGE-fallback
 	VM_LIB=$VM_STAGE/usr/lib/ccunlock/ccunlock-lib.sh
 	[ -e "$VM_LIB" ] && return 0
-	DESTDIR=$VM_STAGE PREFIX=/usr FAIL_ACTION=$1 FALLBACK_PROMPT=no \
+	DESTDIR=$VM_STAGE PREFIX=/usr FAIL_ACTION=$1 FALLBACK_PROMPT=${2:-no} \
 		"$VM_TOP/tools/install-extra.sh" >&2
 }
 
@@ -307,6 +312,12 @@ vm_disks() {
 	VM_NONCE_OTHER=$(vm_nonce)
 	vm_disk good "$VM_NONCE_GOOD" || return 1
 	vm_provider_enroll "$VM_D/disk-good/disk.img" "$VM_D/disk-good/recovery.key" >&2 || return 1
+	# a passphrase someone could type at the build-time fallback prompt
+	VM_PASSPHRASE=ccu-fallback-$(vm_nonce)
+	printf '%s' "$VM_PASSPHRASE" >"$VM_D/disk-good/passphrase"
+	cryptsetup luksAddKey --batch-mode --pbkdf pbkdf2 --pbkdf-force-iterations 1000 \
+		--key-file "$VM_D/disk-good/recovery.key" \
+		"$VM_D/disk-good/disk.img" "$VM_D/disk-good/passphrase" >&2 || return 1
 	vm_disk other "$VM_NONCE_OTHER" || return 1
 	vm_o=$VM_D/disk-other
 	for vm_slot in $(vm_keyslots "$VM_D/disk-good/disk.img"); do
@@ -364,10 +375,11 @@ vm_conf() {
 	echo "$vm_c"
 }
 
-# vm_image TAG KIND [VARIANT][+device][+reboot][+hostonly]: build
+# vm_image TAG KIND [VARIANT][+device][+reboot][+hostonly][+fallback]: build
 # $VM_D/initrd-TAG.img once. +device: `device` is configured; +reboot: built
 # with FAIL_ACTION=reboot; +hostonly: a hostonly dracut build whose host
-# crypttab names the root volume (see vm_build_dracut).
+# crypttab names the root volume (see vm_build_dracut); +fallback: built with
+# FALLBACK_PROMPT=yes.
 vm_image() {
 	vm_i_tag=$1
 	vm_i_kind=$2
@@ -378,10 +390,12 @@ vm_image() {
 	case $vm_i_variant in *+reboot*) vm_i_action=reboot ;; esac
 	vm_i_hostonly=no
 	case $vm_i_variant in *+hostonly*) vm_i_hostonly=yes ;; esac
+	vm_i_fallback=no
+	case $vm_i_variant in *+fallback*) vm_i_fallback=yes ;; esac
 	vm_i_variant=${vm_i_variant%%+*}
 	[ -n "$vm_i_variant" ] || vm_i_variant=main
-	vm_stage "$vm_i_action" || {
-		vm_image_failed "$1" "staged install with FAIL_ACTION=$vm_i_action failed"
+	vm_stage "$vm_i_action" "$vm_i_fallback" || {
+		vm_image_failed "$1" "staged install with FAIL_ACTION=$vm_i_action FALLBACK_PROMPT=$vm_i_fallback failed"
 		return 1
 	}
 	vm_i_conf=$(vm_conf "$vm_i_variant" "$vm_i_device") || {
@@ -707,6 +721,7 @@ vm_boot() {
 	VM_T_ROOT=
 	VM_T_FAIL=
 	VM_T_BROKER=
+	VM_T_PROMPT=
 	vm_b_next_probe=3
 	while :; do
 		vm_b_el=$(vm_since "$vm_b_t0")
@@ -737,6 +752,15 @@ vm_boot() {
 			vm_broker_start "$VM_BROKER_LATE_MODE" || vm_log "late broker did not start"
 			VM_T_BROKER=$vm_b_el
 			VM_BROKER_LATE=
+		fi
+		if [ -n "$VM_TYPE_PASSPHRASE" ] && vm_grep 'Enter passphrase for'; then
+			# the prompt is up: the passphrase, once (no more probes: they
+			# would be read as passphrases)
+			sleep 1
+			printf '%s\r' "$VM_PASSPHRASE" >&9
+			VM_TYPE_PASSPHRASE=
+			VM_T_PROMPT=$vm_b_el
+			vm_b_next_probe=999999
 		fi
 		if vm_ge "$vm_b_el" "$vm_b_next_probe"; then
 			# shellcheck disable=SC2016 # typed literally; a shell would expand it
@@ -856,6 +880,8 @@ vm_case() {
 		rd.ccunlock.deadline=*) vm_c_deadline=${vm_c_a#rd.ccunlock.deadline=} ;;
 		esac
 	done
+	VM_TYPE_PASSPHRASE=
+	[ "$vm_c_expect" = fallback ] && VM_TYPE_PASSPHRASE=yes
 	vm_log "case $VM_CASE_N: $vm_c_title ($vm_c_append)"
 	vm_c_disk2=
 	case $vm_c_disk in
@@ -875,10 +901,19 @@ vm_case() {
 		VM_SHELL_SEEN=$((VM_SHELL_SEEN + 1))
 		vm_c_why="$vm_c_why; the console offered a shell"
 	fi
-	if vm_grep '[Pp]lease enter passphrase|Enter passphrase for|Password \(|Passphrase for|Please unlock disk'; then
+	if [ "$vm_c_expect" != fallback ] &&
+		vm_grep '[Pp]lease enter passphrase|Enter passphrase for|Password \(|Passphrase for|Please unlock disk'; then
 		vm_c_why="$vm_c_why; a passphrase prompt appeared"
 	fi
 	case $vm_c_expect in
+	fallback)
+		vm_grep 'ccunlock: FALLBACK: attested unlock failed' ||
+			vm_c_why="$vm_c_why; no FALLBACK line before the prompt"
+		[ -n "$VM_T_PROMPT" ] || vm_c_why="$vm_c_why; no passphrase prompt (nothing typed)"
+		vm_grep "CCU-ROOT-OK nonce=$VM_NONCE_GOOD" || vm_c_why="$vm_c_why; no root marker with the good disk's nonce"
+		[ "$VM_END" = poweroff ] || vm_c_why="$vm_c_why; ended by $VM_END, not the root's power-off"
+		vm_c_result_t=${VM_T_ROOT:--}
+		;;
 	root)
 		vm_grep "CCU-ROOT-OK nonce=$VM_NONCE_GOOD" || vm_c_why="$vm_c_why; no root marker with the good disk's nonce"
 		[ -z "$VM_T_FAIL" ] || vm_c_why="$vm_c_why; a fail-closed line appeared"
@@ -917,6 +952,7 @@ vm_case() {
 		tail -n 25 "$VM_LOG" | tr -d '\r' | awk '{ print "#   | " $0 }'
 	fi
 	case $vm_c_expect in
+	fallback) diag "passphrase prompt at ${VM_T_PROMPT:-?} s (unlock started at ${VM_T_START:-?} s), root at ${VM_T_ROOT:-?} s; ended by $VM_END at $VM_T_END s; $VM_PROBES shell probes typed, shell offered: $vm_c_shell" ;;
 	root) diag "boot-to-root ${VM_T_ROOT:-?} s${VM_T_BROKER:+ (broker started at $VM_T_BROKER s)}; ended by $VM_END at $VM_T_END s; $VM_PROBES shell probes typed, shell offered: $vm_c_shell" ;;
 	*) diag "refused at ${VM_T_FAIL:-?} s (unlock started at ${VM_T_START:-?} s); ended by $VM_END at $VM_T_END s; $VM_PROBES shell probes typed, shell offered: $vm_c_shell" ;;
 	esac
@@ -932,7 +968,7 @@ vm_result_row() {
 	vm_rr_root=-
 	vm_rr_fail=-
 	case $3 in
-	root) vm_rr_root=$5 ;;
+	root | fallback) vm_rr_root=$5 ;;
 	*) vm_rr_fail=$5 ;;
 	esac
 	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$(date +%FT%T)" "$VM_NAME" \
