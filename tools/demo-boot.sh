@@ -40,7 +40,11 @@ vm_boot "$VM_D/initrd-demo.img" "$VM_D/disk-good/disk.img" \
 vm_broker_stop
 
 echo "-- the guest's console (ccunlock's lines and the encrypted root's marker)"
-grep -aE 'ccunlock[:[]|CCU-ROOT-OK' "$VM_LOG" | sed -e 's/\r//' -e 's/^/   /' | head -n 30
+# Each line once: systemd echoes the unit's output to the console next to the
+# kernel log's copy, sometimes glued to another line.
+tr -d '\r' <"$VM_LOG" | sed -E 's/\[ *[0-9]+\.[0-9]+\] /\n/g' |
+	sed -E 's/^ccunlock-boot\[[0-9]+\]: //' | grep -aE '^(ccunlock: |CCU-ROOT-OK)' |
+	awk '!seen[$0]++' | sed 's/^/   /' | head -n 30
 echo "-- the broker's audit log"
 tail -n 2 "$VM_D/provider/audit.jsonl" | sed 's/^/   /'
 if [ -n "$VM_T_ROOT" ] && grep -aq "CCU-ROOT-OK nonce=$VM_NONCE_GOOD" "$VM_LOG"; then
