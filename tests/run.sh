@@ -8,7 +8,9 @@
 # reporting counts as one failure. Logs go to $O/test-logs/.
 #
 # Environment: O (build dir, default build), CCU_VALGRIND=1 (unit tests under
-# valgrind), CCU_SANITIZED=1 (binaries were built with ASan+UBSan).
+# valgrind), CCU_SANITIZED=1 (binaries were built with ASan+UBSan),
+# CCU_VM_JOBS (VM scripts run at once; default 2 with two or more CPUs: each
+# guest is one TCG thread).
 
 set -u
 O=${O:-build}
@@ -81,13 +83,50 @@ run_scripts() {
 	done
 }
 
+# run_scripts_parallel DIR JOBS: the scripts of DIR in JOBS lanes; each lane
+# takes the next script nobody has claimed (mkdir is atomic), so the longest
+# (first) script overlaps the rest. Results are counted in script order.
+run_scripts_parallel() {
+	dir=$1
+	claims="$logs/.claims-$(basename "$dir")"
+	rm -rf "$claims"
+	mkdir -p "$claims"
+	lane=0
+	while [ "$lane" -lt "$2" ]; do
+		(
+			for t in "$dir"/[0-9a-z]*.sh; do
+				[ -x "$t" ] || continue
+				mkdir "$claims/$(basename "$t")" 2>/dev/null || continue
+				"$t" >"$logs/$(basename "$dir")-$(basename "$t" .sh).tap" 2>&1
+				echo $? >"$claims/$(basename "$t")/status"
+			done
+		) &
+		lane=$((lane + 1))
+	done
+	wait
+	for t in "$dir"/[0-9a-z]*.sh; do
+		[ -x "$t" ] || continue
+		st=$(cat "$claims/$(basename "$t")/status" 2>/dev/null) || st=1
+		count_tap "$logs/$(basename "$dir")-$(basename "$t" .sh).tap" \
+			"$(basename "$dir")/$(basename "$t" .sh)" "$st"
+	done
+	rm -rf "$claims"
+}
+
+vm_jobs=${CCU_VM_JOBS:-}
+if [ -z "$vm_jobs" ]; then
+	vm_jobs=1
+	[ "$(nproc 2>/dev/null || echo 1)" -ge 2 ] && vm_jobs=2
+fi
+case $vm_jobs in '' | *[!0-9]* | 0) echo "CCU_VM_JOBS must be a positive number" >&2; exit 2 ;; esac
+
 for s in $suites; do
 	echo "== $s"
 	case $s in
 	unit) run_unit ;;
 	bats) run_bats ;;
 	integration) run_scripts tests/integration ;;
-	vm) run_scripts tests/vm ;;
+	vm) run_scripts_parallel tests/vm "$vm_jobs" ;;
 	*) echo "unknown suite '$s'" >&2; exit 2 ;;
 	esac
 done

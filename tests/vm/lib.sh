@@ -209,12 +209,17 @@ vm_kernel() {
 		return 1
 	}
 	vm_k_dir=$VM_CACHE/kernel/$VM_KVER
+	# VM scripts may run side by side: one fetches, the others wait for it
+	mkdir -p "$VM_CACHE"
+	exec 7>"$VM_CACHE/.kernel.lock"
+	flock 7
 	if ! [ -e "$vm_k_dir/ok" ] && ! vm_kernel_fetch && [ -z "${CCU_VM_KVER:-}" ] &&
 		[ -n "$(vm_kernel_cached)" ]; then
 		VM_KVER=$(vm_kernel_cached)
 		vm_log "download failed; using the cached kernel $VM_KVER"
 		vm_k_dir=$VM_CACHE/kernel/$VM_KVER
 	fi
+	exec 7>&-
 	VM_VMLINUZ=$vm_k_dir/boot/vmlinuz-$VM_KVER
 	VM_KMODDIR=$vm_k_dir/lib/modules/$VM_KVER
 	VM_KBOOT=$vm_k_dir/boot
@@ -602,6 +607,16 @@ EOF
 # never installed: cryptsetup-initramfs would pull in initramfs-tools' kernel
 # hooks. Sets VM_CS_ROOT. Offline, the newest cached copy serves.
 vm_cryptsetup_pkgs() {
+	mkdir -p "$VM_CACHE"
+	exec 7>"$VM_CACHE/.cryptsetup.lock"
+	flock 7
+	vm_cryptsetup_fetch
+	vm_cs_rc=$?
+	exec 7>&-
+	return "$vm_cs_rc"
+}
+
+vm_cryptsetup_fetch() {
 	vm_cs_ver=$(apt-cache policy cryptsetup-initramfs 2>/dev/null |
 		awk '/Candidate:/ { print $2; exit }')
 	case $vm_cs_ver in '(none)') vm_cs_ver= ;; esac
