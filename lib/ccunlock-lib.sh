@@ -836,6 +836,13 @@ ccu_itools_hook() {
 	ccu_ih_bin=${CCUNLOCK_BIN:-/usr/sbin/ccunlock}
 	ccu_ih_confdir=${CCUNLOCK_CONFDIR:-/etc/ccunlock}
 	ccu_ih_lib=${CCUNLOCK_LIB:-/usr/lib/ccunlock/ccunlock-lib.sh}
+	# Installed but not configured: add nothing (the boot scripts find no
+	# library and stay out of the way), as dracut's check() does. A kernel
+	# update must not fail because ccunlock is installed.
+	if ! [ -e "$ccu_ih_confdir/ccunlock.conf" ]; then
+		echo "I: ccunlock: $ccu_ih_confdir/ccunlock.conf does not exist; ccunlock is not added to this initramfs" >&2
+		return 0
+	fi
 	if ! ccu_build_check "$ccu_ih_bin" "$ccu_ih_confdir"; then
 		ccu_build_error "refusing to build an initramfs that cannot unlock"
 		return 1

@@ -9,7 +9,7 @@ BUILD="make gcc libc6-dev pkg-config libssl-dev libjansson-dev libcurl4-openssl-
 libcryptsetup-dev libsqlite3-dev libevent-dev libcmocka-dev"
 # Shell tests, lint, fuzzing, valgrind.
 TOOLS="bats bats-assert bats-support shellcheck cppcheck clang clang-tidy libclang-rt-14-dev \
-valgrind"
+valgrind debhelper dpkg-dev"
 # Integration: JOSE cross-check, LUKS images, loopback peers.
 INTEG="jose cryptsetup-bin openssl curl procps python3"
 # Early boot: QEMU, dracut, initramfs-tools pieces, a guest kernel package is

@@ -96,15 +96,22 @@ EOS
 	[ ! -e "$DESTDIR/usr/sbin/ccunlock" ]
 }
 
-@test "hook: fails the build without the configuration or the CA" {
+@test "hook: fails the build without the CA" {
 	rm "$T/confdir/ca.pem"
 	run "$HOOK"
 	assert_failure
 	assert_output --partial "broker CA /etc/ccunlock/ca.pem"
+}
+
+@test "hook: installed but not configured (no ccunlock.conf): adds nothing, the build goes on" {
 	rm "$T/confdir/ccunlock.conf"
 	run "$HOOK"
-	assert_failure
-	assert_output --partial "ccunlock.conf is missing"
+	assert_success
+	assert_output --partial "ccunlock.conf does not exist; ccunlock is not added to this initramfs"
+	[ ! -e "$DESTDIR/usr/sbin/ccunlock" ]
+	[ ! -e "$DESTDIR/usr/lib/ccunlock/ccunlock-lib.sh" ]
+	run grep -cE 'copy_exec|copy_file|manual_add_modules' "$T/calls"
+	assert_output 0
 }
 
 @test "hook: fails the build when broker_url or broker_ca is not set" {
@@ -194,13 +201,17 @@ EOS
 	assert_output 1
 }
 
-@test "local-top: without the library it still powers off" {
+@test "boot scripts: no library in the image (ccunlock not configured): they do nothing" {
 	functions_stub
-	script=$(ccu_script_copy "$TOP/hook/scripts/local-top/ccunlock")
-	sed -i "s|$T/lib.sh|$T/missing.sh|g" "$script"
-	run "$script"
-	assert_failure 143
-	assert_equal "$(head -c 1 "$T/sysrq")" o
+	for s in local-top init-bottom panic local-bottom; do
+		: >"$T/sysrq"
+		script=$(ccu_script_copy "$TOP/hook/scripts/$s/ccunlock")
+		sed -i "s|$T/lib.sh|$T/missing.sh|g" "$script"
+		run "$script"
+		assert_success
+		assert_output ""
+		assert_equal "$(cat "$T/sysrq")" ""
+	done
 }
 
 @test "panic: powers off before initramfs-tools' shell" {
