@@ -799,6 +799,9 @@ ccu_build_owned_names() {
 
 # ---------------------------------------------------------------- initramfs-tools, build
 
+# The build host's crypttab (cryptsetup-initramfs reads the same file).
+CCU_BUILD_CRYPTTAB=/etc/crypttab
+
 # Where the build host keeps the device-mapper udev rules (first match wins).
 CCU_DM_RULES_DIRS="/etc/udev/rules.d /lib/udev/rules.d /usr/lib/udev/rules.d"
 
@@ -840,6 +843,11 @@ ccu_itools_hook() {
 	# library and stay out of the way), as dracut's check() does. A kernel
 	# update must not fail because ccunlock is installed.
 	if ! [ -e "$ccu_ih_confdir/ccunlock.conf" ]; then
+		# ... unless crypttab already counts on our keyscript
+		if ccu_itools_keyscript_mode "$CCU_BUILD_CRYPTTAB"; then
+			ccu_build_error "$CCU_BUILD_CRYPTTAB uses ccunlock-keyscript but $ccu_ih_confdir/ccunlock.conf is missing"
+			return 1
+		fi
 		echo "I: ccunlock: $ccu_ih_confdir/ccunlock.conf does not exist; ccunlock is not added to this initramfs" >&2
 		return 0
 	fi

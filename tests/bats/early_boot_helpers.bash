@@ -49,6 +49,7 @@ CCU_CONF=$T/etc/ccunlock.conf
 CCU_RUN=$T/run
 CCU_ASKPASS=$T/bin/askpass
 CCU_CRYPTTAB=$T/etc/crypttab
+CCU_BUILD_CRYPTTAB=$T/build-crypttab
 CCU_MOUNTINFO=$T/mountinfo
 CCU_SYSBLOCK=$T/sys/dev/block
 CCU_SYSCLASSBLOCK=$T/sys/class/block

@@ -114,6 +114,14 @@ EOS
 	assert_output 0
 }
 
+@test "hook: crypttab counting on ccunlock-keyscript without ccunlock.conf fails the build" {
+	rm "$T/confdir/ccunlock.conf"
+	printf 'root UUID=1 none luks,initramfs,keyscript=ccunlock-keyscript\n' >"$T/build-crypttab"
+	run "$HOOK"
+	assert_failure
+	assert_output --partial "uses ccunlock-keyscript but $T/confdir/ccunlock.conf is missing"
+}
+
 @test "hook: fails the build when broker_url or broker_ca is not set" {
 	echo 'deadline = 60' >"$T/confdir/ccunlock.conf"
 	run "$HOOK"
