@@ -71,18 +71,10 @@ free_port() {
 # ---------------------------------------------------------------- broker
 # shellcheck source=../tests/lib/tls.sh
 . tests/lib/tls.sh
+# shellcheck source=../tests/lib/broker.sh
+. tests/lib/broker.sh
 ccu_make_tls "$T" || { echo "bench/unlock.sh: openssl failed" >&2; exit 1; }
-cat >"$T/broker.conf" <<CONF
-listen = 127.0.0.1:0
-tls_cert = $T/server.pem
-tls_key = $T/server.key
-database = $T/db.sqlite
-master_key = $T/master.key
-audit_log = $T/audit.log
-port_file = $T/port
-admin_public_key = $T/admin.pub
-trusted_root = $T/sim/ark.pem
-CONF
+ccu_broker_conf "$T"
 "$SIM" init "$T/sim" >/dev/null
 "$KBS" admin-keygen --out "$T/admin" >/dev/null
 "$KBS" init --config "$T/broker.conf" >/dev/null

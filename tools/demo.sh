@@ -35,6 +35,8 @@ trap cleanup EXIT
 
 # shellcheck source=../tests/lib/tls.sh
 . tests/lib/tls.sh
+# shellcheck source=../tests/lib/broker.sh
+. tests/lib/broker.sh
 
 say() { printf '\n== %s\n' "$*"; }
 step() { printf -- '-- %s\n' "$*"; }
@@ -78,17 +80,7 @@ part_broker() {
 	say "2. The broker and the guest binary on this host (loopback)"
 	[ -d "$D/sim" ] || "$SIM" init "$D/sim" --product genoa >/dev/null
 	ccu_make_tls "$D" || fail "openssl could not make the TLS material"
-	cat >"$D/broker.conf" <<EOF
-listen = 127.0.0.1:0
-port_file = $D/broker.port
-tls_cert = $D/server.pem
-tls_key = $D/server.key
-database = $D/broker.db
-master_key = $D/master.key
-admin_public_key = $D/admin.pub
-trusted_root = $D/sim/ark.pem
-audit_log = $D/audit.jsonl
-EOF
+	ccu_broker_conf "$D"
 	step "ccunlock-kbs init, an admin key, the release policy"
 	"$KBS" init --config "$D/broker.conf"
 	"$KBS" admin-keygen --out "$D/admin" >/dev/null
@@ -97,12 +89,12 @@ EOF
 	"$KBS" serve --config "$D/broker.conf" 2>"$D/broker.log" &
 	BROKER_PID=$!
 	i=0
-	while [ ! -s "$D/broker.port" ] && [ "$i" -lt 100 ]; do
+	while [ ! -s "$D/port" ] && [ "$i" -lt 100 ]; do
 		sleep 0.1
 		i=$((i + 1))
 	done
-	[ -s "$D/broker.port" ] || fail "the broker did not start: $(tail -n 3 "$D/broker.log")"
-	port=$(cat "$D/broker.port")
+	[ -s "$D/port" ] || fail "the broker did not start: $(tail -n 3 "$D/broker.log")"
+	port=$(cat "$D/port")
 	step "ccunlock-kbs serves on https://127.0.0.1:$port"
 	cat >"$D/guest.conf" <<EOF
 broker_url = https://127.0.0.1:$port

@@ -61,7 +61,7 @@ check "a policy in use is not deleted" grep -q STORE_POLICY_IN_USE "$T/err"
 check "unknown subcommand is a usage error" test $? -eq 2
 "$KBS" resource list --bogus >/dev/null 2>&1
 check "unknown option is a usage error" test $? -eq 2
-check "the audit log has the CLI changes" grep -q '"action":"resource.delete","peer":"cli"' "$T/audit.log"
+check "the audit log has the CLI changes" grep -q '"action":"resource.delete","peer":"cli"' "$T/audit.jsonl"
 
 check "serve starts and writes the port file" start_broker "$T"
 check "the bound port is logged" grep -q "listening on 127.0.0.1:$PORT" "$T/serve.log"

@@ -11,21 +11,8 @@ CLIENT=$O/test/kbs-sim-client
 
 # shellcheck source=../lib/tls.sh
 . tests/lib/tls.sh
-
-# write_conf DIR: broker.conf for a broker whose state lives in DIR.
-write_conf() {
-	cat >"$1/broker.conf" <<CONF
-listen = 127.0.0.1:0
-tls_cert = $1/server.pem
-tls_key = $1/server.key
-database = $1/db.sqlite
-master_key = $1/master.key
-audit_log = $1/audit.log
-port_file = $1/port
-admin_public_key = $1/admin.pub
-trusted_root = $1/sim/ark.pem
-CONF
-}
+# shellcheck source=../lib/broker.sh
+. tests/lib/broker.sh
 
 # start_broker DIR: serve in the background; sets BROKER_PID and PORT.
 start_broker() {
@@ -47,7 +34,7 @@ setup_broker() {
 	ccu_make_tls "$1" &&
 		"$SIM" init "$1/sim" >/dev/null &&
 		"$KBS" admin-keygen --out "$1/admin" >/dev/null &&
-		write_conf "$1" &&
+		ccu_broker_conf "$1" &&
 		"$KBS" init --config "$1/broker.conf" >/dev/null &&
 		printf 'measurement = any\n' >"$1/open.policy" &&
 		"$KBS" policy set open "$1/open.policy" --config "$1/broker.conf" >/dev/null

@@ -40,21 +40,12 @@ M_OTHER=$(printf 'b%.0s' $(seq 96))
 # ---------------------------------------------------------------- broker
 # shellcheck source=../lib/tls.sh
 . tests/lib/tls.sh
+# shellcheck source=../lib/broker.sh
+. tests/lib/broker.sh
 if ! ccu_make_tls "$T"; then
 	skip_all "cannot make TLS material"
 fi
-
-cat >"$T/broker.conf" <<CONF
-listen = 127.0.0.1:0
-tls_cert = $T/server.pem
-tls_key = $T/server.key
-database = $T/db.sqlite
-master_key = $T/master.key
-audit_log = $T/audit.log
-port_file = $T/port
-admin_public_key = $T/admin.pub
-trusted_root = $T/sim/ark.pem
-CONF
+ccu_broker_conf "$T"
 setup_broker() {
 	"$SIM" init "$T/sim" >/dev/null &&
 		"$KBS" admin-keygen --out "$T/admin" >/dev/null &&

@@ -38,6 +38,8 @@
 VM_PROVIDER_NAME="ccunlock (test build) + ccunlock-kbs"
 # shellcheck source=../lib/tls.sh
 . "$VM_TOP/tests/lib/tls.sh"
+# shellcheck source=../lib/broker.sh
+. "$VM_TOP/tests/lib/broker.sh"
 VM_RP_GUEST=$VM_O/test/ccunlock
 VM_RP_SIM=$VM_O/test/ccunlock-sim
 VM_RP_KBS=$VM_O/ccunlock-kbs
@@ -68,17 +70,8 @@ vm_provider_setup() {
 	ccu_make_tls "$VM_RP" "IP:10.0.2.2,IP:127.0.0.1" || return 1
 	# Admin: an Ed25519 key pair (docs/kbs-admin-api.md).
 	"$VM_RP_KBS" admin-keygen --out "$VM_RP/admin" >&2 || return 1
-	# The broker's configuration (src/broker/config.h keys).
-	{
-		echo "listen = 127.0.0.1:$VM_PORT"
-		echo "tls_cert = $VM_RP/server.pem"
-		echo "tls_key = $VM_RP/server.key"
-		echo "database = $VM_RP/broker.db"
-		echo "master_key = $VM_RP/master.key"
-		echo "admin_public_key = $VM_RP/admin.pub"
-		echo "trusted_root = $VM_RP/sim/ark.pem"
-		echo "audit_log = $VM_RP/audit.jsonl"
-	} >"$VM_RP/broker.conf"
+	# The broker's configuration, on the port the harness chose.
+	ccu_broker_conf "$VM_RP" "127.0.0.1:$VM_PORT"
 	# The master key and the sealed database.
 	"$VM_RP_KBS" init --config "$VM_RP/broker.conf" >&2 || return 1
 	for vm_rp_mode in allow deny-measurement; do

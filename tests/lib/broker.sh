@@ -1,0 +1,22 @@
+# shellcheck shell=sh
+# A test broker's configuration, shared by the integration tests, the VM
+# harness, the benches and the demo.
+
+# ccu_broker_conf DIR [LISTEN]: DIR/broker.conf for a ccunlock-kbs whose
+# state lives in DIR: TLS from ccu_make_tls (tests/lib/tls.sh), the
+# simulator's ARK in DIR/sim, the admin key DIR/admin.pub, the database
+# DIR/broker.db, the audit log DIR/audit.jsonl. LISTEN defaults to
+# 127.0.0.1:0; the port the broker then picks is written to DIR/port.
+ccu_broker_conf() {
+	{
+		echo "listen = ${2:-127.0.0.1:0}"
+		[ -n "${2:-}" ] || echo "port_file = $1/port"
+		echo "tls_cert = $1/server.pem"
+		echo "tls_key = $1/server.key"
+		echo "database = $1/broker.db"
+		echo "master_key = $1/master.key"
+		echo "admin_public_key = $1/admin.pub"
+		echo "trusted_root = $1/sim/ark.pem"
+		echo "audit_log = $1/audit.jsonl"
+	} >"$1/broker.conf"
+}
