@@ -512,7 +512,7 @@ static int k_pcr(struct snp_policy *p, const char *key, const char *v, unsigned 
 {
 	uint64_t n;
 	char buf[CCU_CONF_MAX_SIZE > 4096 ? 4096 : CCU_CONF_MAX_SIZE];
-	char *tok, *save = NULL;
+	char *tok, *rest = buf;
 	int r;
 
 	r = parse_num(key + 4, AZ_TPM_PCR_COUNT - 1, "PCR index", &n, line, key, err);
@@ -521,7 +521,7 @@ static int k_pcr(struct snp_policy *p, const char *key, const char *v, unsigned 
 	if (strlen(v) >= sizeof(buf))
 		return value_error(err, line, key, "value is too long");
 	memcpy(buf, v, strlen(v) + 1);
-	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+	while ((tok = strsep(&rest, ",")) != NULL) {
 		r = hexlist_add(&p->pcr[n], 32, ccu_strstrip(tok), line, key, err);
 		if (r < 0)
 			return r;
@@ -557,12 +557,12 @@ static int k_az_vm_id(struct snp_policy *p, const char *key, const char *v, unsi
 		      struct ccu_reason *err)
 {
 	char buf[SNP_POLICY_MAX_VM_IDS * (AZ_VM_ID_MAX + 2)];
-	char *tok, *save = NULL;
+	char *tok, *rest = buf;
 
 	if (strlen(v) >= sizeof(buf))
 		return value_error(err, line, key, "value is too long");
 	memcpy(buf, v, strlen(v) + 1);
-	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+	while ((tok = strsep(&rest, ",")) != NULL) {
 		const char *id = ccu_strstrip(tok);
 		size_t l = strlen(id);
 
