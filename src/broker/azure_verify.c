@@ -19,7 +19,7 @@
 #include "snp/describe.h"
 #include "snp/policy.h"
 
-int broker_az_verify(const struct snp_trust *trust, const struct az_evidence *ev,
+int broker_az_verify(const struct snp_trust *trust, const struct az_evidence *ev, X509 *leaf,
 		     STACK_OF(X509) *pool, const struct snp_verify_opts *vo, const uint8_t *binding,
 		     size_t binding_len, struct az_claims *c, struct snp_verdict *v,
 		     struct ccu_reason *why)
@@ -30,7 +30,7 @@ int broker_az_verify(const struct snp_trust *trust, const struct az_evidence *ev
 	r = az_claims_parse(ev, c, why);
 	if (r < 0)
 		return r == -EBADMSG ? -EKEYREJECTED : r;
-	r = snp_verify(trust, &c->report, ev->vcek, pool, vo, v);
+	r = snp_verify(trust, &c->report, leaf, pool, vo, v);
 	if (r == -EKEYREJECTED) {
 		*why = v->reason;
 		return r;
@@ -175,7 +175,7 @@ int broker_cmd_verify_azure(const struct broker_az_cli *a)
 	if (r >= 0) {
 		vo.at = a->at ? a->at : time(NULL);
 		vo.product = a->product;
-		r = broker_az_verify(trust, &ev, pool, &vo, a->nonce_binding ? binding : NULL, blen,
+		r = broker_az_verify(trust, &ev, ev.vcek, pool, &vo, a->nonce_binding ? binding : NULL, blen,
 				     c, &v, &why);
 		parsed = r >= 0 || c->report.version != 0;
 	}

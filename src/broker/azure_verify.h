@@ -13,12 +13,12 @@
 #include "snp/verify.h"
 
 /*
- * Parse the HCL report, verify its SNP report with the evidence's VCEK
- * (snp_verify: AMD chain pinned, TCB binding, signature; ASK/ARK from
+ * Parse the HCL report, verify its SNP report with @leaf (the evidence's
+ * VCEK, or one from the broker's cache) (snp_verify: AMD chain pinned, TCB binding, signature; ASK/ARK from
  * @pool), then the Azure checks (az_verify_quote). 0, -EKEYREJECTED with
  * @why set (the SNP codes, or AZ_* / FORMAT_*), or another -errno.
  */
-int broker_az_verify(const struct snp_trust *trust, const struct az_evidence *ev,
+int broker_az_verify(const struct snp_trust *trust, const struct az_evidence *ev, X509 *leaf,
 		     STACK_OF(X509) *pool, const struct snp_verify_opts *vo, const uint8_t *binding,
 		     size_t binding_len, struct az_claims *c, struct snp_verdict *v,
 		     struct ccu_reason *why);

@@ -124,7 +124,7 @@ static const char *run(struct fx *f, struct ccu_reason *why)
 	int r;
 
 	ccu_reason_clear(why);
-	r = broker_az_verify(f->trust, &f->ev, f->pool, &f->vo, f->nonce, f->nlen, &f->c, &v, why);
+	r = broker_az_verify(f->trust, &f->ev, f->ev.vcek, f->pool, &f->vo, f->nonce, f->nlen, &f->c, &v, why);
 	if (r == 0)
 		return "";
 	assert_int_equal(r, -EKEYREJECTED);
@@ -166,7 +166,7 @@ static void test_vectors_verify(void **state)
 			struct snp_verdict v;
 			struct ccu_reason why = { 0 };
 
-			assert_int_equal(broker_az_verify(f.trust, &f.ev, f.pool, &f.vo, NULL, 0,
+			assert_int_equal(broker_az_verify(f.trust, &f.ev, f.ev.vcek, f.pool, &f.vo, NULL, 0,
 							  &f.c, &v, &why),
 					 0);
 			assert_false(f.c.binding_checked);
