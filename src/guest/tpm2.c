@@ -297,7 +297,8 @@ int tpm2_nv_size(struct tpm2 *t, uint32_t index, size_t *size, struct ccu_reason
 	begin(t, &c, false, CC_NV_READ_PUBLIC);
 	put(&c, index, 4);
 	ret = transact(t, &c, false, 0, &off, &len, err);
-	if (ret == -EPROTO && (t->last_rc & 0xfff) == TPM2_RC_NV_UNDEFINED)
+	/* TPM_RC_HANDLE on the (first) handle: no such index. */
+	if (ret == -EPROTO && (t->last_rc & 0xc0) == 0x80 && (t->last_rc & 0x3f) == 0x0b)
 		return -ENOENT;
 	if (ret < 0)
 		return ret;

@@ -26,7 +26,6 @@
 #define TPM2_NV_CHUNK 512       /* bytes per NV_Read/NV_Write */
 #define TPM2_NV_MAX 16384       /* largest NV index read */
 #define TPM2_PCRS_PER_READ 8    /* PCR_Read returns at most 8 digests */
-#define TPM2_RC_NV_UNDEFINED 0x28b /* TPM_RC_HANDLE for an absent NV index (format 1, handle 1) */
 
 struct tpm2 {
 	int fd;

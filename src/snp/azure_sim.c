@@ -15,7 +15,8 @@
 
 #include "common/codec.h"
 
-#define SIM_HCL_NV_SIZE 2600
+/* libtpms (swtpm) caps NV indices at 2048 bytes; Azure uses 2600. */
+#define SIM_HCL_NV_SIZE 2048
 
 static void le32(uint8_t *p, uint32_t v)
 {
