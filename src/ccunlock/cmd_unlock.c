@@ -145,10 +145,6 @@ static int run(struct cli *c, const struct unlock_opts *o)
 	/* Posture before anything touches the network. */
 	cli_posture(c, &cfg, &pos);
 	struct guest_provider_ctx pctx = { .roots = &c->roots, .cfg = &cfg };
-	if (!pos.simulated && (strcmp(cfg.evidence, guest_provider_azure.name) == 0 ||
-			       (strcmp(cfg.evidence, "auto") == 0 && !pos.sev_guest_dev &&
-				!pos.tsm_report && guest_provider_azure.available(&pctx) > 0)))
-		guest_posture_azure(&pos);
 	r = guest_posture_check(&pos, cfg.require, cfg.require_secure_boot, &c->why);
 	if (r < 0)
 		goto fail;
