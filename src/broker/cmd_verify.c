@@ -173,9 +173,9 @@ static int parse_args(int argc, char **argv, struct verify_args *a)
 		case 'T':
 			if (a->tee)
 				return usage_error("--tee given twice");
-			if (strcmp(optarg, "snp") != 0 && strcmp(optarg, AZ_TEE_NAME) != 0)
-				return usage_error("unknown --tee '%s' (snp, %s)", optarg,
-						   AZ_TEE_NAME);
+			if (!optarg || (strcmp(optarg, "snp") != 0 && strcmp(optarg, AZ_TEE_NAME) != 0))
+				return usage_error("unknown --tee '%s' (snp, %s)",
+						   optarg ? optarg : "", AZ_TEE_NAME);
 			a->tee = optarg;
 			break;
 		case 'N':
