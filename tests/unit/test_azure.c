@@ -656,6 +656,121 @@ static void test_policy(void **state)
 	pol_refused("measurement = any\nazure.vm_id = a,,b\n", "CONFIG_VALUE");
 }
 
+/* `ccunlock-kbs verify --tee az-snp-vtpm`: exit 0/1/2 and the one line. */
+static void cli(const char *const *argv, int status, const char *err_prefix, const char *out_has)
+{
+	struct tu_run r;
+
+	tu_run(&r, argv);
+	if (r.status != status)
+		fail_msg("exit %d, expected %d: %s", r.status, status, r.err ? r.err : "");
+	if (err_prefix && (!r.err || strncmp(r.err, err_prefix, strlen(err_prefix)) != 0))
+		fail_msg("stderr '%s' does not start with '%s'", r.err ? r.err : "", err_prefix);
+	if (out_has && (!r.out || !strstr(r.out, out_has)))
+		fail_msg("stdout lacks '%s'", out_has);
+	tu_run_free(&r);
+}
+
+static void test_cli(void **state)
+{
+	char ev[512], ask[512], ark[512], pol[600], pcr[700];
+	const char *bin = tu_bin("ccunlock-kbs");
+	char *dir;
+	FILE *f;
+
+	(void)state;
+	TU_REQUIRE_VECTORS();
+	snprintf(ev, sizeof(ev), "%s", tu_vec("trustee/az-evidence-v2.json"));
+	snprintf(ask, sizeof(ask), "%s", tu_vec("amd-roots/milan/ask.pem"));
+	snprintf(ark, sizeof(ark), "%s", tu_vec("amd-roots/milan/ark.pem"));
+	{
+		const char *a[] = { bin, "verify", "--tee", "az-snp-vtpm", "--evidence", ev,
+				    "--chain", ask, "--chain", ark, "--nonce-binding", NONCE_V2,
+				    NULL };
+
+		cli(a, 0, NULL, "pcr.0 = " V2_PCR0);
+	}
+	{
+		const char *a[] = { bin, "verify", "--tee", "az-snp-vtpm", "--evidence", ev,
+				    "--chain", ask, "--chain", ark, "--nonce-binding", NONCE_V01,
+				    NULL };
+
+		cli(a, 1, "AZ_QUOTE_NONCE: ", NULL);
+	}
+	{
+		const char *a[] = { bin, "verify", "--tee", "az-snp-vtpm", "--evidence", ev,
+				    "--chain", ask, "--chain", ark, "--json", NULL };
+
+		cli(a, 0, NULL, "\"verdict\": \"verified\"");
+	}
+	/* Without the AMD ASK/ARK the chain is incomplete: a rejection. */
+	{
+		const char *a[] = { bin, "verify", "--tee", "az-snp-vtpm", "--evidence", ev, NULL };
+
+		cli(a, 1, "CHAIN_INCOMPLETE: ", NULL);
+	}
+	{
+		const char *a[] = { bin, "verify", "--tee", "az-snp-vtpm", NULL };
+
+		cli(a, 2, NULL, NULL);
+	}
+	{
+		const char *a[] = { bin, "verify", "--tee", "az-snp-vtpm", "--evidence", ev,
+				    "--vek", ask, NULL };
+
+		cli(a, 2, NULL, NULL);
+	}
+	{
+		const char *a[] = { bin, "verify", "--report", ev, "--vek", ask, "--nonce-binding",
+				    "00", NULL };
+
+		cli(a, 2, NULL, NULL);
+	}
+	{
+		const char *a[] = { bin, "verify", "--tee", "az-snp-vtpm", "--evidence", ev,
+				    "--nonce-binding", "0g", NULL };
+
+		cli(a, 2, NULL, NULL);
+	}
+	/* A policy: console forbidden (Trustee's VM had it enabled). */
+	dir = tu_mkdtemp();
+	snprintf(pol, sizeof(pol), "%s/p.conf", dir);
+	f = fopen(pol, "w");
+	assert_non_null(f);
+	fputs("measurement = any\nazure.console = forbidden\n", f);
+	fclose(f);
+	{
+		const char *a[] = { bin, "verify", "--tee", "az-snp-vtpm", "--evidence", ev,
+				    "--chain", ask, "--chain", ark, "--policy", pol, NULL };
+
+		cli(a, 1, "POLICY_AZURE_CONSOLE: ", NULL);
+	}
+	snprintf(pcr, sizeof(pcr), "%s/q.conf", dir);
+	f = fopen(pcr, "w");
+	assert_non_null(f);
+	fputs("measurement = any\npcr.0 = " V2_PCR0 "\nazure.secure_boot = required\n", f);
+	fclose(f);
+	{
+		const char *a[] = { bin, "verify", "--tee", "az-snp-vtpm", "--evidence", ev,
+				    "--chain", ask, "--chain", ark, "--policy", pcr, NULL };
+
+		cli(a, 0, NULL, "POLICY: allowed by");
+	}
+	/* The same Azure policy for plain SNP evidence: cannot be checked. */
+	{
+		char rep[512], vcek[512];
+		const char *a[] = { bin, "verify", "--report", rep, "--offset", "32", "--vek", vcek,
+				    "--chain", ask, "--chain", ark, "--policy", pcr, NULL };
+
+		/* tu_vec() returns one static buffer: copy each path. */
+		snprintf(rep, sizeof(rep), "%s", tu_vec("trustee/az-hcl-report.bin"));
+		snprintf(vcek, sizeof(vcek), "%s", tu_vec("trustee/az-vcek.pem"));
+		cli(a, 1, "POLICY_UNCHECKABLE: ", NULL);
+	}
+	tu_rmrf(dir);
+	free(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -664,6 +779,7 @@ int main(void)
 		cmocka_unit_test(test_hcl_malformed),  cmocka_unit_test(test_runtime_parse),
 		cmocka_unit_test(test_tpm_attest),     cmocka_unit_test(test_evidence_json),
 		cmocka_unit_test(test_evidence_build), cmocka_unit_test(test_policy),
+		cmocka_unit_test(test_cli),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
