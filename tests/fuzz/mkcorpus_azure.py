@@ -7,7 +7,7 @@ own synthetic SNP report seed (corpus/report/v3-milan-vcek.bin), the
 runtime data carries a throw-away RSA-2048 attestation key made with the
 openssl CLI, the quote is a TPMS_ATTEST built here and signed with that
 key, and the "VCEK" is a throw-away self-signed certificate. Run from
-anywhere; rewrites tests/fuzz/corpus/az_*/.
+anywhere; rewrites tests/fuzz/corpus/az_*/ and broker_attest/az-v2.json.
 """
 import base64
 import hashlib
@@ -106,6 +106,13 @@ def main():
         bad = dict(v2)
         bad["extra"] = 1
         write("az_evidence", "bad-member.json", json.dumps(bad))
+
+        # fuzz_broker_attest: the same evidence in an /attest body (the
+        # body of an existing seed, mkcorpus_snp.py's).
+        with open(os.path.join(CORPUS, "broker_attest", "v3-genoa-null.json")) as f:
+            body = json.load(f)
+        body["tee-evidence"]["primary_evidence"] = v2
+        write("broker_attest", "az-v2.json", json.dumps(body))
 
 
 if __name__ == "__main__":
