@@ -8,6 +8,7 @@
 #include "helpers/brokerfx.h"
 #include "helpers/testutil.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +23,8 @@
 #include "kbs/kbs.h"
 #include "kbs/msg.h"
 #include "kbs/preimage.h"
+#include "common/util.h"
+#include "guest/kbs_client.h"
 #include "snp/azure_sim.h"
 
 static struct bfx F;
@@ -225,6 +228,36 @@ static void test_policy(void **state)
 	VM.secure_boot = AZ_TRUE;
 }
 
+/* The guest's KBS client as ccunlock runs it with the azure-vtpm provider:
+ * tee az-snp-vtpm in /auth, the provider's evidence for the REPORT_DATA the
+ * client computes (its first 48 bytes are the quote's qualifying data). */
+static int az_evidence_cb(void *ud, const uint8_t report_data[64], json_t **ret,
+			  struct ccu_reason *err)
+{
+	(void)ud;
+	*ret = az_sim_evidence(F.sim, &VM, report_data, 48, err);
+	return *ret ? 0 : -EIO;
+}
+
+static void test_guest_client(void **state)
+{
+	struct kbs_resource_path p;
+	struct guest_kbs k = { .url = F.base, .ca_file = F.ca, .evidence = az_evidence_cb,
+			       .tee = AZ_TEE_NAME };
+	struct ccu_reason why = { 0 };
+	uint8_t *key = NULL;
+	size_t len = 0;
+
+	(void)state;
+	k.deadline_ms = ccu_now_ms() + 60000;
+	assert_int_equal(kbs_resource_path_parse(BFX_RESOURCE, strlen(BFX_RESOURCE), &p, NULL), 0);
+	if (guest_kbs_fetch(&k, &p, &key, &len, &why) != 0)
+		fail_msg("%s: %s", why.code, why.detail);
+	assert_int_equal(len, sizeof(F.key));
+	assert_memory_equal(key, F.key, len);
+	secmem_free(key);
+}
+
 /* Plain SNP evidence against a policy with vTPM rules: cannot be checked. */
 static void test_snp_uncheckable(void **state)
 {
@@ -248,6 +281,7 @@ int main(void)
 		cmocka_unit_test(test_replayed_quote),
 		cmocka_unit_test(test_policy),
 		cmocka_unit_test(test_snp_uncheckable),
+		cmocka_unit_test(test_guest_client),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
