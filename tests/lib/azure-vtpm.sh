@@ -23,6 +23,7 @@ tools() {
 case $cmd in
 start)
 	port=${3:?PORT}
+	rm -rf "$dir/state"
 	mkdir -p "$dir/state"
 	swtpm socket --tpm2 --tpmstate dir="$dir/state" \
 		--server type=tcp,port="$port",bindaddr=127.0.0.1 \

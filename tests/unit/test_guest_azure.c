@@ -50,6 +50,28 @@ static unsigned short free_port(void)
 	return p < 65000 ? p : 40000;
 }
 
+#define SWTPM_START_TRIES 5
+
+static int script_status(const char *cmd, const char *a, const char *b)
+{
+	char port[16], path[1024];
+	struct tu_run r;
+	int st;
+
+	snprintf(port, sizeof(port), "%u", PORT);
+	snprintf(path, sizeof(path), "%s/tests/lib/azure-vtpm.sh", tu_top());
+	{
+		const char *argv[] = { path, cmd, D, port, a, b, NULL };
+
+		tu_run(&r, argv);
+	}
+	st = r.status;
+	if (st != 0)
+		print_message("azure-vtpm.sh %s: %d %s\n", cmd, st, r.err ? r.err : "");
+	tu_run_free(&r);
+	return st;
+}
+
 static void script(const char *cmd, const char *a, const char *b)
 {
 	char port[16], path[1024];
@@ -132,8 +154,15 @@ static int group_setup(void **state)
 		return 0;
 	HAVE = true;
 	D = tu_mkdtemp();
-	PORT = free_port();
-	script("start", NULL, NULL);
+	/* The port pair may be taken by the time swtpm binds it: pick again. */
+	for (int i = 0;; i++) {
+		PORT = free_port();
+		if (script_status("start", NULL, NULL) == 0)
+			break;
+		script_status("stop", NULL, NULL);
+		if (i + 1 == SWTPM_START_TRIES)
+			fail_msg("swtpm did not start on %d port pairs", SWTPM_START_TRIES);
+	}
 	snprintf(path, sizeof(path), "%s/ak.pem", D);
 	f = fopen(path, "r");
 	assert_non_null(f);
