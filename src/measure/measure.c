@@ -1,0 +1,511 @@
+/*
+ * Launch digests from files: the firmware is read twice in bounded pieces
+ * (its tail for the layout, then every byte for the digest, checking that
+ * the tail did not change in between); the kernel and initrd are hashed as
+ * they stream. See measure.h and ../shared/docs/snp-measure.md.
+ */
+#include "measure/measure.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+
+#include "common/macros.h"
+#include "common/util.h"
+
+#define PAGE_INFO_LEN 0x70u
+#define FOUR_GIB 0x100000000ull
+
+int meas_snp_extend(uint8_t ld[MEAS_SNP_DIGEST], enum meas_page_type type, uint64_t gpa,
+		    const uint8_t *contents)
+{
+	uint8_t pi[PAGE_INFO_LEN] = { 0 };
+	unsigned int n = 0;
+
+	memcpy(pi, ld, MEAS_SNP_DIGEST);
+	if (contents)
+		memcpy(pi + 0x30, contents, MEAS_SNP_DIGEST);
+	pi[0x60] = PAGE_INFO_LEN;
+	pi[0x62] = (uint8_t)type;
+	for (int i = 0; i < 8; i++)
+		pi[0x68 + i] = (uint8_t)(gpa >> (8 * i));
+	if (EVP_Digest(pi, sizeof(pi), ld, &n, EVP_sha384(), NULL) != 1 || n != MEAS_SNP_DIGEST)
+		return -EIO;
+	return 0;
+}
+
+static int snp_normal_page(uint8_t ld[MEAS_SNP_DIGEST], uint64_t gpa, const uint8_t *page)
+{
+	uint8_t h[MEAS_SNP_DIGEST];
+	unsigned int n = 0;
+
+	if (EVP_Digest(page, MEAS_PAGE, h, &n, EVP_sha384(), NULL) != 1)
+		return -EIO;
+	return meas_snp_extend(ld, MEAS_PAGE_NORMAL, gpa, h);
+}
+
+static int snp_typed_pages(uint8_t ld[MEAS_SNP_DIGEST], enum meas_page_type type, uint32_t gpa,
+			   uint32_t size)
+{
+	for (uint64_t off = 0; off < size; off += MEAS_PAGE) {
+		int r = meas_snp_extend(ld, type, gpa + off, NULL);
+
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------ streaming */
+
+struct stream {
+	EVP_MD_CTX *sha256;
+	uint8_t *buf;
+};
+
+static void stream_done(struct stream *s)
+{
+	EVP_MD_CTX_free(s->sha256);
+	free(s->buf);
+}
+
+static int stream_init(struct stream *s)
+{
+	s->sha256 = EVP_MD_CTX_new();
+	s->buf = malloc(MEAS_IO_CHUNK);
+	if (!s->sha256 || !s->buf)
+		return -ENOMEM;
+	return 0;
+}
+
+static int read_exact_at(int fd, uint8_t *buf, size_t len, uint64_t off)
+{
+	size_t got = 0;
+
+	while (got < len) {
+		ssize_t n = pread(fd, buf + got, len - got, (off_t)(off + got));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			return -ENODATA;
+		got += (size_t)n;
+	}
+	return 0;
+}
+
+static int open_regular(const char *path, uint64_t max, const char *what, int *ret_fd,
+			uint64_t *size, struct ccu_reason *why)
+{
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+
+	if (fd < 0)
+		return ccu_fail(why, -errno, what[0] == 'f' ? "FIRMWARE_READ" : "MEASURE_INPUT",
+				"cannot open the %s '%s': %s", what, path, strerror(errno));
+	if (fstat(fd, &st) < 0 || !(S_ISREG(st.st_mode) || S_ISCHR(st.st_mode))) {
+		close(fd);
+		return ccu_fail(why, -EINVAL, what[0] == 'f' ? "FIRMWARE_READ" : "MEASURE_INPUT",
+				"the %s '%s' is not a regular file", what, path);
+	}
+	if (S_ISREG(st.st_mode) && (uint64_t)st.st_size > max) {
+		close(fd);
+		return ccu_fail(why, -EFBIG, what[0] == 'f' ? "FIRMWARE_SIZE" : "MEASURE_INPUT",
+				"the %s '%s' is %llu bytes, more than %llu", what, path,
+				(unsigned long long)st.st_size, (unsigned long long)max);
+	}
+	*size = S_ISREG(st.st_mode) ? (uint64_t)st.st_size : 0;
+	*ret_fd = fd;
+	return 0;
+}
+
+/* SHA-256 of a whole file (kernel, initrd), at most @max bytes, streamed.
+ * Character devices (/dev/null) are read until EOF. */
+static int hash_file(struct stream *s, const char *path, const char *what, uint64_t max,
+		     uint8_t out[32], struct ccu_reason *why)
+{
+	_cleanup_close_ int fd = -1;
+	uint64_t size = 0, total = 0;
+	int r = open_regular(path, max, what, &fd, &size, why);
+
+	if (r < 0)
+		return r;
+	if (EVP_DigestInit_ex(s->sha256, EVP_sha256(), NULL) != 1)
+		return -EIO;
+	for (;;) {
+		long n = ccu_read_all(fd, s->buf, MEAS_IO_CHUNK);
+
+		if (n < 0)
+			return ccu_fail(why, (int)n, "MEASURE_INPUT", "reading the %s '%s': %s",
+					what, path, strerror((int)-n));
+		if (n == 0)
+			break;
+		total += (uint64_t)n;
+		if (total > max)
+			return ccu_fail(why, -EFBIG, "MEASURE_INPUT",
+					"the %s '%s' is more than %llu bytes", what, path,
+					(unsigned long long)max);
+		if (EVP_DigestUpdate(s->sha256, s->buf, (size_t)n) != 1)
+			return -EIO;
+	}
+	if (size && total != size)
+		return ccu_fail(why, -EIO, "MEASURE_INPUT", "the %s '%s' changed while reading",
+				what, path);
+	return EVP_DigestFinal_ex(s->sha256, out, NULL) == 1 ? 0 : -EIO;
+}
+
+static int sha256_buf(const void *d, size_t len, uint8_t out[32])
+{
+	unsigned int n = 0;
+
+	return EVP_Digest(d, len, out, &n, EVP_sha256(), NULL) == 1 ? 0 : -EIO;
+}
+
+/* ------------------------------------------------------------ compute */
+
+struct job {
+	const struct meas_input *in;
+	struct meas_result *res;
+	struct stream s;
+	int fd;
+	uint8_t *tail;
+	size_t tail_len;
+	uint8_t table[MEAS_HASHES_TABLE];
+	bool want_sev;  /* SHA-256 of the firmware is the SEV/SEV-ES digest start */
+	bool want_snp;  /* SNP: measure the firmware pages */
+	EVP_MD_CTX *ld; /* SEV/SEV-ES launch digest */
+};
+
+/* Stream the firmware: SHA-256 of all of it (for --json and SEV), SNP
+ * NORMAL pages when wanted, and the tail compared with what was parsed. */
+static int stream_firmware(struct job *j, uint8_t snp_ld[MEAS_SNP_DIGEST], struct ccu_reason *why)
+{
+	uint64_t size = j->res->fw.size, gpa = FOUR_GIB - size, tail_off = size - j->tail_len;
+	EVP_MD_CTX *h = j->s.sha256;
+
+	if (EVP_DigestInit_ex(h, EVP_sha256(), NULL) != 1)
+		return -EIO;
+	for (uint64_t off = 0; off < size; off += MEAS_IO_CHUNK) {
+		size_t n = size - off < MEAS_IO_CHUNK ? (size_t)(size - off) : MEAS_IO_CHUNK;
+		int r = read_exact_at(j->fd, j->s.buf, n, off);
+
+		if (r < 0)
+			return ccu_fail(why, r, "FIRMWARE_READ", "reading the firmware '%s': %s",
+					j->in->ovmf,
+					r == -ENODATA ? "it became shorter" : strerror(-r));
+		if (EVP_DigestUpdate(h, j->s.buf, n) != 1)
+			return -EIO;
+		if (j->ld && EVP_DigestUpdate(j->ld, j->s.buf, n) != 1)
+			return -EIO;
+		for (size_t p = 0; j->want_snp && p < n; p += MEAS_PAGE) {
+			r = snp_normal_page(snp_ld, gpa + off + p, j->s.buf + p);
+			if (r < 0)
+				return r;
+		}
+		/* The part of this chunk that lies in the parsed tail must not differ. */
+		if (off + n > tail_off) {
+			uint64_t from = off > tail_off ? off : tail_off;
+
+			if (memcmp(j->s.buf + (from - off), j->tail + (from - tail_off),
+				   (size_t)(off + n - from)) != 0)
+				return ccu_fail(why, -EIO, "FIRMWARE_READ",
+						"the firmware '%s' changed while reading",
+						j->in->ovmf);
+		}
+	}
+	if (EVP_DigestFinal_ex(h, j->res->ovmf_sha256, NULL) != 1)
+		return -EIO;
+	j->res->has_ovmf_sha256 = true;
+	return 0;
+}
+
+static int load_firmware(struct job *j, struct ccu_reason *why)
+{
+	uint64_t size = 0;
+	int r = open_regular(j->in->ovmf, MEAS_FW_MAX, "firmware", &j->fd, &size, why);
+
+	if (r < 0)
+		return r;
+	if (size < MEAS_FW_MIN || size % MEAS_PAGE)
+		return ccu_fail(why, -EBADMSG, "FIRMWARE_SIZE",
+				"the firmware '%s' is %llu bytes, expected a multiple of 4096 "
+				"from %u to %u",
+				j->in->ovmf, (unsigned long long)size, MEAS_FW_MIN, MEAS_FW_MAX);
+	j->tail_len = size < MEAS_FW_TAIL ? (size_t)size : MEAS_FW_TAIL;
+	j->tail = malloc(j->tail_len);
+	if (!j->tail)
+		return -ENOMEM;
+	r = read_exact_at(j->fd, j->tail, j->tail_len, size - j->tail_len);
+	if (r < 0)
+		return ccu_fail(why, r, "FIRMWARE_READ", "reading the firmware '%s': %s",
+				j->in->ovmf, r == -ENODATA ? "it became shorter" : strerror(-r));
+	return meas_fw_parse(j->tail, j->tail_len, size, &j->res->fw, why);
+}
+
+static int kernel_hashes(struct job *j, struct ccu_reason *why)
+{
+	const struct meas_input *in = j->in;
+	struct meas_result *res = j->res;
+	size_t alen = in->append ? strnlen(in->append, MEAS_APPEND_MAX + 1) : 0;
+	uint8_t *cmd;
+	int r;
+
+	if (alen > MEAS_APPEND_MAX)
+		return ccu_fail(why, -E2BIG, "MEASURE_INPUT",
+				"the kernel command line is longer than %u bytes", MEAS_APPEND_MAX);
+	r = hash_file(&j->s, in->kernel, "kernel", MEAS_KERNEL_MAX, res->kernel_sha256, why);
+	if (r < 0)
+		return r;
+	if (in->initrd)
+		r = hash_file(&j->s, in->initrd, "initrd", MEAS_INITRD_MAX, res->initrd_sha256,
+			      why);
+	else
+		r = sha256_buf("", 0, res->initrd_sha256);
+	if (r < 0)
+		return r;
+	/* QEMU hashes the command line with its terminating NUL. */
+	cmd = malloc(alen + 1);
+	if (!cmd)
+		return -ENOMEM;
+	if (alen)
+		memcpy(cmd, in->append, alen);
+	cmd[alen] = 0;
+	r = sha256_buf(cmd, alen + 1, res->cmdline_sha256);
+	free(cmd);
+	if (r < 0)
+		return r;
+	res->has_kernel = true;
+	meas_hashes_table(j->table, res->cmdline_sha256, res->initrd_sha256, res->kernel_sha256);
+	return 0;
+}
+
+static const struct meas_section *find_section(const struct meas_fw *fw, uint32_t type)
+{
+	for (unsigned i = 0; i < fw->nsections; i++)
+		if (fw->sections[i].type == type)
+			return &fw->sections[i];
+	return NULL;
+}
+
+static int snp_hashes_page(struct job *j, uint8_t ld[MEAS_SNP_DIGEST], const struct meas_section *s,
+			   struct ccu_reason *why)
+{
+	const struct meas_fw *fw = &j->res->fw;
+	uint8_t page[MEAS_PAGE] = { 0 };
+	uint32_t off;
+
+	if (!j->res->has_kernel)
+		return snp_typed_pages(ld, MEAS_PAGE_ZERO, s->gpa, s->size);
+	if (!fw->has_hashes_entry || fw->hashes_gpa == 0)
+		return ccu_fail(why, -ENOTSUP, "FIRMWARE_NO_KERNEL_HASHES",
+				"the firmware has an SNP_KERNEL_HASHES section but no hashes-table "
+				"location");
+	off = fw->hashes_gpa & (MEAS_PAGE - 1);
+	if ((fw->hashes_gpa & ~(MEAS_PAGE - 1)) != s->gpa || off + MEAS_HASHES_TABLE > MEAS_PAGE ||
+	    fw->hashes_size < MEAS_HASHES_TABLE)
+		return ccu_fail(why, -EBADMSG, "FIRMWARE_SECTION",
+				"the hashes table at 0x%x (size 0x%x) does not fit the "
+				"SNP_KERNEL_HASHES page at 0x%x",
+				fw->hashes_gpa, fw->hashes_size, s->gpa);
+	memcpy(page + off, j->table, MEAS_HASHES_TABLE);
+	return snp_normal_page(ld, s->gpa, page);
+}
+
+static int snp_sections(struct job *j, uint8_t ld[MEAS_SNP_DIGEST], struct ccu_reason *why)
+{
+	const struct meas_fw *fw = &j->res->fw;
+	enum meas_vmm vmm = j->in->vmm;
+	int r = 0;
+
+	for (unsigned i = 0; i < fw->nsections && r >= 0; i++) {
+		const struct meas_section *s = &fw->sections[i];
+
+		switch (s->type) {
+		case MEAS_SEC_SNP_SEC_MEM:
+			r = snp_typed_pages(ld, vmm == MEAS_VMM_GCE ? MEAS_PAGE_UNMEASURED :
+								      MEAS_PAGE_ZERO,
+					    s->gpa, s->size);
+			break;
+		case MEAS_SEC_SNP_SECRETS:
+			r = meas_snp_extend(ld, MEAS_PAGE_SECRETS, s->gpa, NULL);
+			break;
+		case MEAS_SEC_CPUID:
+			/* EC2 measures the CPUID page after every other section. */
+			if (vmm != MEAS_VMM_EC2)
+				r = meas_snp_extend(ld, MEAS_PAGE_CPUID, s->gpa, NULL);
+			break;
+		case MEAS_SEC_SVSM_CAA:
+			r = snp_typed_pages(ld, MEAS_PAGE_ZERO, s->gpa, s->size);
+			break;
+		case MEAS_SEC_SNP_KERNEL_HASHES:
+			r = snp_hashes_page(j, ld, s, why);
+			break;
+		default:
+			r = ccu_fail(why, -EBADMSG, "FIRMWARE_SECTION", "section type 0x%x",
+				     s->type);
+		}
+	}
+	if (r >= 0 && vmm == MEAS_VMM_EC2) {
+		const struct meas_section *s = find_section(fw, MEAS_SEC_CPUID);
+
+		if (s)
+			r = meas_snp_extend(ld, MEAS_PAGE_CPUID, s->gpa, NULL);
+	}
+	return r;
+}
+
+/* The BSP and AP VMSA pages (AP only when there are APs). */
+static int vmsas(struct job *j, uint64_t features, uint8_t bsp[MEAS_PAGE], uint8_t ap[MEAS_PAGE],
+		 struct ccu_reason *why)
+{
+	const struct meas_fw *fw = &j->res->fw;
+
+	if (!fw->has_reset_block)
+		return ccu_fail(why, -ENOTSUP, "FIRMWARE_NO_RESET_BLOCK",
+				"the firmware has no SEV-ES reset block (AP entry point) in its "
+				"footer table");
+	if (j->in->vcpus > 1 && fw->reset_eip == 0)
+		return ccu_fail(why, -ENOTSUP, "FIRMWARE_NO_RESET_BLOCK",
+				"the firmware's SEV-ES reset block holds address 0; %u vCPUs need "
+				"an AP entry point",
+				j->in->vcpus);
+	meas_vmsa_build(bsp, MEAS_BSP_EIP, j->in->vcpu_sig, features, j->in->vmm);
+	meas_vmsa_build(ap, fw->reset_eip, j->in->vcpu_sig, features, j->in->vmm);
+	return 0;
+}
+
+static int compute_snp(struct job *j, struct ccu_reason *why)
+{
+	const struct meas_input *in = j->in;
+	struct meas_result *res = j->res;
+	uint8_t bsp[MEAS_PAGE], ap[MEAS_PAGE], hb[MEAS_SNP_DIGEST], ha[MEAS_SNP_DIGEST];
+	uint8_t *ld = res->digest;
+	unsigned int n = 0;
+	int r;
+
+	res->digest_len = MEAS_SNP_DIGEST;
+	memset(ld, 0, MEAS_SNP_DIGEST);
+	if (in->mode == MEAS_MODE_SNP && !res->fw.has_metadata)
+		return ccu_fail(why, -ENOTSUP, "FIRMWARE_NO_SEV_METADATA",
+				"the firmware '%s' has no SEV metadata (not an SEV-SNP capable "
+				"OVMF build)",
+				in->ovmf);
+	if (in->has_ovmf_hash) {
+		memcpy(ld, in->ovmf_hash, MEAS_SNP_DIGEST);
+		j->want_snp = false;
+	} else {
+		j->want_snp = true;
+	}
+	if (in->mode == MEAS_MODE_SNP_OVMF_HASH || !in->has_ovmf_hash) {
+		r = stream_firmware(j, ld, why);
+		if (r < 0)
+			return r;
+	}
+	if (in->mode == MEAS_MODE_SNP_OVMF_HASH)
+		return 0;
+	if (in->kernel && !find_section(&res->fw, MEAS_SEC_SNP_KERNEL_HASHES))
+		return ccu_fail(why, -ENOTSUP, "FIRMWARE_NO_KERNEL_HASHES",
+				"a kernel is given but the firmware's SEV metadata has no "
+				"SNP_KERNEL_HASHES section (not an AmdSev build: the kernel, initrd "
+				"and command line cannot be measured)");
+	r = vmsas(j, in->guest_features, bsp, ap, why);
+	if (r < 0)
+		return r;
+	if (in->kernel) {
+		r = kernel_hashes(j, why);
+		if (r < 0)
+			return r;
+	}
+	r = snp_sections(j, ld, why);
+	if (r < 0)
+		return r;
+	if (EVP_Digest(bsp, MEAS_PAGE, hb, &n, EVP_sha384(), NULL) != 1 ||
+	    EVP_Digest(ap, MEAS_PAGE, ha, &n, EVP_sha384(), NULL) != 1)
+		return -EIO;
+	for (unsigned v = 0; v < in->vcpus; v++) {
+		r = meas_snp_extend(ld, MEAS_PAGE_VMSA, MEAS_VMSA_GPA, v ? ha : hb);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+static int compute_sev(struct job *j, struct ccu_reason *why)
+{
+	const struct meas_input *in = j->in;
+	struct meas_result *res = j->res;
+	uint8_t bsp[MEAS_PAGE], ap[MEAS_PAGE];
+	int r;
+
+	res->digest_len = MEAS_SEV_DIGEST;
+	if (in->kernel && (!res->fw.has_hashes_entry || res->fw.hashes_gpa == 0))
+		return ccu_fail(why, -ENOTSUP, "FIRMWARE_NO_KERNEL_HASHES",
+				"a kernel is given but the firmware has no SEV hashes-table location "
+				"(the kernel, initrd and command line cannot be measured)");
+	if (in->mode == MEAS_MODE_SEV_ES) {
+		r = vmsas(j, 0, bsp, ap, why);
+		if (r < 0)
+			return r;
+	}
+	if (in->kernel) {
+		r = kernel_hashes(j, why);
+		if (r < 0)
+			return r;
+	}
+	j->ld = EVP_MD_CTX_new();
+	if (!j->ld || EVP_DigestInit_ex(j->ld, EVP_sha256(), NULL) != 1)
+		return -ENOMEM;
+	r = stream_firmware(j, NULL, why);
+	if (r < 0)
+		return r;
+	if (in->kernel && EVP_DigestUpdate(j->ld, j->table, MEAS_HASHES_TABLE) != 1)
+		return -EIO;
+	for (unsigned v = 0; in->mode == MEAS_MODE_SEV_ES && v < in->vcpus; v++)
+		if (EVP_DigestUpdate(j->ld, v ? ap : bsp, MEAS_PAGE) != 1)
+			return -EIO;
+	return EVP_DigestFinal_ex(j->ld, res->digest, NULL) == 1 ? 0 : -EIO;
+}
+
+int meas_compute(const struct meas_input *in, struct meas_result *out, struct ccu_reason *why)
+{
+	struct job j = { .in = in, .res = out, .fd = -1 };
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	if (!in->ovmf)
+		return ccu_fail(why, -EINVAL, "MEASURE_INPUT", "no firmware file given");
+	if (in->mode != MEAS_MODE_SEV && (in->vcpus < 1 || in->vcpus > MEAS_VCPUS_MAX))
+		return ccu_fail(why, -EINVAL, "MEASURE_INPUT", "%u vCPUs, expected 1..%u",
+				in->vcpus, MEAS_VCPUS_MAX);
+	if (in->has_ovmf_hash && in->mode != MEAS_MODE_SNP)
+		return ccu_fail(why, -EINVAL, "MEASURE_INPUT",
+				"a precomputed OVMF hash only applies to SNP");
+	if (!in->kernel && (in->initrd || (in->append && in->append[0])))
+		return ccu_fail(why, -EINVAL, "MEASURE_INPUT",
+				"an initrd or command line is measured only with a kernel");
+	r = stream_init(&j.s);
+	if (r >= 0)
+		r = load_firmware(&j, why);
+	if (r >= 0)
+		r = in->mode == MEAS_MODE_SNP || in->mode == MEAS_MODE_SNP_OVMF_HASH ?
+			    compute_snp(&j, why) :
+			    compute_sev(&j, why);
+	if (r < 0 && why && !ccu_reason_is_set(why))
+		ccu_reason_set(why, "MEASURE_INPUT", "computing the digest failed: %s",
+			       strerror(-r));
+	if (r < 0)
+		memset(out->digest, 0, sizeof(out->digest));
+	EVP_MD_CTX_free(j.ld);
+	stream_done(&j.s);
+	free(j.tail);
+	if (j.fd >= 0)
+		close(j.fd);
+	return r < 0 ? r : 0;
+}
