@@ -101,23 +101,26 @@ static int read_exact_at(int fd, uint8_t *buf, size_t len, uint64_t off)
 	return 0;
 }
 
+/* Open an input without blocking on a FIFO; the firmware must be a regular
+ * file, the kernel and initrd may also be a character device (/dev/null). */
 static int open_regular(const char *path, uint64_t max, const char *what, int *ret_fd,
 			uint64_t *size, struct ccu_reason *why)
 {
+	bool is_fw = what[0] == 'f';
 	struct stat st;
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 
 	if (fd < 0)
-		return ccu_fail(why, -errno, what[0] == 'f' ? "FIRMWARE_READ" : "MEASURE_INPUT",
+		return ccu_fail(why, -errno, is_fw ? "FIRMWARE_READ" : "MEASURE_INPUT",
 				"cannot open the %s '%s': %s", what, path, strerror(errno));
-	if (fstat(fd, &st) < 0 || !(S_ISREG(st.st_mode) || S_ISCHR(st.st_mode))) {
+	if (fstat(fd, &st) < 0 || !(S_ISREG(st.st_mode) || (!is_fw && S_ISCHR(st.st_mode)))) {
 		close(fd);
-		return ccu_fail(why, -EINVAL, what[0] == 'f' ? "FIRMWARE_READ" : "MEASURE_INPUT",
+		return ccu_fail(why, -EINVAL, is_fw ? "FIRMWARE_READ" : "MEASURE_INPUT",
 				"the %s '%s' is not a regular file", what, path);
 	}
 	if (S_ISREG(st.st_mode) && (uint64_t)st.st_size > max) {
 		close(fd);
-		return ccu_fail(why, -EFBIG, what[0] == 'f' ? "FIRMWARE_SIZE" : "MEASURE_INPUT",
+		return ccu_fail(why, -EFBIG, is_fw ? "FIRMWARE_SIZE" : "MEASURE_INPUT",
 				"the %s '%s' is %llu bytes, more than %llu", what, path,
 				(unsigned long long)st.st_size, (unsigned long long)max);
 	}
@@ -481,7 +484,8 @@ int meas_compute(const struct meas_input *in, struct meas_result *out, struct cc
 	memset(out, 0, sizeof(*out));
 	if (!in->ovmf)
 		return ccu_fail(why, -EINVAL, "MEASURE_INPUT", "no firmware file given");
-	if (in->mode != MEAS_MODE_SEV && (in->vcpus < 1 || in->vcpus > MEAS_VCPUS_MAX))
+	if (in->mode != MEAS_MODE_SEV && in->mode != MEAS_MODE_SNP_OVMF_HASH &&
+	    (in->vcpus < 1 || in->vcpus > MEAS_VCPUS_MAX))
 		return ccu_fail(why, -EINVAL, "MEASURE_INPUT", "%u vCPUs, expected 1..%u",
 				in->vcpus, MEAS_VCPUS_MAX);
 	if (in->has_ovmf_hash && in->mode != MEAS_MODE_SNP)
