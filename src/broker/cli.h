@@ -24,18 +24,11 @@ int broker_cmd_admin_keygen(int argc, char **argv);
 int broker_cmd_admin_token(int argc, char **argv);
 int broker_cmd_measure(int argc, char **argv);
 
-/* The launch inputs of "measure" and "policy measure" (cmd_measure.c). */
-struct broker_measure_args {
-	struct meas_input in;
-	bool json;
-	const char *config; /* policy measure only */
-	const char *name;   /* policy measure only: the policy */
-};
 
 /* Parse the measure options (@policy: also --config and one NAME). Returns
  * 0, -1 after printing --help, or an exit status after a usage message. */
 int broker_measure_parse(const char *cmd, int argc, char **argv, bool policy,
-			 struct broker_measure_args *a);
+			 struct meas_args *a);
 /* Compute; prints "ccunlock-kbs CMD: CODE: detail" and returns an exit status. */
-int broker_measure_compute(const char *cmd, const struct broker_measure_args *a,
+int broker_measure_compute(const char *cmd, const struct meas_args *a,
 			   struct meas_result *res);

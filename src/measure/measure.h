@@ -160,3 +160,21 @@ struct meas_result {
  * firmware codes above, FIRMWARE_READ, FIRMWARE_NO_SEV_METADATA,
  * FIRMWARE_NO_RESET_BLOCK, FIRMWARE_NO_KERNEL_HASHES, MEASURE_INPUT. */
 int meas_compute(const struct meas_input *in, struct meas_result *out, struct ccu_reason *why);
+
+/* ------------------------------------------------------------ command line */
+
+struct meas_args {
+	struct meas_input in;
+	bool json;
+	const char *config; /* with @policy: --config FILE, or NULL */
+	const char *name;   /* with @policy: the one positional NAME */
+};
+
+/* The options text (without the "usage:" line). */
+extern const char meas_args_help[];
+
+/* Parse the measurement options of argv[1..argc-1] (getopt_long; @argv[0]
+ * is the command name). @policy also takes --config FILE and one NAME.
+ * Returns 0, 1 for --help, or -EINVAL with USAGE and one line in @why. */
+int meas_args_parse(int argc, char **argv, bool policy, struct meas_args *a,
+		    struct ccu_reason *why);

@@ -449,7 +449,7 @@ static void test_upstream_vectors_fixtures(void **state)
 #define B "measure", "--mode=snp", "--ovmf=x", "--vcpus=1"
 
 /* The measure command line, from a NULL-terminated list. */
-static int mparse(struct broker_measure_args *a, ...)
+static int mparse(struct meas_args *a, ...)
 {
 	char store[16][96];
 	char *argv[17];
@@ -477,7 +477,7 @@ static void test_upstream_names(void **state)
 		{ "sev-snp", "snp" }, { "snp", "snp" },	    { "SEV-SNP", "snp" },
 		{ "SNP", "snp" },
 	};
-	struct broker_measure_args a;
+	struct meas_args a;
 	enum meas_mode m;
 	uint32_t sig = 0;
 
