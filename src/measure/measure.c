@@ -181,13 +181,12 @@ struct job {
 	uint8_t *tail;
 	size_t tail_len;
 	uint8_t table[MEAS_HASHES_TABLE];
-	bool want_sev;  /* SHA-256 of the firmware is the SEV/SEV-ES digest start */
-	bool want_snp;  /* SNP: measure the firmware pages */
 	EVP_MD_CTX *ld; /* SEV/SEV-ES launch digest */
 };
 
 /* Stream the firmware: SHA-256 of all of it (for --json and SEV), SNP
- * NORMAL pages when wanted, and the tail compared with what was parsed. */
+ * NORMAL pages into @snp_ld unless NULL, the tail compared with what was
+ * parsed. */
 static int stream_firmware(struct job *j, uint8_t snp_ld[MEAS_SNP_DIGEST], struct ccu_reason *why)
 {
 	uint64_t size = j->res->fw.size, gpa = FOUR_GIB - size, tail_off = size - j->tail_len;
@@ -207,7 +206,7 @@ static int stream_firmware(struct job *j, uint8_t snp_ld[MEAS_SNP_DIGEST], struc
 			return -EIO;
 		if (j->ld && EVP_DigestUpdate(j->ld, j->s.buf, n) != 1)
 			return -EIO;
-		for (size_t p = 0; j->want_snp && p < n; p += MEAS_PAGE) {
+		for (size_t p = 0; snp_ld && p < n; p += MEAS_PAGE) {
 			r = snp_normal_page(snp_ld, gpa + off + p, j->s.buf + p);
 			if (r < 0)
 				return r;
@@ -401,12 +400,9 @@ static int compute_snp(struct job *j, struct ccu_reason *why)
 				"OVMF build)",
 				in->ovmf);
 	if (in->has_ovmf_hash) {
+		/* A precomputed OVMF hash seeds the chain; the pages are skipped. */
 		memcpy(ld, in->ovmf_hash, MEAS_SNP_DIGEST);
-		j->want_snp = false;
 	} else {
-		j->want_snp = true;
-	}
-	if (in->mode == MEAS_MODE_SNP_OVMF_HASH || !in->has_ovmf_hash) {
 		r = stream_firmware(j, ld, why);
 		if (r < 0)
 			return r;

@@ -447,6 +447,7 @@ static void test_upstream_vectors_fixtures(void **state)
 }
 
 #define B "measure", "--mode=snp", "--ovmf=x", "--vcpus=1"
+#define END ((const char *)NULL)
 
 /* The measure command line, from a NULL-terminated list. */
 static int mparse(struct meas_args *a, ...)
@@ -501,44 +502,44 @@ static void test_upstream_names(void **state)
 	assert_int_equal(meas_mode_from_str("foo", &m), -EINVAL);
 
 	/* --vcpu-sig 0 is a signature, not "missing" */
-	assert_int_equal(mparse(&a, B, "--vcpu-sig=0", NULL), 0);
+	assert_int_equal(mparse(&a, B, "--vcpu-sig=0", END), 0);
 	assert_int_equal(a.in.vcpu_sig, 0);
 	/* QEMU without any signature source is a usage error */
-	assert_int_equal(mparse(&a, B, NULL), BROKER_EXIT_USAGE);
+	assert_int_equal(mparse(&a, B, END), BROKER_EXIT_USAGE);
 	/* ... but EC2 and GCE do not put it in the VMSA */
-	assert_int_equal(mparse(&a, B, "--vmm=gce", NULL), 0);
+	assert_int_equal(mparse(&a, B, "--vmm=gce", END), 0);
 	assert_int_equal(a.in.vmm, MEAS_VMM_GCE);
-	assert_int_equal(mparse(&a, B, "--vcpu-type=EPYC-Milan", NULL), 0);
+	assert_int_equal(mparse(&a, B, "--vcpu-type=EPYC-Milan", END), 0);
 	assert_int_equal(a.in.vcpu_sig, 0xa00f11);
 	assert_int_equal(mparse(&a, B, "--vcpu-family=25", "--vcpu-model=1", "--vcpu-stepping=1",
-				NULL),
+				END),
 			 0);
 	assert_int_equal(a.in.vcpu_sig, meas_cpu_sig(25, 1, 1));
 	assert_int_equal(a.in.guest_features, 0x1);
-	assert_int_equal(mparse(&a, B, "--vcpu-sig=0xA00F11", "--guest-features=0x21", NULL), 0);
+	assert_int_equal(mparse(&a, B, "--vcpu-sig=0xA00F11", "--guest-features=0x21", END), 0);
 	assert_int_equal(a.in.guest_features, 0x21);
 	/* two signature sources, an unknown type, --append without --kernel,
 	 * a short --ovmf-hash, a repeated option, vCPU options for SEV, SVSM */
-	assert_int_equal(mparse(&a, B, "--vcpu-sig=1", "--vcpu-type=EPYC", NULL), BROKER_EXIT_USAGE);
-	assert_int_equal(mparse(&a, B, "--vcpu-type=host", NULL), BROKER_EXIT_USAGE);
-	assert_int_equal(mparse(&a, B, "--vcpu-type=EPYC", "--append=quiet", NULL),
+	assert_int_equal(mparse(&a, B, "--vcpu-sig=1", "--vcpu-type=EPYC", END), BROKER_EXIT_USAGE);
+	assert_int_equal(mparse(&a, B, "--vcpu-type=host", END), BROKER_EXIT_USAGE);
+	assert_int_equal(mparse(&a, B, "--vcpu-type=EPYC", "--append=quiet", END),
 			 BROKER_EXIT_USAGE);
-	assert_int_equal(mparse(&a, B, "--vcpu-type=EPYC", "--ovmf-hash=00", NULL),
+	assert_int_equal(mparse(&a, B, "--vcpu-type=EPYC", "--ovmf-hash=00", END),
 			 BROKER_EXIT_USAGE);
-	assert_int_equal(mparse(&a, B, "--vcpu-type=EPYC", "--vcpus=2", NULL), BROKER_EXIT_USAGE);
-	assert_int_equal(mparse(&a, B, "--vcpu-type=EPYC", "--guest-features=x", NULL),
+	assert_int_equal(mparse(&a, B, "--vcpu-type=EPYC", "--vcpus=2", END), BROKER_EXIT_USAGE);
+	assert_int_equal(mparse(&a, B, "--vcpu-type=EPYC", "--guest-features=x", END),
 			 BROKER_EXIT_USAGE);
 	assert_int_equal(mparse(&a, "measure", "--mode=snp", "--ovmf=x", "--vcpus=0",
-				"--vcpu-type=EPYC", NULL),
+				"--vcpu-type=EPYC", END),
 			 BROKER_EXIT_USAGE);
-	assert_int_equal(mparse(&a, "measure", "--mode=sev", "--ovmf=x", "--vcpus=1", NULL),
+	assert_int_equal(mparse(&a, "measure", "--mode=sev", "--ovmf=x", "--vcpus=1", END),
 			 BROKER_EXIT_USAGE);
-	assert_int_equal(mparse(&a, "measure", "--mode=sev", "--ovmf=x", NULL), 0);
-	assert_int_equal(mparse(&a, "measure", "--mode=snp:svsm", "--ovmf=x", NULL),
+	assert_int_equal(mparse(&a, "measure", "--mode=sev", "--ovmf=x", END), 0);
+	assert_int_equal(mparse(&a, "measure", "--mode=snp:svsm", "--ovmf=x", END),
 			 BROKER_EXIT_USAGE);
-	assert_int_equal(mparse(&a, "measure", "--mode=snp:ovmf-hash", "--ovmf=x", NULL), 0);
+	assert_int_equal(mparse(&a, "measure", "--mode=snp:ovmf-hash", "--ovmf=x", END), 0);
 	assert_int_equal(mparse(&a, "measure", "--mode=snp:ovmf-hash", "--ovmf=x", "--vcpus=1",
-				NULL),
+				END),
 			 BROKER_EXIT_USAGE);
 }
 
