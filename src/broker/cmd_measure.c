@@ -82,13 +82,22 @@ static json_t *json_result(const struct meas_args *a, const struct meas_result *
 		json_object_set_new(fw, "snp_ovmf_hash",
 				    json_string(hex(in->ovmf_hash, MEAS_SNP_DIGEST, h)));
 	json_object_set_new(o, "ovmf", fw);
-	if (in->mode == MEAS_MODE_SNP || in->mode == MEAS_MODE_SEV_ES) {
+	if (in->mode == MEAS_MODE_SNP_SVSM) {
+		json_object_set_new(o, "svsm",
+				    json_pack("{s:s,s:I,s:I}", "file", in->svsm, "size",
+					      (json_int_t)res->svsm.size, "gpa",
+					      (json_int_t)res->svsm.gpa));
+		json_object_set_new(o, "vars_size", json_integer((json_int_t)in->vars_size));
+	}
+	if (in->mode != MEAS_MODE_SEV && in->mode != MEAS_MODE_SNP_OVMF_HASH) {
 		json_object_set_new(o, "vmm", json_string(meas_vmm_name(in->vmm)));
 		json_object_set_new(o, "vcpus", json_integer(in->vcpus));
 		snprintf(num_s, sizeof(num_s), "0x%08x", in->vcpu_sig);
 		json_object_set_new(o, "vcpu_sig", json_string(num_s));
 		snprintf(num_s, sizeof(num_s), "0x%llx",
-			 in->mode == MEAS_MODE_SNP ? (unsigned long long)in->guest_features : 0ull);
+			 in->mode == MEAS_MODE_SNP	    ? (unsigned long long)in->guest_features :
+			 in->mode == MEAS_MODE_SNP_SVSM ? 1ull :
+							  0ull);
 		json_object_set_new(o, "guest_features", json_string(num_s));
 	}
 	if (res->has_kernel) {

@@ -10,6 +10,7 @@
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "common/codec.h"
 #include "common/util.h"
@@ -22,6 +23,8 @@ const char meas_args_help[] =
 	"\nThe launch digest the platform will report for a guest launched from these\n"
 	"inputs (SNP: the 48-byte MEASUREMENT; SEV-ES/SEV: the 32-byte digest before the HMAC),\n"
 	"in lower-case hex. --mode snp:ovmf-hash prints the SNP digest of the firmware pages only.\n"
+	"--mode snp:svsm (QEMU with a Coconut SVSM) takes --svsm FILE and --vars-size N or\n"
+	"--vars-file FILE (the OVMF_VARS between SVSM and OVMF).\n"
 	"--vcpu-type: EPYC, EPYC-v1..v4, EPYC-IBPB, EPYC-Rome[-v1..v3], EPYC-Milan[-v1,-v2],\n"
 	"EPYC-Genoa[-v1], EPYC-Turin (QEMU's -cpu); --vcpu-sig for -cpu host (CPUID 1 EAX).\n"
 	"Numbers are decimal or 0x hex. --guest-features defaults to 0x1 (SNPActive).\n";
@@ -41,6 +44,9 @@ enum {
 	M_INITRD,
 	M_APPEND,
 	M_OVMF_HASH,
+	M_SVSM,
+	M_VARS_SIZE,
+	M_VARS_FILE,
 	M_JSON,
 	M_CONFIG,
 	M_HELP,
@@ -63,6 +69,9 @@ static const struct option measure_opts[] = {
 	{ "append", required_argument, NULL, M_APPEND },
 	{ "ovmf-hash", required_argument, NULL, M_OVMF_HASH },
 	{ "snp-ovmf-hash", required_argument, NULL, M_OVMF_HASH },
+	{ "svsm", required_argument, NULL, M_SVSM },
+	{ "vars-size", required_argument, NULL, M_VARS_SIZE },
+	{ "vars-file", required_argument, NULL, M_VARS_FILE },
 	{ "json", no_argument, NULL, M_JSON },
 	{ "config", required_argument, NULL, M_CONFIG },
 	{ "help", no_argument, NULL, M_HELP },
@@ -113,7 +122,7 @@ int meas_args_parse(int argc, char **argv, bool policy, struct meas_args *a,
 	if (policy && !a->name)
 		return musage(why, "policy measure needs a policy NAME");
 	if (!v[M_MODE] || meas_mode_from_str(v[M_MODE], &a->in.mode) < 0)
-		return musage(why, "--mode must be snp, seves, sev or snp:ovmf-hash");
+		return musage(why, "--mode must be snp, seves, sev, snp:ovmf-hash or snp:svsm");
 	if (!v[M_OVMF])
 		return musage(why, "--ovmf FILE is required");
 	a->in.ovmf = v[M_OVMF];
@@ -123,8 +132,33 @@ int meas_args_parse(int argc, char **argv, bool policy, struct meas_args *a,
 		return musage(why, "a release policy holds SNP measurements: use --mode snp");
 	if (v[M_VMM] && meas_vmm_from_str(v[M_VMM], &a->in.vmm) < 0)
 		return musage(why, "--vmm must be qemu, ec2 or gce");
+	if (a->in.mode != MEAS_MODE_SNP_SVSM && (v[M_SVSM] || v[M_VARS_SIZE] || v[M_VARS_FILE]))
+		return musage(why, "--svsm, --vars-size and --vars-file go with --mode snp:svsm");
+	if (a->in.mode == MEAS_MODE_SNP_SVSM) {
+		struct stat st;
+
+		if (!v[M_SVSM] || !!v[M_VARS_SIZE] == !!v[M_VARS_FILE])
+			return musage(why, "snp:svsm needs --svsm FILE and one of --vars-size N, "
+					   "--vars-file FILE");
+		if (v[M_FEATURES] || v[M_KERNEL] || v[M_OVMF_HASH] ||
+		    (v[M_VMM] && a->in.vmm != MEAS_VMM_QEMU))
+			return musage(why, "snp:svsm is a QEMU launch without a kernel, with guest "
+					   "features 0x1");
+		a->in.svsm = v[M_SVSM];
+		if (v[M_VARS_FILE]) {
+			if (stat(v[M_VARS_FILE], &st) < 0 || !S_ISREG(st.st_mode))
+				return ccu_fail(why, -EINVAL, "USAGE",
+						"--vars-file '%.200s' is not a readable file",
+						v[M_VARS_FILE]);
+			a->in.vars_size = (uint64_t)st.st_size;
+		} else {
+			r = num(why, "--vars-size", v[M_VARS_SIZE], MEAS_FW_MAX, &a->in.vars_size);
+			if (r)
+				return r;
+		}
+	}
 	if (a->in.mode == MEAS_MODE_SNP_OVMF_HASH) {
-		for (int o = M_VCPUS; o <= M_OVMF_HASH; o++)
+		for (int o = M_VCPUS; o <= M_VARS_FILE; o++)
 			if (v[o])
 				return musage(why, "--mode snp:ovmf-hash takes only --ovmf "
 						   "(and --json)");

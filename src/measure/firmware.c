@@ -21,6 +21,8 @@ static const uint8_t guid_metadata[16] = { 0x66, 0x65, 0x88, 0xdc, 0x4a, 0x98, 0
 					   0xa7, 0x5e, 0x55, 0x85, 0xa7, 0xbf, 0x67, 0xcc };
 static const uint8_t guid_hashes[16] = { 0x1f, 0x37, 0x55, 0x72, 0x3b, 0x3a, 0x04, 0x4b,
 					 0x92, 0x7b, 0x1d, 0xa6, 0xef, 0xa8, 0xd4, 0x54 };
+static const uint8_t guid_svsm_info[16] = { 0x12, 0xa6, 0x89, 0xa7, 0x97, 0x05, 0x4b, 0x4c,
+					    0xa4, 0x9f, 0xcb, 0xb1, 0xfe, 0x9d, 0x1d, 0xdd };
 static const uint8_t guid_ht_table[16] = { 0x06, 0xd6, 0x38, 0x94, 0x22, 0x4f, 0xc9, 0x4c,
 					   0xb4, 0x79, 0xa7, 0x93, 0xd4, 0x11, 0xfd, 0x21 };
 static const uint8_t guid_ht_cmdline[16] = { 0xd8, 0x2d, 0xd0, 0x97, 0x20, 0xbd, 0x94, 0x4c,
@@ -159,6 +161,11 @@ static int parse_table(const uint8_t *tail, size_t tail_len, struct meas_fw *fw,
 				return r;
 			fw->hashes_gpa = le32(data);
 			fw->hashes_size = le32(data + 4);
+		} else if (memcmp(trailer + 2, guid_svsm_info, 16) == 0) {
+			r = table_entry(dlen, "SVSM information", 4, &fw->has_svsm_info, why);
+			if (r < 0)
+				return r;
+			fw->svsm_entry = le32(data);
 		}
 		/* Other entries (launch secret, TDX, ...) are not measured. */
 		pos -= elen;
@@ -168,7 +175,7 @@ static int parse_table(const uint8_t *tail, size_t tail_len, struct meas_fw *fw,
 
 static int check_sections(const struct meas_fw *fw, struct ccu_reason *why)
 {
-	uint64_t fw_gpa = FW_FOUR_GIB - fw->size, pages = 0;
+	uint64_t fw_gpa = fw->gpa, pages = 0;
 	unsigned secrets = 0, cpuid = 0, hashes = 0;
 
 	for (unsigned i = 0; i < fw->nsections; i++) {
@@ -205,7 +212,7 @@ static int check_sections(const struct meas_fw *fw, struct ccu_reason *why)
 			return ccu_fail(why, -EBADMSG, "FIRMWARE_SECTION",
 					"SEV metadata sections cover more than %u pages",
 					MEAS_FW_SECTION_PAGES_MAX);
-		if (end > fw_gpa)
+		if (end > fw_gpa && s->gpa < fw_gpa + fw->size)
 			return ccu_fail(why, -EBADMSG, "FIRMWARE_SECTION_OVERLAP",
 					"SEV metadata section %u (%s) at 0x%x size 0x%x overlaps the "
 					"firmware at 0x%llx",
@@ -266,15 +273,28 @@ static int parse_metadata(const uint8_t *tail, size_t tail_len, const uint8_t *e
 int meas_fw_parse(const uint8_t *tail, size_t tail_len, uint64_t file_size, struct meas_fw *fw,
 		  struct ccu_reason *why)
 {
+	if (file_size > FW_FOUR_GIB)
+		return ccu_fail(why, -EBADMSG, "FIRMWARE_SIZE", "firmware larger than 4 GiB");
+	return meas_fw_parse_at(tail, tail_len, file_size, FW_FOUR_GIB - file_size, fw, why);
+}
+
+int meas_fw_parse_at(const uint8_t *tail, size_t tail_len, uint64_t file_size, uint64_t gpa,
+		     struct meas_fw *fw, struct ccu_reason *why)
+{
 	const uint8_t *meta = NULL;
 	int r;
 
 	memset(fw, 0, sizeof(*fw));
 	fw->size = file_size;
+	fw->gpa = gpa;
 	if (file_size < MEAS_FW_MIN || file_size > MEAS_FW_MAX || file_size % MEAS_PAGE)
 		return ccu_fail(why, -EBADMSG, "FIRMWARE_SIZE",
 				"firmware is %llu bytes, expected a multiple of 4096 from %u to %u",
 				(unsigned long long)file_size, MEAS_FW_MIN, MEAS_FW_MAX);
+	if (gpa % MEAS_PAGE || gpa + file_size > FW_FOUR_GIB)
+		return ccu_fail(why, -EBADMSG, "FIRMWARE_SIZE",
+				"an image of %llu bytes cannot be loaded at 0x%llx below 4 GiB",
+				(unsigned long long)file_size, (unsigned long long)gpa);
 	if (tail_len != (file_size < MEAS_FW_TAIL ? file_size : MEAS_FW_TAIL))
 		return ccu_fail(why, -EINVAL, "FIRMWARE_SIZE",
 				"firmware tail of %zu bytes for a %llu-byte file", tail_len,
@@ -369,6 +389,36 @@ void meas_vmsa_build(uint8_t page[MEAS_PAGE], uint32_t eip, uint32_t vcpu_sig,
 	put16(page + VMSA_X87_FCW, fcw);
 }
 
+void meas_vmsa_build_svsm(uint8_t page[MEAS_PAGE], uint32_t eip, uint32_t vcpu_sig)
+{
+	memset(page, 0, MEAS_PAGE);
+	/* 32-bit protected mode at the SVSM's entry, flat segments. */
+	put_seg(page + VMSA_ES, 16, 0xc93, 0xffffffff, 0);
+	put_seg(page + VMSA_CS, 8, 0xc9b, 0xffffffff, 0);
+	put_seg(page + VMSA_SS, 16, 0xc93, 0xffffffff, 0);
+	put_seg(page + VMSA_DS, 16, 0xc93, 0xffffffff, 0);
+	put_seg(page + VMSA_FS, 16, 0xc93, 0xffffffff, 0);
+	put_seg(page + VMSA_GS, 0, 0x93, 0xffff, 0);
+	put_seg(page + VMSA_GDTR, 0, 0, 0xffff, 0);
+	put_seg(page + VMSA_LDTR, 0, 0x82, 0xffff, 0);
+	put_seg(page + VMSA_IDTR, 0, 0, 0xffff, 0);
+	put_seg(page + VMSA_TR, 0, 0x8b, 0xffff, 0);
+	put64(page + VMSA_EFER, 0x1000);
+	put64(page + VMSA_CR4, 0x40);
+	put64(page + VMSA_CR0, 0x11);
+	put64(page + VMSA_DR7, 0x400);
+	put64(page + VMSA_DR6, 0xffff0ff0);
+	put64(page + VMSA_RFLAGS, 0x2);
+	put64(page + VMSA_RIP, eip);
+	put64(page + VMSA_G_PAT, 0x0007040600070406ull);
+	put64(page + VMSA_RDX, vcpu_sig);
+	put64(page + VMSA_SEV_FEATURES, 0x1);
+	put64(page + VMSA_XCR0, 0x1);
+	/* QEMU's MXCSR; the x87 control word stays 0 (as the launches the
+	 * reference tool's SVSM vectors come from). */
+	put32(page + VMSA_MXCSR, 0x1f80);
+}
+
 #define HT_ENTRY 50u
 
 static void ht_entry(uint8_t *p, const uint8_t guid[16], const uint8_t hash[32])
@@ -444,6 +494,8 @@ int meas_mode_from_str(const char *s, enum meas_mode *mode)
 		*mode = MEAS_MODE_SEV;
 	else if (!strcasecmp(s, "snp:ovmf-hash"))
 		*mode = MEAS_MODE_SNP_OVMF_HASH;
+	else if (!strcasecmp(s, "snp:svsm") || !strcasecmp(s, "sev-snp:svsm"))
+		*mode = MEAS_MODE_SNP_SVSM;
 	else
 		return -EINVAL;
 	return 0;
@@ -473,6 +525,8 @@ const char *meas_mode_name(enum meas_mode mode)
 		return "sev";
 	case MEAS_MODE_SNP_OVMF_HASH:
 		return "snp:ovmf-hash";
+	case MEAS_MODE_SNP_SVSM:
+		return "snp:svsm";
 	}
 	return "?";
 }

@@ -66,6 +66,7 @@ static int snp_typed_pages(uint8_t ld[MEAS_SNP_DIGEST], enum meas_page_type type
 struct stream {
 	EVP_MD_CTX *sha256;
 	uint8_t *buf;
+	uint8_t scratch[32];
 };
 
 static void stream_done(struct stream *s)
@@ -173,34 +174,50 @@ static int sha256_buf(const void *d, size_t len, uint8_t out[32])
 
 /* ------------------------------------------------------------ compute */
 
+/* A firmware (or SVSM) image: its open file and the tail that was parsed. */
+struct image {
+	const char *path;
+	const char *what; /* "firmware", "SVSM image" */
+	int fd;
+	uint8_t *tail;
+	size_t tail_len;
+	struct meas_fw *fw;
+};
+
 struct job {
 	const struct meas_input *in;
 	struct meas_result *res;
 	struct stream s;
-	int fd;
-	uint8_t *tail;
-	size_t tail_len;
+	struct image ovmf, svsm;
 	uint8_t table[MEAS_HASHES_TABLE];
 	EVP_MD_CTX *ld; /* SEV/SEV-ES launch digest */
 };
 
-/* Stream the firmware: SHA-256 of all of it (for --json and SEV), SNP
- * NORMAL pages into @snp_ld unless NULL, the tail compared with what was
- * parsed. */
-static int stream_firmware(struct job *j, uint8_t snp_ld[MEAS_SNP_DIGEST], struct ccu_reason *why)
+static void image_done(struct image *im)
 {
-	uint64_t size = j->res->fw.size, gpa = FOUR_GIB - size, tail_off = size - j->tail_len;
+	free(im->tail);
+	if (im->fd >= 0)
+		close(im->fd);
+}
+
+/* Stream an image: its SHA-256 into @sha256 (unless NULL) and @j->ld (SEV,
+ * SEV-ES), SNP NORMAL pages into @snp_ld unless NULL, the tail compared with
+ * what was parsed. */
+static int stream_image(struct job *j, const struct image *im, uint8_t snp_ld[MEAS_SNP_DIGEST],
+			uint8_t *sha256, struct ccu_reason *why)
+{
+	uint64_t size = im->fw->size, gpa = im->fw->gpa, tail_off = size - im->tail_len;
 	EVP_MD_CTX *h = j->s.sha256;
 
 	if (EVP_DigestInit_ex(h, EVP_sha256(), NULL) != 1)
 		return -EIO;
 	for (uint64_t off = 0; off < size; off += MEAS_IO_CHUNK) {
 		size_t n = size - off < MEAS_IO_CHUNK ? (size_t)(size - off) : MEAS_IO_CHUNK;
-		int r = read_exact_at(j->fd, j->s.buf, n, off);
+		int r = read_exact_at(im->fd, j->s.buf, n, off);
 
 		if (r < 0)
-			return ccu_fail(why, r, "FIRMWARE_READ", "reading the firmware '%s': %s",
-					j->in->ovmf,
+			return ccu_fail(why, r, "FIRMWARE_READ", "reading the %s '%s': %s", im->what,
+					im->path,
 					r == -ENODATA ? "it became shorter" : strerror(-r));
 		if (EVP_DigestUpdate(h, j->s.buf, n) != 1)
 			return -EIO;
@@ -215,40 +232,50 @@ static int stream_firmware(struct job *j, uint8_t snp_ld[MEAS_SNP_DIGEST], struc
 		if (off + n > tail_off) {
 			uint64_t from = off > tail_off ? off : tail_off;
 
-			if (memcmp(j->s.buf + (from - off), j->tail + (from - tail_off),
+			if (memcmp(j->s.buf + (from - off), im->tail + (from - tail_off),
 				   (size_t)(off + n - from)) != 0)
 				return ccu_fail(why, -EIO, "FIRMWARE_READ",
-						"the firmware '%s' changed while reading",
-						j->in->ovmf);
+						"the %s '%s' changed while reading", im->what,
+						im->path);
 		}
 	}
-	if (EVP_DigestFinal_ex(h, j->res->ovmf_sha256, NULL) != 1)
+	if (EVP_DigestFinal_ex(h, sha256 ? sha256 : j->s.scratch, NULL) != 1)
 		return -EIO;
-	j->res->has_ovmf_sha256 = true;
 	return 0;
 }
 
-static int load_firmware(struct job *j, struct ccu_reason *why)
+static int stream_firmware(struct job *j, uint8_t snp_ld[MEAS_SNP_DIGEST], struct ccu_reason *why)
+{
+	int r = stream_image(j, &j->ovmf, snp_ld, j->res->ovmf_sha256, why);
+
+	if (r == 0)
+		j->res->has_ovmf_sha256 = true;
+	return r;
+}
+
+/* Open and parse an image that ends at @end (exclusive; 4 GiB for OVMF). */
+static int load_image(struct image *im, uint64_t end, struct ccu_reason *why)
 {
 	uint64_t size = 0;
-	int r = open_regular(j->in->ovmf, MEAS_FW_MAX, "firmware", &j->fd, &size, why);
+	int r = open_regular(im->path, MEAS_FW_MAX, "firmware", &im->fd, &size, why);
 
 	if (r < 0)
 		return r;
-	if (size < MEAS_FW_MIN || size % MEAS_PAGE)
+	if (size < MEAS_FW_MIN || size % MEAS_PAGE || size > end)
 		return ccu_fail(why, -EBADMSG, "FIRMWARE_SIZE",
-				"the firmware '%s' is %llu bytes, expected a multiple of 4096 "
-				"from %u to %u",
-				j->in->ovmf, (unsigned long long)size, MEAS_FW_MIN, MEAS_FW_MAX);
-	j->tail_len = size < MEAS_FW_TAIL ? (size_t)size : MEAS_FW_TAIL;
-	j->tail = malloc(j->tail_len);
-	if (!j->tail)
+				"the %s '%s' is %llu bytes, expected a multiple of 4096 from %u to "
+				"%u below 0x%llx",
+				im->what, im->path, (unsigned long long)size, MEAS_FW_MIN,
+				MEAS_FW_MAX, (unsigned long long)end);
+	im->tail_len = size < MEAS_FW_TAIL ? (size_t)size : MEAS_FW_TAIL;
+	im->tail = malloc(im->tail_len);
+	if (!im->tail)
 		return -ENOMEM;
-	r = read_exact_at(j->fd, j->tail, j->tail_len, size - j->tail_len);
+	r = read_exact_at(im->fd, im->tail, im->tail_len, size - im->tail_len);
 	if (r < 0)
-		return ccu_fail(why, r, "FIRMWARE_READ", "reading the firmware '%s': %s",
-				j->in->ovmf, r == -ENODATA ? "it became shorter" : strerror(-r));
-	return meas_fw_parse(j->tail, j->tail_len, size, &j->res->fw, why);
+		return ccu_fail(why, r, "FIRMWARE_READ", "reading the %s '%s': %s", im->what,
+				im->path, r == -ENODATA ? "it became shorter" : strerror(-r));
+	return meas_fw_parse_at(im->tail, im->tail_len, size, end - size, im->fw, why);
 }
 
 static int kernel_hashes(struct job *j, struct ccu_reason *why)
@@ -320,10 +347,10 @@ static int snp_hashes_page(struct job *j, uint8_t ld[MEAS_SNP_DIGEST], const str
 	return snp_normal_page(ld, s->gpa, page);
 }
 
-static int snp_sections(struct job *j, uint8_t ld[MEAS_SNP_DIGEST], struct ccu_reason *why)
+/* The metadata sections of @fw (OVMF's, or an SVSM's), as @vmm measures them. */
+static int snp_sections(struct job *j, const struct meas_fw *fw, enum meas_vmm vmm,
+			uint8_t ld[MEAS_SNP_DIGEST], struct ccu_reason *why)
 {
-	const struct meas_fw *fw = &j->res->fw;
-	enum meas_vmm vmm = j->in->vmm;
 	int r = 0;
 
 	for (unsigned i = 0; i < fw->nsections && r >= 0; i++) {
@@ -422,7 +449,7 @@ static int compute_snp(struct job *j, struct ccu_reason *why)
 		if (r < 0)
 			return r;
 	}
-	r = snp_sections(j, ld, why);
+	r = snp_sections(j, &res->fw, in->vmm, ld, why);
 	if (r < 0)
 		return r;
 	if (EVP_Digest(bsp, MEAS_PAGE, hb, &n, EVP_sha384(), NULL) != 1 ||
@@ -472,9 +499,74 @@ static int compute_sev(struct job *j, struct ccu_reason *why)
 	return EVP_DigestFinal_ex(j->ld, res->digest, NULL) == 1 ? 0 : -EIO;
 }
 
+/* SNP with a Coconut SVSM (QEMU): OVMF pages, the SVSM pages just below
+ * OVMF and its variable store, the SVSM's metadata sections, then every vCPU
+ * in the SVSM's own start state. */
+static int compute_svsm(struct job *j, struct ccu_reason *why)
+{
+	const struct meas_input *in = j->in;
+	struct meas_result *res = j->res;
+	const struct meas_fw *sv = &res->svsm;
+	uint8_t vmsa[MEAS_PAGE], h[MEAS_SNP_DIGEST];
+	uint8_t *ld = res->digest;
+	unsigned int n = 0;
+	uint64_t end = res->fw.gpa, eip;
+	int r;
+
+	res->digest_len = MEAS_SNP_DIGEST;
+	memset(ld, 0, MEAS_SNP_DIGEST);
+	if (in->vars_size >= end)
+		return ccu_fail(why, -EINVAL, "MEASURE_INPUT", "the OVMF_VARS size leaves no room");
+	r = load_image(&j->svsm, end - in->vars_size, why);
+	if (r < 0)
+		return r;
+	if (!sv->has_svsm_info)
+		return ccu_fail(why, -ENOTSUP, "FIRMWARE_NO_RESET_BLOCK",
+				"the SVSM image '%s' has no SVSM information entry (entry point)",
+				in->svsm);
+	if (!sv->has_metadata)
+		return ccu_fail(why, -ENOTSUP, "FIRMWARE_NO_SEV_METADATA",
+				"the SVSM image '%s' has no SEV metadata", in->svsm);
+	eip = sv->gpa + sv->svsm_entry;
+	if (eip >= FOUR_GIB)
+		return ccu_fail(why, -EBADMSG, "FIRMWARE_TABLE",
+				"the SVSM entry point 0x%llx is above 4 GiB", (unsigned long long)eip);
+	for (unsigned i = 0; i < sv->nsections; i++)
+		if ((uint64_t)sv->sections[i].gpa + sv->sections[i].size > sv->gpa)
+			return ccu_fail(why, -EBADMSG, "FIRMWARE_SECTION_OVERLAP",
+					"SVSM metadata section %u (0x%x+0x%x) overlaps the images at "
+					"0x%llx",
+					i, sv->sections[i].gpa, sv->sections[i].size,
+					(unsigned long long)sv->gpa);
+	r = stream_firmware(j, ld, why);
+	if (r >= 0)
+		r = stream_image(j, &j->svsm, ld, NULL, why);
+	if (r < 0)
+		return r;
+	/* The SVSM's sections are measured like QEMU measures OVMF's (no
+	 * kernel: a hashes section is a zero page). */
+	r = snp_sections(j, sv, MEAS_VMM_QEMU, ld, why);
+	if (r < 0)
+		return r;
+	meas_vmsa_build_svsm(vmsa, (uint32_t)eip, in->vcpu_sig);
+	if (EVP_Digest(vmsa, MEAS_PAGE, h, &n, EVP_sha384(), NULL) != 1)
+		return -EIO;
+	for (unsigned v = 0; v < in->vcpus; v++) {
+		r = meas_snp_extend(ld, MEAS_PAGE_VMSA, MEAS_VMSA_GPA, h);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
 int meas_compute(const struct meas_input *in, struct meas_result *out, struct ccu_reason *why)
 {
-	struct job j = { .in = in, .res = out, .fd = -1 };
+	struct job j = {
+		.in = in,
+		.res = out,
+		.ovmf = { .path = in->ovmf, .what = "firmware", .fd = -1, .fw = &out->fw },
+		.svsm = { .path = in->svsm, .what = "SVSM image", .fd = -1, .fw = &out->svsm },
+	};
 	int r;
 
 	memset(out, 0, sizeof(*out));
@@ -490,13 +582,33 @@ int meas_compute(const struct meas_input *in, struct meas_result *out, struct cc
 	if (!in->kernel && (in->initrd || (in->append && in->append[0])))
 		return ccu_fail(why, -EINVAL, "MEASURE_INPUT",
 				"an initrd or command line is measured only with a kernel");
+	if ((in->mode == MEAS_MODE_SNP_SVSM) != (in->svsm != NULL))
+		return ccu_fail(why, -EINVAL, "MEASURE_INPUT",
+				"an SVSM image goes with --mode snp:svsm, and only there");
+	if (in->mode == MEAS_MODE_SNP_SVSM && (in->kernel || in->vars_size % MEAS_PAGE ||
+					       in->vars_size > MEAS_FW_MAX))
+		return ccu_fail(why, -EINVAL, "MEASURE_INPUT",
+				"snp:svsm takes no kernel and an OVMF_VARS size of whole pages up to "
+				"%u bytes",
+				MEAS_FW_MAX);
 	r = stream_init(&j.s);
 	if (r >= 0)
-		r = load_firmware(&j, why);
-	if (r >= 0)
-		r = in->mode == MEAS_MODE_SNP || in->mode == MEAS_MODE_SNP_OVMF_HASH ?
-			    compute_snp(&j, why) :
-			    compute_sev(&j, why);
+		r = load_image(&j.ovmf, FOUR_GIB, why);
+	if (r >= 0) {
+		switch (in->mode) {
+		case MEAS_MODE_SNP:
+		case MEAS_MODE_SNP_OVMF_HASH:
+			r = compute_snp(&j, why);
+			break;
+		case MEAS_MODE_SNP_SVSM:
+			r = compute_svsm(&j, why);
+			break;
+		case MEAS_MODE_SEV_ES:
+		case MEAS_MODE_SEV:
+			r = compute_sev(&j, why);
+			break;
+		}
+	}
 	if (r < 0 && why && !ccu_reason_is_set(why))
 		ccu_reason_set(why, "MEASURE_INPUT", "computing the digest failed: %s",
 			       strerror(-r));
@@ -504,8 +616,7 @@ int meas_compute(const struct meas_input *in, struct meas_result *out, struct cc
 		memset(out->digest, 0, sizeof(out->digest));
 	EVP_MD_CTX_free(j.ld);
 	stream_done(&j.s);
-	free(j.tail);
-	if (j.fd >= 0)
-		close(j.fd);
+	image_done(&j.ovmf);
+	image_done(&j.svsm);
 	return r < 0 ? r : 0;
 }

@@ -51,6 +51,7 @@ enum meas_mode {
 	MEAS_MODE_SEV_ES,
 	MEAS_MODE_SEV,
 	MEAS_MODE_SNP_OVMF_HASH, /* the SNP digest after the firmware pages only */
+	MEAS_MODE_SNP_SVSM,      /* SNP with a Coconut SVSM below OVMF */
 };
 
 enum meas_vmm {
@@ -87,6 +88,7 @@ struct meas_section {
 /* What the firmware's footer table and SEV metadata say. */
 struct meas_fw {
 	uint64_t size;
+	uint64_t gpa; /* where the image is loaded */
 	bool has_table;
 	bool has_reset_block;
 	uint32_t reset_eip;
@@ -96,6 +98,8 @@ struct meas_fw {
 	bool has_hashes_entry;
 	uint32_t hashes_gpa;
 	uint32_t hashes_size;
+	bool has_svsm_info;
+	uint32_t svsm_entry; /* SVSM: entry point offset from the image's GPA */
 };
 
 /* Parse the last @tail_len bytes (@tail) of a firmware file of @file_size
@@ -103,10 +107,16 @@ struct meas_fw {
  * FIRMWARE_METADATA, FIRMWARE_SECTION or FIRMWARE_SECTION_OVERLAP. */
 int meas_fw_parse(const uint8_t *tail, size_t tail_len, uint64_t file_size, struct meas_fw *fw,
 		  struct ccu_reason *why);
+/* The same for an image loaded at @gpa (an SVSM below the firmware). */
+int meas_fw_parse_at(const uint8_t *tail, size_t tail_len, uint64_t file_size, uint64_t gpa,
+		     struct meas_fw *fw, struct ccu_reason *why);
 
 /* A 4096-byte VMSA page for a vCPU starting at @eip. */
 void meas_vmsa_build(uint8_t page[MEAS_PAGE], uint32_t eip, uint32_t vcpu_sig,
 		     uint64_t sev_features, enum meas_vmm vmm);
+
+/* The VMSA every vCPU of an SVSM launch starts with (SEV_FEATURES 0x1). */
+void meas_vmsa_build_svsm(uint8_t page[MEAS_PAGE], uint32_t eip, uint32_t vcpu_sig);
 
 /* The 176-byte kernel hashes table from the three SHA-256 values. */
 void meas_hashes_table(uint8_t table[MEAS_HASHES_TABLE], const uint8_t cmdline[32],
@@ -142,12 +152,15 @@ struct meas_input {
 	const char *append; /* NULL or "": the command line is one NUL byte */
 	bool has_ovmf_hash; /* SNP: seed the digest, skip the firmware pages */
 	uint8_t ovmf_hash[MEAS_SNP_DIGEST];
+	const char *svsm;   /* snp:svsm: the SVSM image */
+	uint64_t vars_size; /* snp:svsm: the OVMF_VARS gap between SVSM and OVMF */
 };
 
 struct meas_result {
 	size_t digest_len;
 	uint8_t digest[MEAS_SNP_DIGEST];
 	struct meas_fw fw;
+	struct meas_fw svsm; /* snp:svsm */
 	bool has_ovmf_sha256; /* false when --ovmf-hash skipped the firmware pages */
 	uint8_t ovmf_sha256[32];
 	bool has_kernel;

@@ -48,6 +48,8 @@ struct fwspec {
 	uint32_t eip;
 	uint32_t meta_off; /* the metadata entry's value (the header is at -0x554) */
 	uint32_t hgpa, hsize;
+	bool svsm_info; /* an SVSM image's entry-point entry */
+	uint32_t svsm_entry;
 	unsigned n;
 	struct meas_section sec[12];
 };
@@ -60,6 +62,8 @@ static const uint8_t g_meta[16] = { 0x66, 0x65, 0x88, 0xdc, 0x4a, 0x98, 0x98, 0x
 				    0xa7, 0x5e, 0x55, 0x85, 0xa7, 0xbf, 0x67, 0xcc };
 static const uint8_t g_hashes[16] = { 0x1f, 0x37, 0x55, 0x72, 0x3b, 0x3a, 0x04, 0x4b,
 				      0x92, 0x7b, 0x1d, 0xa6, 0xef, 0xa8, 0xd4, 0x54 };
+static const uint8_t g_svsm[16] = { 0x12, 0xa6, 0x89, 0xa7, 0x97, 0x05, 0x4b, 0x4c,
+				    0xa4, 0x9f, 0xcb, 0xb1, 0xfe, 0x9d, 0x1d, 0xdd };
 static const uint8_t g_other[16] = { 0x35, 0x65, 0x7a, 0xe4, 0x4a, 0x98, 0x98, 0x47,
 				     0x86, 0x5e, 0x46, 0x85, 0xa7, 0xbf, 0x8e, 0xc2 };
 
@@ -115,6 +119,10 @@ static uint8_t *fw_build(const struct fwspec *s)
 	if (!s->no_reset) {
 		p32(d, s->eip);
 		pos = put_entry(fw, pos, g_reset, d, 4);
+	}
+	if (s->svsm_info) {
+		p32(d, s->svsm_entry);
+		pos = put_entry(fw, pos, g_svsm, d, 4);
 	}
 	p16(fw + footer, (uint16_t)(footer - pos + 18));
 	memcpy(fw + footer + 2, g_footer, 16);
@@ -220,7 +228,8 @@ static const char *fw_file(const struct fwspec *s, const char *name)
 /* ------------------------------------------------------------ running */
 
 struct run {
-	const char *mode, *ovmf, *vcpu_type, *vmm, *kernel, *initrd, *append, *ovmf_hash;
+	const char *mode, *ovmf, *vcpu_type, *vmm, *kernel, *initrd, *append, *ovmf_hash, *svsm;
+	uint64_t vars_size;
 	unsigned vcpus;
 	unsigned long long features;
 	uint32_t sig;
@@ -241,6 +250,8 @@ static int compute(const struct run *r, struct meas_result *res, struct ccu_reas
 	in.kernel = r->kernel;
 	in.initrd = r->initrd;
 	in.append = r->append;
+	in.svsm = r->svsm;
+	in.vars_size = r->vars_size;
 	if (r->ovmf_hash) {
 		assert_int_equal(ccu_hex_decode_exact(r->ovmf_hash, in.ovmf_hash, 48), 0);
 		in.has_ovmf_hash = true;
@@ -469,6 +480,62 @@ static int mparse(struct meas_args *a, ...)
 	return broker_measure_parse("measure", n, argv, false, a);
 }
 
+/* test_snp_svsm_4_vcpus, test_snp_svsm_2_vcpus: a real Coconut SVSM launch */
+static void test_upstream_svsm_fixtures(void **state)
+{
+	const char *o = fixture("svsm_ovmf.fd"), *sv = fixture("svsm.bin");
+	struct run r = { .mode = "snp:svsm", .ovmf = o, .svsm = sv, .vars_size = 540672,
+			 .vcpu_type = "EPYC-v4", .vcpus = 4 };
+
+	(void)state;
+	REQUIRE_FIXTURES(o, sv);
+	expect(&r, "27d154c27b7b359c935e250ec6fee72aa0ae8c1225e3b0e1cf46a9567e938066d7d6f94bbdc4a857"
+		   "818bdb79277a44b2");
+	r.vcpus = 2;
+	expect(&r, "9b94745036aafddf4f7f8b00c7513abb5b7703178cb95aaa57928bd963d68d3bfcb715d6019b9167"
+		   "ee2517b11b0d9be7");
+}
+
+/* An SVSM launch from built images, cross-checked with sev-snp-measure 0.0.13
+ * on the same files; and its refusals. */
+static void test_svsm_layout(void **state)
+{
+	struct fwspec o = amdsev_spec(1024 * 1024);
+	struct fwspec sv = {
+		.size = 64 * 1024,
+		.eip = 0xfffffff0,
+		.no_hashes = true,
+		.svsm_info = true,
+		.svsm_entry = 0x1000,
+		.n = 3,
+		.sec = { { 0x0, 0x9e000, 1 }, { 0x9e000, 0x1000, 2 }, { 0x9f000, 0x1000, 3 } },
+	};
+	struct run r = { .mode = "snp:svsm", .vcpu_type = "EPYC-Milan", .vcpus = 3,
+			 .vars_size = 0x84000 };
+	const char *keep = getenv("CCU_MEASURE_KEEP");
+
+	(void)state;
+	r.ovmf = fw_file(&o, "svsm-ovmf.fd");
+	r.svsm = fw_file(&sv, "svsm.bin");
+	if (keep && *keep) {
+		char cmd[2048];
+
+		snprintf(cmd, sizeof(cmd), "cp %s %s %s/", r.ovmf, r.svsm, keep);
+		assert_int_equal(system(cmd), 0);
+	}
+	expect(&r, "67d99d6aa05c5d021df5ffc7a3415d6489c08e603ee79a61d805043dff3f5e2f3b5bb9107fe26f6c338f7458c4aa9efb");
+	/* the SVSM must say where it starts, and sit below OVMF and its variables */
+	sv.svsm_info = false;
+	r.svsm = fw_file(&sv, "svsm-noinfo.bin");
+	expect_refused(&r, "FIRMWARE_NO_RESET_BLOCK");
+	sv.svsm_info = true;
+	sv.sec[2] = (struct meas_section){ 0xffff0000, 0x1000, 3 }; /* in OVMF */
+	r.svsm = fw_file(&sv, "svsm-overlap.bin");
+	expect_refused(&r, "FIRMWARE_SECTION_OVERLAP");
+	r.vars_size = 0x100000000ull;
+	expect_refused(&r, "MEASURE_INPUT");
+}
+
 /* tests/test_vcpu_types.py, test_cli.py (signature sources), test_sev_mode.py */
 static void test_upstream_names(void **state)
 {
@@ -537,6 +604,19 @@ static void test_upstream_names(void **state)
 	assert_int_equal(mparse(&a, "measure", "--mode=sev", "--ovmf=x", END), 0);
 	assert_int_equal(mparse(&a, "measure", "--mode=snp:svsm", "--ovmf=x", END),
 			 BROKER_EXIT_USAGE);
+	assert_int_equal(mparse(&a, "measure", "--mode=snp:svsm", "--ovmf=x", "--svsm=y",
+				"--vars-size=540672", "--vcpus=2", "--vcpu-type=EPYC", END),
+			 0);
+	assert_int_equal(a.in.vars_size, 540672);
+	assert_int_equal(mparse(&a, "measure", "--mode=snp:svsm", "--ovmf=x", "--svsm=y",
+				"--vars-size=540672", "--vars-file=z", "--vcpus=2", "--vcpu-type=EPYC",
+				END),
+			 BROKER_EXIT_USAGE);
+	assert_int_equal(mparse(&a, "measure", "--mode=snp:svsm", "--ovmf=x", "--svsm=y",
+				"--vars-size=540672", "--vcpus=2", "--vcpu-type=EPYC",
+				"--guest-features=0x21", END),
+			 BROKER_EXIT_USAGE);
+	assert_int_equal(mparse(&a, B, "--vcpu-type=EPYC", "--svsm=y", END), BROKER_EXIT_USAGE);
 	assert_int_equal(mparse(&a, "measure", "--mode=snp:ovmf-hash", "--ovmf=x", END), 0);
 	assert_int_equal(mparse(&a, "measure", "--mode=snp:ovmf-hash", "--ovmf=x", "--vcpus=1",
 				END),
@@ -912,6 +992,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_upstream_snp_vectors_layout),
 		cmocka_unit_test(test_upstream_vectors_fixtures),
+		cmocka_unit_test(test_upstream_svsm_fixtures),
+		cmocka_unit_test(test_svsm_layout),
 		cmocka_unit_test(test_upstream_names),
 		cmocka_unit_test(test_debian_ovmf),
 		cmocka_unit_test(test_debian_refusals),
