@@ -25,6 +25,7 @@ const char meas_args_help[] =
 	"in lower-case hex. --mode snp:ovmf-hash prints the SNP digest of the firmware pages only.\n"
 	"--mode snp:svsm (QEMU with a Coconut SVSM) takes --svsm FILE and --vars-size N or\n"
 	"--vars-file FILE (the OVMF_VARS between SVSM and OVMF).\n"
+	"--dump-vmsa DIR writes the measured VMSA of every vCPU as DIR/vmsa<N>.bin.\n"
 	"--vcpu-type: EPYC, EPYC-v1..v4, EPYC-IBPB, EPYC-Rome[-v1..v3], EPYC-Milan[-v1,-v2],\n"
 	"EPYC-Genoa[-v1], EPYC-Turin (QEMU's -cpu); --vcpu-sig for -cpu host (CPUID 1 EAX).\n"
 	"Numbers are decimal or 0x hex. --guest-features defaults to 0x1 (SNPActive).\n";
@@ -47,6 +48,7 @@ enum {
 	M_SVSM,
 	M_VARS_SIZE,
 	M_VARS_FILE,
+	M_DUMP_VMSA,
 	M_JSON,
 	M_CONFIG,
 	M_HELP,
@@ -72,6 +74,7 @@ static const struct option measure_opts[] = {
 	{ "svsm", required_argument, NULL, M_SVSM },
 	{ "vars-size", required_argument, NULL, M_VARS_SIZE },
 	{ "vars-file", required_argument, NULL, M_VARS_FILE },
+	{ "dump-vmsa", required_argument, NULL, M_DUMP_VMSA },
 	{ "json", no_argument, NULL, M_JSON },
 	{ "config", required_argument, NULL, M_CONFIG },
 	{ "help", no_argument, NULL, M_HELP },
@@ -158,7 +161,7 @@ int meas_args_parse(int argc, char **argv, bool policy, struct meas_args *a,
 		}
 	}
 	if (a->in.mode == MEAS_MODE_SNP_OVMF_HASH) {
-		for (int o = M_VCPUS; o <= M_VARS_FILE; o++)
+		for (int o = M_VCPUS; o <= M_DUMP_VMSA; o++)
 			if (v[o])
 				return musage(why, "--mode snp:ovmf-hash takes only --ovmf "
 						   "(and --json)");
@@ -218,6 +221,9 @@ int meas_args_parse(int argc, char **argv, bool policy, struct meas_args *a,
 	a->in.kernel = v[M_KERNEL];
 	a->in.initrd = v[M_INITRD];
 	a->in.append = v[M_APPEND];
+	a->in.dump_vmsa = v[M_DUMP_VMSA];
+	if (a->in.dump_vmsa && a->in.mode == MEAS_MODE_SEV)
+		return musage(why, "--dump-vmsa: --mode sev measures no VMSA");
 	if (v[M_OVMF_HASH]) {
 		if (a->in.mode != MEAS_MODE_SNP)
 			return musage(why, "--ovmf-hash applies to --mode snp only");

@@ -410,6 +410,27 @@ static int vmsas(struct job *j, uint64_t features, uint8_t bsp[MEAS_PAGE], uint8
 	return 0;
 }
 
+/* --dump-vmsa: the measured VMSA of every vCPU as DIR/vmsa<N>.bin. */
+static int dump_vmsas(const struct meas_input *in, const uint8_t *bsp, const uint8_t *ap,
+		      struct ccu_reason *why)
+{
+	char path[4096];
+
+	for (unsigned v = 0; in->dump_vmsa && v < in->vcpus; v++) {
+		int r;
+
+		if (snprintf(path, sizeof(path), "%s/vmsa%u.bin", in->dump_vmsa, v) >=
+		    (int)sizeof(path))
+			return ccu_fail(why, -ENAMETOOLONG, "MEASURE_OUTPUT",
+					"the VMSA directory name is too long");
+		r = ccu_write_file_atomic(path, v ? ap : bsp, MEAS_PAGE, 0644);
+		if (r < 0)
+			return ccu_fail(why, r, "MEASURE_OUTPUT", "cannot write %s: %s", path,
+					strerror(-r));
+	}
+	return 0;
+}
+
 static int compute_snp(struct job *j, struct ccu_reason *why)
 {
 	const struct meas_input *in = j->in;
@@ -442,6 +463,8 @@ static int compute_snp(struct job *j, struct ccu_reason *why)
 				"SNP_KERNEL_HASHES section (not an AmdSev build: the kernel, initrd "
 				"and command line cannot be measured)");
 	r = vmsas(j, in->guest_features, bsp, ap, why);
+	if (r >= 0)
+		r = dump_vmsas(in, bsp, ap, why);
 	if (r < 0)
 		return r;
 	if (in->kernel) {
@@ -477,6 +500,8 @@ static int compute_sev(struct job *j, struct ccu_reason *why)
 				"(the kernel, initrd and command line cannot be measured)");
 	if (in->mode == MEAS_MODE_SEV_ES) {
 		r = vmsas(j, 0, bsp, ap, why);
+		if (r >= 0)
+			r = dump_vmsas(in, bsp, ap, why);
 		if (r < 0)
 			return r;
 	}
@@ -549,6 +574,9 @@ static int compute_svsm(struct job *j, struct ccu_reason *why)
 	if (r < 0)
 		return r;
 	meas_vmsa_build_svsm(vmsa, (uint32_t)eip, in->vcpu_sig);
+	r = dump_vmsas(in, vmsa, vmsa, why);
+	if (r < 0)
+		return r;
 	if (EVP_Digest(vmsa, MEAS_PAGE, h, &n, EVP_sha384(), NULL) != 1)
 		return -EIO;
 	for (unsigned v = 0; v < in->vcpus; v++) {
@@ -576,6 +604,9 @@ int meas_compute(const struct meas_input *in, struct meas_result *out, struct cc
 	    (in->vcpus < 1 || in->vcpus > MEAS_VCPUS_MAX))
 		return ccu_fail(why, -EINVAL, "MEASURE_INPUT", "%u vCPUs, expected 1..%u",
 				in->vcpus, MEAS_VCPUS_MAX);
+	if (in->dump_vmsa && (in->mode == MEAS_MODE_SEV || in->mode == MEAS_MODE_SNP_OVMF_HASH))
+		return ccu_fail(why, -EINVAL, "MEASURE_INPUT", "%s measures no VMSA to dump",
+				meas_mode_name(in->mode));
 	if (in->has_ovmf_hash && in->mode != MEAS_MODE_SNP)
 		return ccu_fail(why, -EINVAL, "MEASURE_INPUT",
 				"a precomputed OVMF hash only applies to SNP");

@@ -152,6 +152,7 @@ struct meas_input {
 	const char *append; /* NULL or "": the command line is one NUL byte */
 	bool has_ovmf_hash; /* SNP: seed the digest, skip the firmware pages */
 	uint8_t ovmf_hash[MEAS_SNP_DIGEST];
+	const char *dump_vmsa; /* a directory for vmsa<N>.bin, the measured VMSAs */
 	const char *svsm;   /* snp:svsm: the SVSM image */
 	uint64_t vars_size; /* snp:svsm: the OVMF_VARS gap between SVSM and OVMF */
 };
@@ -171,7 +172,8 @@ struct meas_result {
 
 /* Compute the digest. Returns 0, or a negative errno with @why: the
  * firmware codes above, FIRMWARE_READ, FIRMWARE_NO_SEV_METADATA,
- * FIRMWARE_NO_RESET_BLOCK, FIRMWARE_NO_KERNEL_HASHES, MEASURE_INPUT. */
+ * FIRMWARE_NO_RESET_BLOCK, FIRMWARE_NO_KERNEL_HASHES, MEASURE_INPUT,
+ * MEASURE_OUTPUT (a VMSA file could not be written). */
 int meas_compute(const struct meas_input *in, struct meas_result *out, struct ccu_reason *why);
 
 /* ------------------------------------------------------------ command line */

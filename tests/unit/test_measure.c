@@ -229,6 +229,7 @@ static const char *fw_file(const struct fwspec *s, const char *name)
 
 struct run {
 	const char *mode, *ovmf, *vcpu_type, *vmm, *kernel, *initrd, *append, *ovmf_hash, *svsm;
+	const char *dump;
 	uint64_t vars_size;
 	unsigned vcpus;
 	unsigned long long features;
@@ -251,6 +252,7 @@ static int compute(const struct run *r, struct meas_result *res, struct ccu_reas
 	in.initrd = r->initrd;
 	in.append = r->append;
 	in.svsm = r->svsm;
+	in.dump_vmsa = r->dump;
 	in.vars_size = r->vars_size;
 	if (r->ovmf_hash) {
 		assert_int_equal(ccu_hex_decode_exact(r->ovmf_hash, in.ovmf_hash, 48), 0);
@@ -533,6 +535,102 @@ static void test_svsm_layout(void **state)
 	r.svsm = fw_file(&sv, "svsm-overlap.bin");
 	expect_refused(&r, "FIRMWARE_SECTION_OVERLAP");
 	r.vars_size = 0x100000000ull;
+	expect_refused(&r, "MEASURE_INPUT");
+}
+
+static bool exists(const char *dir, unsigned n)
+{
+	char p[700];
+	struct stat st;
+
+	snprintf(p, sizeof(p), "%s/vmsa%u.bin", dir, n);
+	return stat(p, &st) == 0 && st.st_size == MEAS_PAGE;
+}
+
+static uint8_t *vmsa_file(const char *dir, unsigned n)
+{
+	char p[700];
+	size_t len = 0;
+	uint8_t *d;
+
+	snprintf(p, sizeof(p), "%s/vmsa%u.bin", dir, n);
+	d = tu_read(p, &len);
+	assert_int_equal(len, MEAS_PAGE);
+	return d;
+}
+
+static uint64_t get64(const uint8_t *p)
+{
+	uint64_t v = 0;
+
+	for (int i = 7; i >= 0; i--)
+		v = v << 8 | p[i];
+	return v;
+}
+
+/* test_seves_dump_vmsa, test_snp_dump_vmsa, test_snp_svsm_dump_vmsa: one
+ * file per measured VMSA, and no more; the APs' are identical, the BSP's
+ * starts at the reset vector. */
+static void test_upstream_dump_vmsa(void **state)
+{
+	struct fwspec s = amdsev_spec(4096);
+	char d1[600], d2[600], d3[600];
+	struct run r = { .mode = "seves", .vcpus = 4, .vcpu_type = "EPYC-v4",
+			 .kernel = "/dev/null", .initrd = "/dev/null", .append = "" };
+	uint8_t *b, *a1, *a3;
+
+	(void)state;
+	snprintf(d1, sizeof(d1), "%s/dump-seves", tmpdir);
+	snprintf(d2, sizeof(d2), "%s/dump-snp", tmpdir);
+	snprintf(d3, sizeof(d3), "%s/dump-svsm", tmpdir);
+	assert_int_equal(mkdir(d1, 0700) | mkdir(d2, 0700) | mkdir(d3, 0700), 0);
+	r.ovmf = fw_file(&s, "dump.fd");
+	r.dump = d1;
+	expect(&r, NULL);
+	assert_true(exists(d1, 0) && exists(d1, 1) && exists(d1, 2) && exists(d1, 3));
+	assert_false(exists(d1, 4));
+	b = vmsa_file(d1, 0);
+	a1 = vmsa_file(d1, 1);
+	a3 = vmsa_file(d1, 3);
+	assert_memory_equal(a1, a3, MEAS_PAGE);
+	assert_int_equal(get64(b + 0x178), 0xfff0);	   /* BSP RIP */
+	assert_int_equal(get64(b + 0x18), 0xffff0000);	   /* BSP CS base */
+	assert_int_equal(get64(a1 + 0x178), 0xb004);	   /* AP RIP */
+	assert_int_equal(get64(a1 + 0x18), 0x800000);	   /* AP CS base */
+	assert_int_equal(get64(b + 0x310), 0x800f12);	   /* RDX: EPYC-v4 */
+	assert_int_equal(get64(b + 0x3b0), 0);		   /* SEV-ES: no SEV_FEATURES */
+	free(b);
+	free(a1);
+	free(a3);
+
+	r.mode = "snp";
+	r.vcpus = 1;
+	r.features = 0x21;
+	r.ovmf_hash = "cab7e085874b3acfdbe2d96dcaa3125111f00c35c6fc9708464c2ae74bfdb048a198cb9a9c"
+		      "cae0b3e5e1a33f5f249819";
+	r.dump = d2;
+	expect(&r, NULL);
+	assert_true(exists(d2, 0));
+	assert_false(exists(d2, 1));
+	b = vmsa_file(d2, 0);
+	assert_int_equal(get64(b + 0x3b0), 0x21);
+	free(b);
+
+	{
+		struct fwspec o = amdsev_spec(64 * 1024);
+		struct fwspec sv = { .size = 16 * 1024, .no_hashes = true, .svsm_info = true,
+				     .n = 1, .sec = { { 0x0, 0x1000, 3 } } };
+		struct run rs = { .mode = "snp:svsm", .vcpu_type = "EPYC-v4", .vcpus = 2,
+				  .vars_size = 540672, .dump = d3 };
+
+		rs.ovmf = fw_file(&o, "dump-svsm-ovmf.fd");
+		rs.svsm = fw_file(&sv, "dump-svsm.bin");
+		expect(&rs, NULL);
+		assert_true(exists(d3, 0) && exists(d3, 1));
+		assert_false(exists(d3, 2));
+	}
+	/* SEV has no VMSA to dump */
+	r = (struct run){ .mode = "sev", .ovmf = r.ovmf, .dump = d1 };
 	expect_refused(&r, "MEASURE_INPUT");
 }
 
@@ -994,6 +1092,7 @@ int main(void)
 		cmocka_unit_test(test_upstream_vectors_fixtures),
 		cmocka_unit_test(test_upstream_svsm_fixtures),
 		cmocka_unit_test(test_svsm_layout),
+		cmocka_unit_test(test_upstream_dump_vmsa),
 		cmocka_unit_test(test_upstream_names),
 		cmocka_unit_test(test_debian_ovmf),
 		cmocka_unit_test(test_debian_refusals),
