@@ -51,6 +51,8 @@ int broker_measure_compute(const char *cmd, const struct meas_args *a,
 	if (meas_compute(&a->in, res, &why) == 0)
 		return BROKER_EXIT_OK;
 	fprintf(stderr, "ccunlock-kbs %s: %s: %s\n", cmd, why.code, why.detail);
+	if (strcmp(why.code, "MEASURE_OUTPUT") == 0)
+		return BROKER_EXIT_FAILURE;
 	return strcmp(why.code, "FIRMWARE_READ") == 0 || strcmp(why.code, "MEASURE_INPUT") == 0 ?
 		       BROKER_EXIT_USAGE :
 		       BROKER_EXIT_REJECTED;
