@@ -462,7 +462,7 @@ static int policy_measure(int argc, char **argv)
 	struct meas_args a;
 	struct meas_result res;
 	struct snp_policy *p = NULL;
-	char hex[2 * MEAS_SNP_DIGEST + 1], *text = NULL, *next = NULL;
+	char hex[2 * MEAS_SNP_DIGEST + 1], fw_hex[65], k_hex[65], *text = NULL, *next = NULL;
 	bool found, any, created = false;
 	unsigned count = 0;
 	int r = broker_measure_parse("policy", argc, argv, true, &a);
@@ -501,12 +501,15 @@ static int policy_measure(int argc, char **argv)
 		r = BROKER_EXIT_OK;
 		goto out;
 	}
+	ccu_hex_encode(res.ovmf_sha256, sizeof(res.ovmf_sha256), fw_hex, sizeof(fw_hex));
+	ccu_hex_encode(res.kernel_sha256, sizeof(res.kernel_sha256), k_hex, sizeof(k_hex));
 	if (asprintf(&next, "%s%s# ccunlock-kbs policy measure: %s, %s, %u vCPUs, vCPU signature "
-			    "0x%08x, guest features 0x%llx%s\nmeasurement = %s\n",
+			    "0x%08x, guest features 0x%llx, OVMF sha256 %s%s%s\nmeasurement = %s\n",
 		     text, text[0] && text[strlen(text) - 1] != '\n' ? "\n" : "",
 		     meas_mode_name(a.in.mode), meas_vmm_name(a.in.vmm), a.in.vcpus, a.in.vcpu_sig,
 		     (unsigned long long)a.in.guest_features,
-		     a.in.kernel ? ", measured kernel, initrd and command line" : "", hex) < 0) {
+		     res.has_ovmf_sha256 ? fw_hex : "(--ovmf-hash given)",
+		     a.in.kernel ? ", kernel sha256 " : "", a.in.kernel ? k_hex : "", hex) < 0) {
 		next = NULL;
 		r = BROKER_EXIT_FAILURE;
 		goto out;

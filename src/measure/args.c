@@ -133,6 +133,8 @@ int meas_args_parse(int argc, char **argv, bool policy, struct meas_args *a,
 	a->config = v[M_CONFIG];
 	if (policy && a->in.mode != MEAS_MODE_SNP)
 		return musage(why, "a release policy holds SNP measurements: use --mode snp");
+	if (policy && (a->json || v[M_DUMP_VMSA]))
+		return musage(why, "policy measure takes neither --json nor --dump-vmsa");
 	if (v[M_VMM] && meas_vmm_from_str(v[M_VMM], &a->in.vmm) < 0)
 		return musage(why, "--vmm must be qemu, ec2 or gce");
 	if (a->in.mode != MEAS_MODE_SNP_SVSM && (v[M_SVSM] || v[M_VARS_SIZE] || v[M_VARS_FILE]))

@@ -77,6 +77,10 @@ C="--config $T/broker.conf"
 check "policy measure creates a policy" grep -q "^created policy web: measurement $m" "$T/out"
 # shellcheck disable=SC2086
 check "policy show lists it" sh -c "'$KBS' policy show web $C | grep -qx 'measurement = $m'"
+fw_sha=$(sha256sum "$T/ovmf.fd" | cut -d' ' -f1)
+# shellcheck disable=SC2086
+check "... after a comment naming the inputs" \
+	sh -c "'$KBS' policy show web $C | grep -q '^# ccunlock-kbs policy measure: snp, qemu, 2 vCPUs, .*OVMF sha256 $fw_sha, kernel sha256 '"
 # shellcheck disable=SC2086
 m4=$("$KBS" measure --mode snp --ovmf "$T/ovmf.fd" --vcpus 4 --vcpu-type EPYC-Genoa $K)
 # shellcheck disable=SC2086
