@@ -104,16 +104,15 @@ static int read_exact_at(int fd, uint8_t *buf, size_t len, uint64_t off)
 
 /* Open an input without blocking on a FIFO; the firmware must be a regular
  * file, the kernel and initrd may also be a character device (/dev/null). */
-static int open_regular(const char *path, uint64_t max, const char *what, int *ret_fd,
+static int open_regular(const char *path, uint64_t max, const char *what, bool is_fw, int *ret_fd,
 			uint64_t *size, struct ccu_reason *why)
 {
-	bool is_fw = what[0] == 'f';
 	struct stat st;
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK), err = errno;
 
 	if (fd < 0)
-		return ccu_fail(why, -errno, is_fw ? "FIRMWARE_READ" : "MEASURE_INPUT",
-				"cannot open the %s '%s': %s", what, path, strerror(errno));
+		return ccu_fail(why, -err, is_fw ? "FIRMWARE_READ" : "MEASURE_INPUT",
+				"cannot open the %s '%s': %s", what, path, strerror(err));
 	if (fstat(fd, &st) < 0 || !(S_ISREG(st.st_mode) || (!is_fw && S_ISCHR(st.st_mode)))) {
 		close(fd);
 		return ccu_fail(why, -EINVAL, is_fw ? "FIRMWARE_READ" : "MEASURE_INPUT",
@@ -137,7 +136,7 @@ static int hash_file(struct stream *s, const char *path, const char *what, uint6
 {
 	_cleanup_close_ int fd = -1;
 	uint64_t size = 0, total = 0;
-	int r = open_regular(path, max, what, &fd, &size, why);
+	int r = open_regular(path, max, what, false, &fd, &size, why);
 
 	if (r < 0)
 		return r;
@@ -257,7 +256,7 @@ static int stream_firmware(struct job *j, uint8_t snp_ld[MEAS_SNP_DIGEST], struc
 static int load_image(struct image *im, uint64_t end, struct ccu_reason *why)
 {
 	uint64_t size = 0;
-	int r = open_regular(im->path, MEAS_FW_MAX, "firmware", &im->fd, &size, why);
+	int r = open_regular(im->path, MEAS_FW_MAX, im->what, true, &im->fd, &size, why);
 
 	if (r < 0)
 		return r;
