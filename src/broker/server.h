@@ -18,6 +18,7 @@
 
 #include "broker/config.h"
 #include "common/reason.h"
+#include "kbs/initdata.h"
 #include "kbs/msg.h"
 #include "snp/evidence.h"
 #include "snp/report.h"
@@ -39,21 +40,32 @@ void broker_server_set_clock(struct broker_server *s, time_t (*now)(void));
 
 /* ------------------------------------------------------------ checks */
 
+#define BROKER_AE_MAX_TEES 16 /* members of an additional_evidence object */
+#define BROKER_AE_TEES_MAX 160 /* bytes of their names, comma-separated */
+
 /* What /attest has established before the AMD chain is verified. */
 struct broker_attest_prep {
 	struct kbs_attestation att;
 	struct snp_evidence ev;
 	struct snp_report report;
 	bool have_report;
+	bool have_init_data;		 /* init-data sent, parsed and equal to HOST_DATA */
+	struct kbs_initdata init_data;
+	bool have_additional_evidence;	 /* non-empty additional_evidence (not verified) */
+	uint8_t additional_evidence_sha256[32];
+	char additional_evidence_tees[BROKER_AE_TEES_MAX + 1]; /* "gpu,nvidia" */
 };
 
 /*
  * The /attest body against the session's @nonce: Attestation shape
- * (kbs_attestation_parse), nonce equality (ATTEST_NONCE), no init-data
- * (ATTEST_INIT_DATA), no additional evidence (ATTEST_ADDITIONAL_EVIDENCE),
- * tee-pubkey usable (KBS_PUBKEY), SNP evidence (EVIDENCE_*), report format
- * (FORMAT_*), and REPORT_DATA == kbs_report_data_broker(sha384, nonce, jwk,
- * "") over all 64 bytes (ATTEST_REPORT_DATA). Pure. @p is filled as far as
+ * (kbs_attestation_parse), nonce equality (ATTEST_NONCE), init-data a valid
+ * document (KBS_INIT_DATA_DOC) whose digest, regularised to 32 bytes, is the
+ * report's HOST_DATA (ATTEST_HOST_DATA), additional evidence "" or a JSON
+ * object of at most BROKER_AE_MAX_TEES TEE names (ATTEST_ADDITIONAL_EVIDENCE;
+ * accepted, bound, not verified), tee-pubkey usable (KBS_PUBKEY), SNP
+ * evidence (EVIDENCE_*), report format (FORMAT_*), and REPORT_DATA ==
+ * kbs_report_data_broker(sha384, nonce, jwk, additional evidence) over all
+ * 64 bytes (ATTEST_REPORT_DATA). Pure. @p is filled as far as
  * it got (have_report once the report parsed); always release it with
  * broker_attest_prep_done.
  */

@@ -45,6 +45,13 @@ struct broker_attested {
 	unsigned signer;		/* enum snp_signing_key */
 	uint8_t evidence_sha256[32];
 	char token[BROKER_TOKEN_MAX + 1];
+	/* init-data whose digest is HOST_DATA: its algorithm (enum
+	 * kbs_hash_alg, 0 = none sent) and full digest */
+	unsigned init_data_alg;
+	uint8_t init_data_digest[KBS_DIGEST_MAX];
+	/* a non-empty additional_evidence was bound (never verified) */
+	bool additional_evidence;
+	uint8_t additional_evidence_sha256[32];
 };
 
 struct broker_sessions;

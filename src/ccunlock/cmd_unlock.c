@@ -55,16 +55,19 @@ static int make_evidence(void *ud, const uint8_t report_data[64], json_t **ret,
 	struct evidence_ud *e = ud;
 	struct guest_evidence ev;
 	STACK_OF(X509) *certs = NULL;
+	struct guest_certtable_other others[GUEST_CERTTABLE_MAX_ENTRIES];
+	size_t n_others = 0;
 	int r;
 
 	r = guest_provider_get(e->p, e->ctx, report_data, &ev, err);
 	if (r < 0)
 		return r;
-	r = guest_certtable_parse(ev.certtable, ev.certtable_len, &certs, err);
+	r = guest_certtable_parse_all(ev.certtable, ev.certtable_len, &certs, others, &n_others,
+				      err);
 	if (r == 0) {
 		log_evidence(e->p->name, ev.report, certs ? sk_X509_num(certs) : 0);
 		*ret = snp_evidence_build(ev.report, certs);
-		if (!*ret)
+		if (!*ret || guest_certtable_add_others(*ret, others, n_others) < 0)
 			r = ccu_fail(err, -ENOMEM, "INTERNAL", "out of memory");
 	}
 	sk_X509_pop_free(certs, X509_free);
