@@ -425,6 +425,8 @@ static int top_value(struct cur *c, struct doc *d, const char *key, size_t klen)
 	struct out v = { .buf = dst, .cap = SMALL_VALUE_MAX };
 	bool *have = is_alg ? &d->have_alg : &d->have_version;
 
+	if (klen == 4 && memcmp(key, "data", 4) == 0)
+		return FAIL(c, "data must be a [data] table (inline tables are not accepted)");
 	if (!is_alg && !is_ver)
 		return FAIL(c, "unknown top-level key '%.*s' (expected algorithm, version, [data])",
 			    (int)klen, key);
