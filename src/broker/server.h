@@ -84,6 +84,21 @@ void broker_attest_prep_done(struct broker_attest_prep *p);
 #define BROKER_ADMIN_SKEW 60
 int broker_admin_authorize(EVP_PKEY *const *keys, size_t nkeys, const char *authorization,
 			   time_t now, struct ccu_reason *err);
+/* The same with the configured bound on exp - iat (admin_token_max_lifetime:
+ * Trustee's admin tokens are long-lived). */
+int broker_admin_authorize_lifetime(EVP_PKEY *const *keys, size_t nkeys,
+				    const char *authorization, time_t now, unsigned max_lifetime,
+				    struct ccu_reason *err);
+
+/*
+ * Trustee's set-resource-policy body {"policy": "<base64url, no padding>"}
+ * (other members ignored) decoded into *@text (malloc'ed, NUL-terminated):
+ * ADMIN_POLICY_BODY when it is not that shape. The text is then a ccunlock
+ * policy (docs/policy.md); a Rego document is refused with ADMIN_REGO. Pure.
+ */
+#define BROKER_POLICY_TEXT_MAX (64 * 1024)
+int broker_admin_trustee_policy(const char *body, size_t len, char **text,
+				struct ccu_reason *err);
 
 #define BROKER_POLICY_NAME_MAX 64
 
