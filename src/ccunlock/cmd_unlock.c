@@ -15,6 +15,7 @@
 #include "guest/cmdline.h"
 #include "guest/kbs_client.h"
 #include "guest/luks.h"
+#include "kbs/initdata.h"
 #include "common/codec.h"
 #include "snp/describe.h"
 #include "snp/evidence.h"
@@ -75,6 +76,38 @@ static int make_evidence(void *ud, const uint8_t report_data[64], json_t **ret,
 	return r;
 }
 
+/* The configured init-data document, checked as the broker will check it;
+ * its digest is what the host must have put in HOST_DATA. */
+static int load_init_data(struct cli *c, const char *path, uint8_t **ret)
+{
+	struct kbs_initdata d;
+	char hex[2 * KBS_DIGEST_MAX + 1];
+	uint8_t *text = NULL;
+	size_t len;
+	int r = ccu_read_file(path, KBS_INITDATA_MAX + 1, &text, &len);
+
+	if (r == -EFBIG)
+		return ccu_fail(&c->why, -EINVAL, "KBS_INIT_DATA_DOC",
+				"init_data %s: longer than %d bytes", path, KBS_INITDATA_MAX);
+	if (r < 0)
+		return ccu_fail(&c->why, r, "CONFIG_READ", "init_data %s: %s", path, strerror(-r));
+	if (len > KBS_INITDATA_MAX || memchr(text, 0, len)) {
+		free(text);
+		return ccu_fail(&c->why, -EINVAL, "KBS_INIT_DATA_DOC",
+				"init_data %s: longer than %d bytes or contains NUL", path,
+				KBS_INITDATA_MAX);
+	}
+	r = kbs_initdata_parse((const char *)text, len, &d, &c->why);
+	if (r < 0) {
+		free(text);
+		return r;
+	}
+	ccu_hex_encode(d.host_data, sizeof(d.host_data), hex, sizeof(hex));
+	log_info("init-data %s: %s, HOST_DATA must be %s", path, kbs_hash_alg_name(d.alg), hex);
+	*ret = text; /* ccu_read_file NUL-terminates */
+	return 0;
+}
+
 /* The kernel command line: may only make things stricter. */
 static int apply_cmdline(struct cli *c, struct guest_config *cfg)
 {
@@ -129,6 +162,7 @@ static int run(struct cli *c, const struct unlock_opts *o)
 	const struct guest_provider *prov = NULL;
 	char device[GUEST_PATH_MAX];
 	_cleanup_secmem_ uint8_t *key = NULL;
+	_cleanup_free_ uint8_t *init_data = NULL;
 	size_t key_len = 0;
 	int r;
 
@@ -162,6 +196,11 @@ static int run(struct cli *c, const struct unlock_opts *o)
 		goto fail;
 	log_info("%s: keyslot %d, resource %s", device, tok.keyslot, tok.resource_str);
 
+	if (cfg.init_data) {
+		r = load_init_data(c, cfg.init_data, &init_data);
+		if (r < 0)
+			goto fail;
+	}
 	struct evidence_ud eud = { .p = prov, .ctx = &pctx };
 	struct guest_kbs k = {
 		.url = cfg.broker_url,
@@ -169,6 +208,7 @@ static int run(struct cli *c, const struct unlock_opts *o)
 		.deadline_ms = c->start_ms + (uint64_t)cfg.deadline * 1000,
 		.evidence = make_evidence,
 		.evidence_ud = &eud,
+		.init_data = (const char *)init_data,
 	};
 	r = guest_kbs_fetch(&k, &tok.resource, &key, &key_len, &c->why);
 	if (r < 0)

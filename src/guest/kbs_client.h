@@ -59,6 +59,7 @@ struct guest_kbs {
 	guest_evidence_fn evidence;
 	void *evidence_ud;
 	unsigned *attempts;   /* optional: attempts made (for logs/tests) */
+	const char *init_data; /* optional init-data TOML sent in the Attestation */
 };
 
 /*

@@ -710,7 +710,13 @@ static void test_admin_api(void **state)
 			 404);
 	bfx_assert_error(&r, 404, NULL, "STORE_NO_POLICY");
 	kfc_resp_done(&r);
+	/* no query: the default policy ("default", not created here) */
 	assert_int_equal(bfx_admin(&F, "POST", "/kbs/v0/resource/vm/luks/k1", secret,
+				   sizeof(secret), &r),
+			 404);
+	bfx_assert_error(&r, 404, NULL, "STORE_NO_POLICY");
+	kfc_resp_done(&r);
+	assert_int_equal(bfx_admin(&F, "POST", "/kbs/v0/resource/vm/luks/k1?other=x", secret,
 				   sizeof(secret), &r),
 			 400);
 	bfx_assert_error(&r, 400, NULL, "ADMIN_QUERY");

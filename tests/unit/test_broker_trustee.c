@@ -509,6 +509,134 @@ static void test_trustee_e2e_evidence(void **state)
 	EVP_PKEY_free(tee);
 }
 
+/* ------------------------------------------------------------ Trustee's admin client */
+
+static void b64url(const void *in, size_t n, char *out, size_t outlen)
+{
+	assert_true(ccu_b64_encode(in, n, CCU_B64_URL, out, outlen) >= 0);
+}
+
+/* A compact JWS with exactly @header and @claims, signed with Ed25519 @key
+ * (what Trustee's setup.sh does with openssl, and jsonwebtoken in older
+ * kbs-client releases). */
+static char *eddsa_token(EVP_PKEY *key, const char *header, const char *claims)
+{
+	char *tok = malloc(4096), h[512], c[1024], sig[200];
+	uint8_t raw[64];
+	size_t rl = sizeof(raw);
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+
+	assert_non_null(tok);
+	b64url(header, strlen(header), h, sizeof(h));
+	b64url(claims, strlen(claims), c, sizeof(c));
+	snprintf(tok, 4096, "%s.%s", h, c);
+	assert_int_equal(EVP_DigestSignInit(md, NULL, NULL, NULL, key), 1);
+	assert_int_equal(EVP_DigestSign(md, raw, &rl, (const uint8_t *)tok, strlen(tok)), 1);
+	EVP_MD_CTX_free(md);
+	b64url(raw, rl, sig, sizeof(sig));
+	strncat(tok, ".", 4096 - strlen(tok) - 1);
+	strncat(tok, sig, 4096 - strlen(tok) - 1);
+	return tok;
+}
+
+static long kbs_client(const char *token, const char *method, const char *path,
+		       const char *ctype, const void *body, size_t len, struct kfc_resp *r)
+{
+	struct kfc k;
+	char authz[4200], ct[128];
+	const char *h[] = { authz, ct, NULL };
+
+	snprintf(authz, sizeof(authz), "Authorization: Bearer %s", token);
+	snprintf(ct, sizeof(ct), "Content-Type: %s", ctype);
+	assert_int_equal(kfc_open(&k, F.base, F.ca), 0);
+	assert_int_equal(kfc_request(&k, method, path, body, len, h, false, r), 0);
+	kfc_close(&k);
+	return r->status;
+}
+
+static void test_trustee_admin_client(void **state)
+{
+	static const char secret[] = "0123456789abcdef0123456789abcdef";
+	char claims[512], body[256], b64[128], *docker, *legacy;
+	time_t now = time(NULL);
+	struct kfc_resp r;
+	(void)state;
+
+	/* kbs/config/docker-compose/setup.sh: ten years, iss/sub/aud/role */
+	snprintf(claims, sizeof(claims),
+		 "{\"iss\":\"TrusteeInDocker\",\"sub\":\"admin\",\"aud\":[\"KBS\"],\"role\":"
+		 "\"admin\",\"iat\":%lld,\"exp\":%lld}",
+		 (long long)now, (long long)now + 315360000);
+	docker = eddsa_token(F.admin, "{\"alg\":\"EdDSA\",\"typ\":\"JWT\"}", claims);
+	/* kbs-client before 2026 (jsonwebtoken Header::new(EdDSA), 2 h) */
+	snprintf(claims, sizeof(claims), "{\"exp\":%lld,\"iat\":%lld}", (long long)now + 7200,
+		 (long long)now);
+	legacy = eddsa_token(F.admin, "{\"typ\":\"JWT\",\"alg\":\"EdDSA\"}", claims);
+
+	/* The default bound (300 s) refuses such long-lived tokens. */
+	bfx_start(&F, NULL, NULL);
+	assert_int_equal(kbs_client(docker, "POST", "/kbs/v0/resource/vm/luks/trustee",
+				    "application/octet-stream", secret, 32, &r),
+			 401);
+	bfx_assert_error(&r, 401, "AdminAuthFailed", "KBS_TOKEN_LIFETIME");
+	kfc_resp_done(&r);
+	bfx_stop(&F);
+
+	bfx_start(&F, "admin_token_max_lifetime = 316224000\ndefault_resource_policy = trustee\n",
+		  NULL);
+	/* set-resource before set-resource-policy: no default policy yet */
+	assert_int_equal(kbs_client(docker, "POST", "/kbs/v0/resource/vm/luks/trustee",
+				    "application/octet-stream", secret, 32, &r),
+			 404);
+	bfx_assert_error(&r, 404, NULL, "STORE_NO_POLICY");
+	kfc_resp_done(&r);
+	/* set-resource-policy: a Rego document is refused with its own code */
+	b64url("package policy\ndefault allow = true\n", 36, b64, sizeof(b64));
+	snprintf(body, sizeof(body), "{\"policy\":\"%s\"}", b64);
+	assert_int_equal(kbs_client(docker, "POST", "/kbs/v0/resource-policy", "application/json",
+				    body, strlen(body), &r),
+			 400);
+	bfx_assert_error(&r, 400, NULL, "ADMIN_REGO");
+	kfc_resp_done(&r);
+	assert_int_equal(kbs_client(docker, "POST", "/kbs/v0/resource-policy", "application/json",
+				    "{\"policy\":\"a=b+c/\"}", 20, &r),
+			 400);
+	bfx_assert_error(&r, 400, NULL, "ADMIN_POLICY_BODY");
+	kfc_resp_done(&r);
+	/* ...a ccunlock policy in the same form is the named default policy */
+	b64url("measurement = any\n", 18, b64, sizeof(b64));
+	snprintf(body, sizeof(body), "{\"policy\":\"%s\"}", b64);
+	assert_int_equal(kbs_client(legacy, "POST", "/kbs/v0/resource-policy", "application/json",
+				    body, strlen(body), &r),
+			 200);
+	kfc_resp_done(&r);
+	assert_int_equal(kbs_client(docker, "POST", "/kbs/v0/resource/vm/luks/trustee",
+				    "application/octet-stream", secret, 32, &r),
+			 200);
+	assert_string_equal(r.body, "{\"path\":\"vm/luks/trustee\",\"policy\":\"trustee\","
+				    "\"size\":32}");
+	kfc_resp_done(&r);
+	assert_int_equal(bfx_boot(&F, NULL, NULL, "vm/luks/trustee", false,
+				  (const uint8_t *)secret, 32, NULL, 0),
+			 200);
+	/* a token signed by another key changes nothing */
+	{
+		EVP_PKEY *other = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+		char *bad = eddsa_token(other, "{\"alg\":\"EdDSA\",\"typ\":\"JWT\"}", claims);
+
+		assert_int_equal(kbs_client(bad, "POST", "/kbs/v0/resource/vm/luks/trustee",
+					    "application/octet-stream", "x", 1, &r),
+				 401);
+		bfx_assert_error(&r, 401, "AdminAuthFailed", "KBS_TOKEN_SIGNATURE");
+		kfc_resp_done(&r);
+		free(bad);
+		EVP_PKEY_free(other);
+	}
+	bfx_stop(&F);
+	free(docker);
+	free(legacy);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -521,6 +649,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_repeat_attest, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pem_cert_chain, setup, teardown),
 		cmocka_unit_test(test_trustee_e2e_evidence),
+		cmocka_unit_test(test_trustee_admin_client),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
