@@ -81,27 +81,29 @@ static int make_evidence(void *ud, const uint8_t report_data[64], json_t **ret,
 static int load_init_data(struct cli *c, const char *path, uint8_t **ret)
 {
 	struct kbs_initdata d;
+	struct ccu_reason why = { 0 };
 	char hex[2 * KBS_DIGEST_MAX + 1];
 	uint8_t *text = NULL;
 	size_t len;
 	int r = ccu_read_file(path, KBS_INITDATA_MAX + 1, &text, &len);
 
 	if (r == -EFBIG)
-		return ccu_fail(&c->why, -EINVAL, "KBS_INIT_DATA_DOC",
-				"init_data %s: longer than %d bytes", path, KBS_INITDATA_MAX);
+		return ccu_fail(&c->why, -EINVAL, "CONFIG_VALUE", "init_data %s: longer than %d bytes",
+				path, KBS_INITDATA_MAX);
 	if (r < 0)
 		return ccu_fail(&c->why, r, "CONFIG_READ", "init_data %s: %s", path, strerror(-r));
 	if (len > KBS_INITDATA_MAX || memchr(text, 0, len)) {
 		free(text);
-		return ccu_fail(&c->why, -EINVAL, "KBS_INIT_DATA_DOC",
+		return ccu_fail(&c->why, -EINVAL, "CONFIG_VALUE",
 				"init_data %s: longer than %d bytes or contains NUL", path,
 				KBS_INITDATA_MAX);
 	}
-	r = kbs_initdata_parse((const char *)text, len, &d, &c->why);
-	if (r < 0) {
-		free(text);
-		return r;
-	}
+	r = kbs_initdata_parse((const char *)text, len, &d, &why);
+	free(r < 0 ? text : NULL);
+	if (r < 0)
+		/* the image's own file: a configuration error (exit 3) */
+		return ccu_fail(&c->why, -EINVAL, "CONFIG_VALUE", "init_data %s: %s", path,
+				why.detail);
 	ccu_hex_encode(d.host_data, sizeof(d.host_data), hex, sizeof(hex));
 	log_info("init-data %s: %s, HOST_DATA must be %s", path, kbs_hash_alg_name(d.alg), hex);
 	*ret = text; /* ccu_read_file NUL-terminates */
