@@ -880,24 +880,34 @@ vm_type() {
 # seconds for that. A line typed in between is lost, or half of it (echoed)
 # is read as a wrong passphrase. Shell probes typed while a prompt is up are
 # read as passphrases too. Hence:
-#   - once the fallback is announced or a prompt is up, no more shell probes;
-#   - a prompt is answered once it has been up for the settle time (first
-#     VM_PASS_SETTLE s, doubled after every refused or echoed answer) and no
-#     probe was typed within that time;
+#   - once the unlock has started (or the fallback is announced, or a prompt
+#     is up), no more shell probes: none can still be on its way when the
+#     prompt comes up, a deadline later;
+#   - a prompt is answered once it has been up for the settle time and no
+#     probe was typed within that time. The settle time is VM_PASS_SETTLE s
+#     or a tenth of the boot's time to the unlock's start (a measure of how
+#     slow this guest is on this host), whichever is longer, doubled after
+#     every refused or echoed answer;
 #   - every new prompt (the last answer was refused) is answered again, up to
 #     VM_PASS_TRIES prompts;
-#   - an answer that got no reaction within VM_PASS_QUIET s (no refusal, no
-#     new prompt, no root, no fail-closed line: it was flushed) is typed once
-#     more, at most VM_PASS_TRIES times. Typing it where it was read does no
+#   - an answer that got no reaction (no refusal, no new prompt, no root, no
+#     fail-closed line: it was flushed) within VM_PASS_QUIET s or half the
+#     boot's time to the unlock, whichever is longer, is typed once more, at
+#     most VM_PASS_TRIES times. Typing it where it was read does no
 #     harm: the program that read it no longer reads the console, and one
 #     that still checks it flushes its input at its next prompt.
 vm_pass_step() {
 	if [ "$vm_b_probing" = yes ] &&
-		vm_grep "ccunlock: FALLBACK: |$VM_PASS_PROMPT_RE"; then
+		{ [ -n "$VM_T_START" ] || vm_grep "ccunlock: FALLBACK: |$VM_PASS_PROMPT_RE"; }; then
 		vm_b_probing=no
-		vm_ps_settle=$VM_PASS_SETTLE
+		# the boot so far measures how slow this guest is on this host
+		vm_ps_boot=${VM_T_START:-$vm_b_el}
+		vm_ps_settle=$(awk -v b="$vm_ps_boot" -v s="$VM_PASS_SETTLE" \
+			'BEGIN { b /= 10; printf "%d", (b > s ? b : s) + 0.5 }')
+		vm_ps_quiet=$(awk -v b="$vm_ps_boot" -v q="$VM_PASS_QUIET" \
+			'BEGIN { b /= 2; printf "%d", (b > q ? b : q) + 0.5 }')
 		vm_ps_refused=0
-		vm_log "fallback announced at $vm_b_el s: no more shell probes"
+		vm_log "unlock started at $vm_b_el s: no more shell probes (settle $vm_ps_settle s, quiet $vm_ps_quiet s)"
 	fi
 	[ "$vm_b_probing" = no ] || return 0
 	vm_ps_n=$(vm_count "$VM_PASS_PROMPT_RE")
@@ -934,11 +944,11 @@ vm_pass_step() {
 		vm_log "the passphrase was echoed (typed before the prompt turned echo off): settle now $vm_ps_settle s"
 	fi
 	if [ "$VM_PASS_RETYPED" -lt "$VM_PASS_TRIES" ] && [ -z "$VM_T_ROOT" ] && [ -z "$VM_T_FAIL" ] &&
-		vm_ge "$vm_b_el" "$(awk -v a="$vm_ps_typed_at" -v b="$VM_PASS_QUIET" 'BEGIN { print a + b }')"; then
+		vm_ge "$vm_b_el" "$(awk -v a="$vm_ps_typed_at" -v b="$vm_ps_quiet" 'BEGIN { print a + b }')"; then
 		if [ "$(vm_count "$VM_PASS_REFUSED_RE")" -eq "$vm_ps_refused" ]; then
 			vm_type "$VM_PASSPHRASE"
 			VM_PASS_RETYPED=$((VM_PASS_RETYPED + 1))
-			vm_log "no reaction $VM_PASS_QUIET s after the passphrase: typed again at $vm_b_el s"
+			vm_log "no reaction $vm_ps_quiet s after the passphrase: typed again at $vm_b_el s"
 		fi
 		vm_ps_typed_at=$vm_b_el
 	fi
