@@ -1167,7 +1167,7 @@ vm_deadline_check() {
 	vm_dc_margin=$(awk -v m="${VM_DEADLINE_MARGIN:-$vm_dc_start}" 'BEGIN { printf "%.1f", m }')
 	vm_dc_took=$(awk -v a="$vm_dc_end" -v b="$vm_dc_start" 'BEGIN { printf "%.1f", a - b }')
 	vm_dc_limit=$(awk -v d="$1" -v m="$vm_dc_margin" 'BEGIN { printf "%.1f", d + m }')
-	VM_DEADLINE_DIAG="deadline $1 s: ended $vm_dc_took s after the unlock started ($vm_dc_clock clock; limit $vm_dc_limit s = deadline + boot to the unlock, $vm_dc_margin s)"
+	VM_DEADLINE_DIAG="deadline $1 s: ended $vm_dc_took s after the unlock started ($vm_dc_clock clock; limit $vm_dc_limit s = deadline + ${VM_DEADLINE_MARGIN:+fixed }margin $vm_dc_margin s)"
 	vm_ge "$vm_dc_took" "$vm_dc_limit" &&
 		vm_c_why="$vm_c_why; ended $vm_dc_took s after the unlock started ($vm_dc_clock clock; limit $vm_dc_limit s)"
 	return 0
