@@ -14,7 +14,10 @@
 #                                  (VARIANT: main, debug; see vm_conf)
 #   vm_plan N
 #   vm_case TAG DISK BROKER EXPECT TITLE [KERNEL ARGS...] (@UUID@ in an
-#                                  argument: the good disk's LUKS UUID)
+#                                  argument: the good disk's LUKS UUID; the
+#                                  arguments follow "console=ttyS0
+#                                  root=/dev/mapper/VM_ROOT_NAME ro
+#                                  no_timer_check")
 #       DISK    good | other (same LUKS UUID and token, another key);
 #               +decoy: a plain disk with a root of its own as /dev/vdb
 #       BROKER  allow | deny-measurement | down | late:SECONDS[:MODE] (the
@@ -1029,7 +1032,10 @@ vm_case() {
 		fi
 		;;
 	esac
-	vm_c_append="console=ttyS0 root=/dev/mapper/$VM_ROOT_NAME ro"
+	# no_timer_check: on a busy host the emulated timer can miss the
+	# kernel's early IO-APIC timer check, which then panics ("IO-APIC +
+	# timer doesn't work!") before anything of ours runs
+	vm_c_append="console=ttyS0 root=/dev/mapper/$VM_ROOT_NAME ro no_timer_check"
 	for vm_c_a in "$@"; do
 		# @UUID@: the good disk's LUKS UUID
 		case $vm_c_a in
