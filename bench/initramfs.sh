@@ -18,7 +18,7 @@
 # Each delta is against base: compressed image size, uncompressed cpio
 # size (KiB) and number of entries (lsinitramfs).
 #
-# Start-up: hyperfine, `ccunlock --help` (usage on stdout, then exit: the
+# Start-up: hyperfine, `ccunlock help` (usage on stdout, then exit: the
 # whole process from exec to its first line), static $O/ccunlock against a
 # dynamic build of the same tree (make O=build-dyn STATIC_GUEST=no, linked
 # against Debian's shared libraries). Host only; under TCG in the VM the
@@ -76,7 +76,11 @@ trap vm_cleanup EXIT
 vm_image sd dracut-systemd main+device
 [ -z "${VM_IMG_FAILED_sd:-}" ] || vm_setup_failed "ccunlock initramfs: $VM_IMG_FAILED_sd"
 IB_BASE=$VM_D/dracut-base-${VM_STAGE##*/stage-}
-IB_CONF=$(vm_conf main yes)
+# a release configuration: broker URL and CA (no simulator directory)
+IB_CONF=$VM_D/ib-confdir
+mkdir -p "$IB_CONF"
+cp "$VM_D/provider/ca.pem" "$IB_CONF/ca.pem" || vm_setup_failed "broker CA"
+printf 'broker_url = %s\nbroker_ca = /etc/ccunlock/ca.pem\n' "$VM_URL" >"$IB_CONF/ccunlock.conf"
 mkdir -p "$VM_D/empty-confdir"
 ib_image "$VM_D/ib-base.img" "crypt dm network" || vm_setup_failed "base image ($VM_D/ib-base.img.log)"
 ib_image "$VM_D/ib-ccunlock.img" "crypt dm network ccunlock" "$IB_CONF" ||
@@ -110,7 +114,7 @@ echo "== initramfs: what ccunlock adds"
 comm -13 "$VM_D/ib-base.list" "$VM_D/ib-ccunlock.list" | sed 's/^/   /'
 
 # ---------------------------------------------------------------- start-up
-echo "== initramfs: exec to first line (ccunlock --help), $RUNS runs"
+echo "== initramfs: exec to first line (ccunlock help), $RUNS runs"
 if ! command -v hyperfine >/dev/null 2>&1; then
 	echo "   not measured: hyperfine missing (tools/deps.sh bench)"
 	exit 0
@@ -126,8 +130,8 @@ printf '   static:  %s bytes stripped, %s shared libraries\n' \
 printf '   dynamic: %s bytes stripped, %s shared libraries (ldd)\n' \
 	"$(stat -c %s "$VM_D/ccunlock-dynamic")" "$(ldd build-dyn/ccunlock | grep -c '=>')"
 hyperfine -N -w 3 -r "$RUNS" --export-json "$VM_D/startup.json" \
-	-n static "$VM_D/ccunlock-static --help" \
-	-n dynamic "$VM_D/ccunlock-dynamic --help" >"$VM_D/hyperfine.txt" 2>&1 || {
+	-n static "$VM_D/ccunlock-static help" \
+	-n dynamic "$VM_D/ccunlock-dynamic help" >"$VM_D/hyperfine.txt" 2>&1 || {
 	echo "   hyperfine failed ($VM_D/hyperfine.txt)"
 	exit 0
 }
