@@ -5,6 +5,7 @@
  * attestation and release decision is audited before the reply.
  */
 #include "broker/server_int.h"
+#include "broker/azure_attest.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -48,9 +49,10 @@ void broker_h_auth(struct http_req *req, void *ud)
 		broker_reply_error(req, 401, KBS_ERR_ATTESTATION, &why);
 		return;
 	}
-	if (strcmp(kr.tee, KBS_TEE_SNP) != 0) {
-		ccu_reason_set(&why, KBS_R_TEE, "tee '%s' is not supported; this broker verifies '%s'",
-			       kr.tee, KBS_TEE_SNP);
+	if (strcmp(kr.tee, KBS_TEE_SNP) != 0 && strcmp(kr.tee, AZ_TEE_NAME) != 0) {
+		ccu_reason_set(&why, KBS_R_TEE,
+			       "tee '%s' is not supported; this broker verifies '%s' and '%s'", kr.tee,
+			       KBS_TEE_SNP, AZ_TEE_NAME);
 		kbs_request_done(&kr);
 		broker_reply_error(req, 401, KBS_ERR_ATTESTATION, &why);
 		return;
@@ -75,6 +77,7 @@ void broker_attest_prep_done(struct broker_attest_prep *p)
 {
 	kbs_attestation_done(&p->att);
 	snp_evidence_done(&p->ev);
+	broker_az_prep_done(p);
 	memset(p, 0, sizeof(*p));
 }
 
@@ -122,6 +125,8 @@ int broker_attest_prepare(const char *body, size_t len, const char *nonce,
 	EVP_PKEY_free(pk);
 	if (r < 0)
 		return r;
+	if (broker_az_is_evidence(p->att.primary_evidence))
+		return broker_az_prepare(p, nonce, err);
 	r = snp_evidence_parse(p->att.primary_evidence, &p->ev, err);
 	if (r < 0)
 		return r;
@@ -210,6 +215,10 @@ static int attest_verify(struct attest_run *a, struct ccu_reason *why)
 	const char *from;
 	int r;
 
+	if (a->prep.azure)
+		return broker_az_attest_verify(a->s, &a->prep, a->now, &a->leaf, &a->pool,
+					       a->att.evidence_sha256, &a->have_digest,
+					       &a->att.product, why);
 	r = broker_certs_collect(&a->s->certs, &a->prep.report, a->prep.ev.certs, &a->leaf,
 				 &a->pool, &from, why);
 	if (r < 0)
@@ -259,6 +268,9 @@ static int attest_run(struct attest_run *a, struct ccu_reason *why)
 	a->att.jwk = a->prep.att.tee_pubkey;
 	a->att.report = a->prep.report;
 	a->att.signer = SNP_KEY_INFO_SIGNING_KEY(a->prep.report.key_info);
+	a->att.azure = a->prep.azure;
+	if (a->prep.azure)
+		a->att.az = *a->prep.az;
 	return issue_token(a->s, a->sid, a->now, a->att.token, why);
 }
 
@@ -396,7 +408,8 @@ static int release_policy(struct broker_server *s, const char *name,
 	r = snp_policy_parse(text, strlen(text), &pol, why);
 	if (r < 0)
 		return r;
-	r = snp_policy_eval(pol, &att->report, att->product, why);
+	r = att->azure ? snp_policy_eval_azure(pol, &att->az, att->product, why) :
+			 snp_policy_eval(pol, &att->report, att->product, why);
 	snp_policy_free(pol);
 	return r;
 }

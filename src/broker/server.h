@@ -19,6 +19,7 @@
 #include "broker/config.h"
 #include "common/reason.h"
 #include "kbs/msg.h"
+#include "snp/azure.h"
 #include "snp/evidence.h"
 #include "snp/report.h"
 
@@ -45,6 +46,12 @@ struct broker_attest_prep {
 	struct snp_evidence ev;
 	struct snp_report report;
 	bool have_report;
+	/* tee az-snp-vtpm (broker/azure_attest.c): the evidence, what it
+	 * claims, and the quote's expected qualifying data (SHA-384 binding). */
+	bool azure;
+	struct az_evidence az_ev;
+	struct az_claims *az;
+	uint8_t az_binding[48];
 };
 
 /*

@@ -26,6 +26,7 @@
 #include "common/reason.h"
 #include "kbs/jwk.h"
 #include "kbs/msg.h"
+#include "snp/azure.h"
 #include "snp/report.h"
 
 #define BROKER_SESSION_ID_LEN 32
@@ -45,6 +46,8 @@ struct broker_attested {
 	unsigned signer;		/* enum snp_signing_key */
 	uint8_t evidence_sha256[32];
 	char token[BROKER_TOKEN_MAX + 1];
+	bool azure;		/* az-snp-vtpm: the release policy sees az too */
+	struct az_claims az;
 };
 
 struct broker_sessions;

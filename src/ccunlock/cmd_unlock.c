@@ -57,6 +57,13 @@ static int make_evidence(void *ud, const uint8_t report_data[64], json_t **ret,
 	STACK_OF(X509) *certs = NULL;
 	int r;
 
+	if (e->p->get_json) {
+		r = e->p->get_json(e->ctx, report_data, ret, err);
+		if (r == 0)
+			log_notice("evidence: %s (%s: HCL report and vTPM quote)", e->p->name,
+				   e->p->tee);
+		return r;
+	}
 	r = guest_provider_get(e->p, e->ctx, report_data, &ev, err);
 	if (r < 0)
 		return r;
@@ -137,6 +144,7 @@ static int run(struct cli *c, const struct unlock_opts *o)
 		goto fail;
 	/* Posture before anything touches the network. */
 	cli_posture(c, &cfg, &pos);
+	struct guest_provider_ctx pctx = { .roots = &c->roots, .cfg = &cfg };
 	r = guest_posture_check(&pos, cfg.require, cfg.require_secure_boot, &c->why);
 	if (r < 0)
 		goto fail;
@@ -146,7 +154,6 @@ static int run(struct cli *c, const struct unlock_opts *o)
 		/* The console is often the owner's only view of a boot. */
 		log_notice("posture: %s", guest_posture_line(&pos, line, sizeof(line)));
 	}
-	struct guest_provider_ctx pctx = { .roots = &c->roots, .cfg = &cfg };
 	r = guest_provider_select(c->build, &pctx, cfg.evidence, &prov, &c->why);
 	if (r < 0)
 		goto fail;
@@ -166,6 +173,7 @@ static int run(struct cli *c, const struct unlock_opts *o)
 		.deadline_ms = c->start_ms + (uint64_t)cfg.deadline * 1000,
 		.evidence = make_evidence,
 		.evidence_ud = &eud,
+		.tee = prov->tee,
 	};
 	r = guest_kbs_fetch(&k, &tok.resource, &key, &key_len, &c->why);
 	if (r < 0)

@@ -413,7 +413,7 @@ static int do_auth(struct round *rd, struct kbs_challenge *ch, struct ccu_reason
 			      .deadline_ms = rd->k->deadline_ms, .cls = &rd->cls };
 	int r;
 
-	r = kbs_request_build(KBS_TEE_SNP, &body, err);
+	r = kbs_request_build(rd->k->tee ? rd->k->tee : KBS_TEE_SNP, &body, err);
 	if (r < 0)
 		return r;
 	q.body = body;

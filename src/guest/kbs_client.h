@@ -58,6 +58,7 @@ struct guest_kbs {
 	uint64_t deadline_ms; /* absolute, on the ccu_now_ms() clock */
 	guest_evidence_fn evidence;
 	void *evidence_ud;
+	const char *tee;      /* KBS tee of /auth; NULL = "snp" */
 	unsigned *attempts;   /* optional: attempts made (for logs/tests) */
 };
 

@@ -56,3 +56,21 @@ void snp_policy_free(struct snp_policy *p);
  * verified product (decides the TCB layout). */
 int snp_policy_eval(const struct snp_policy *p, const struct snp_report *r, enum snp_product product,
 		    struct ccu_reason *deny);
+
+/*
+ * Azure vTPM evidence (az-snp-vtpm, snp/azure.h), once verified: every rule
+ * above applies to the HCL report's SNP report (whose measurement is the
+ * paravisor's), then
+ *   pcr.N = <64 hex>[, ...]       PCR N (sha256) is one of these (POLICY_PCR;
+ *                                 a PCR the quote does not cover is a denial)
+ *   azure.secure_boot = required  runtime data secure-boot is true
+ *                                 (POLICY_AZURE_SECURE_BOOT)
+ *   azure.console = forbidden|allowed  forbidden: console-enabled is false
+ *                                 (POLICY_AZURE_CONSOLE)
+ *   azure.vm_id = <id>[, ...]     vmUniqueId is one of these (POLICY_AZURE_VM_ID)
+ * snp_policy_eval() denies a policy with any of these rules with
+ * POLICY_UNCHECKABLE: plain SEV-SNP evidence cannot satisfy them.
+ */
+struct az_claims;
+int snp_policy_eval_azure(const struct snp_policy *p, const struct az_claims *a,
+			  enum snp_product product, struct ccu_reason *deny);
