@@ -81,6 +81,8 @@ case $O in
 *) VM_O=$VM_TOP/$O ;;
 esac
 VM_CACHE=$VM_TOP/build/vm-cache
+# The broker's host name in +name images (the provider's certificate has it).
+VM_BROKER_NAME=broker.ccunlock.test
 VM_W=$VM_O/vm
 VM_RESULTS=$VM_O/vm-results.tsv
 VM_TIMEOUT=${CCU_VM_TIMEOUT:-240}
@@ -157,6 +159,8 @@ vm_setup() {
 	vm_stage poweroff || vm_setup_failed "staged install (tools/install-extra.sh)"
 	VM_PORT=$(vm_free_port) || vm_setup_failed "free TCP port on 127.0.0.1"
 	VM_URL=https://10.0.2.2:$VM_PORT
+	# +name images reach the broker by this name, mapped in their /etc/hosts
+	VM_URL_NAME=https://$VM_BROKER_NAME:$VM_PORT
 	mkdir -p "$VM_D/provider"
 	vm_provider_setup "$VM_D/provider" || vm_setup_failed "provider setup"
 	vm_disks || vm_setup_failed "LUKS2 disk images"
@@ -395,14 +399,17 @@ vm_keyslots() {
 
 # ---------------------------------------------------------------- initramfs
 
-# vm_conf VARIANT DEVICE: the /etc/ccunlock the image gets, written by the
+# vm_conf VARIANT DEVICE [NAME]: the /etc/ccunlock the image gets (NAME=yes:
+# broker_url by host name), written by the
 # provider (VARIANT: main, debug); DEVICE yes names the good disk's LUKS UUID
 # as `device` (otherwise the binary finds the disk by its token).
 vm_conf() {
-	vm_c=$VM_D/conf-$1-$2
+	vm_c=$VM_D/conf-$1-$2-${3:-no}
+	vm_c_url=$VM_URL
+	[ "${3:-no}" = yes ] && vm_c_url=$VM_URL_NAME
 	if ! [ -e "$vm_c/ccunlock.conf" ]; then
 		mkdir -p "$vm_c"
-		vm_provider_conf "$vm_c" "$1" "$VM_URL" || return 1
+		vm_provider_conf "$vm_c" "$1" "$vm_c_url" || return 1
 		if [ "$2" = yes ]; then
 			printf 'device = UUID=%s\n' "$VM_LUKS_UUID" >>"$vm_c/ccunlock.conf"
 		fi
@@ -429,19 +436,28 @@ vm_image() {
 	case $vm_i_variant in *+hostonly*) vm_i_hostonly=yes ;; esac
 	vm_i_fallback=no
 	case $vm_i_variant in *+fallback*) vm_i_fallback=yes ;; esac
+	vm_i_name=no
+	case $vm_i_variant in *+name*) vm_i_name=yes ;; esac
 	vm_i_variant=${vm_i_variant%%+*}
 	[ -n "$vm_i_variant" ] || vm_i_variant=main
 	vm_stage "$vm_i_action" "$vm_i_fallback" || {
 		vm_image_failed "$1" "staged install with FAIL_ACTION=$vm_i_action FALLBACK_PROMPT=$vm_i_fallback failed"
 		return 1
 	}
-	vm_i_conf=$(vm_conf "$vm_i_variant" "$vm_i_device") || {
+	vm_i_conf=$(vm_conf "$vm_i_variant" "$vm_i_device" "$vm_i_name") || {
 		vm_image_failed "$1" "provider could not write the configuration"
 		return 1
 	}
 	vm_i_out=$VM_D/initrd-$vm_i_tag.img
 	vm_i_log=$VM_D/build-$vm_i_tag.log
 	vm_i_t0=$(vm_now)
+	# +name: the image builder maps the broker's name in the image's
+	# /etc/hosts (ccunlock installs no such file of its own)
+	VM_HOSTS=
+	if [ "$vm_i_name" = yes ]; then
+		VM_HOSTS=$VM_D/hosts-name
+		printf '127.0.0.1 localhost\n10.0.2.2 %s\n' "$VM_BROKER_NAME" >"$VM_HOSTS"
+	fi
 	case $vm_i_kind in
 	dracut-systemd | dracut-shell)
 		vm_build_dracut "${vm_i_kind#dracut-}" "$vm_i_conf" "$vm_i_out" "$vm_i_hostonly"
@@ -457,6 +473,7 @@ vm_image() {
 		return 1
 	fi
 	vm_i_extra=
+	[ "$vm_i_name" = yes ] && vm_i_extra="etc/hosts"
 	[ "$vm_i_kind" = itools-keyscript ] &&
 		vm_i_extra="cryptroot/crypttab scripts/local-top/cryptroot usr/lib/cryptsetup/scripts/ccunlock-keyscript"
 	# hostonly: the crypttab line for the root must really be in the image
@@ -550,6 +567,7 @@ vm_build_dracut() {
 		--kver "$VM_KVER" --kmoddir "$VM_KMODDIR" \
 		-m "$vm_bd_mods" --omit "$vm_bd_omit" \
 		--add-drivers "virtio_blk virtio_pci ext4" \
+		${VM_HOSTS:+--include "$VM_HOSTS" /etc/hosts} \
 		--compress "zstd -1 -q -T0" "$3"
 }
 
@@ -599,6 +617,14 @@ RUNSIZE=10%
 FSTYPE=auto
 EOF
 	printf 'virtio_pci\nvirtio_blk\next4\n' >"$vm_bi/modules"
+	if [ -n "${VM_HOSTS:-}" ]; then
+		# the image builder's own hook: the broker's name in /etc/hosts
+		# shellcheck disable=SC2016 # the hook expands it
+		printf '%s\n' '#!/bin/sh' '[ "${1:-}" = prereqs ] && exit 0' \
+			'. /usr/share/initramfs-tools/hook-functions' \
+			"copy_file config '$VM_HOSTS' /etc/hosts" >"$vm_bi/hooks/vm-hosts"
+		chmod +x "$vm_bi/hooks/vm-hosts"
+	fi
 	vm_bi_mods=$VM_D/itools-modules
 	rm -rf "$vm_bi_mods"
 	mkdir -p "$vm_bi_mods/upper" "$vm_bi_mods/work"
