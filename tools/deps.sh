@@ -6,12 +6,13 @@ set -eu
 
 # Build and unit tests.
 BUILD="make gcc libc6-dev pkg-config libssl-dev libjansson-dev libcurl4-openssl-dev \
-libcryptsetup-dev libsqlite3-dev libevent-dev libcmocka-dev"
+libcryptsetup-dev libsqlite3-dev libpq-dev libevent-dev libcmocka-dev"
 # Shell tests, lint, fuzzing, valgrind, Debian packaging.
 TOOLS="bats bats-assert bats-support shellcheck cppcheck clang clang-tidy libclang-rt-14-dev \
 valgrind debhelper dpkg-dev"
-# Integration: JOSE cross-check, LUKS images, loopback peers.
-INTEG="jose cryptsetup-bin openssl curl procps python3"
+# Integration: JOSE cross-check, LUKS images, loopback peers (PostgreSQL for
+# the shared store of several brokers, HAProxy in front of them).
+INTEG="jose cryptsetup-bin openssl curl procps python3 postgresql haproxy"
 # Early boot: QEMU, dracut, initramfs-tools pieces, a guest kernel package is
 # downloaded (not installed) by tests/vm. initramfs-tools-core gives
 # mkinitramfs/lsinitramfs without the kernel hooks of initramfs-tools (which

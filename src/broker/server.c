@@ -150,7 +150,7 @@ static int open_store(struct broker_server *s, struct ccu_reason *err)
 
 	if (r < 0)
 		return r;
-	r = broker_store_open_sqlite(s->cfg->database, key, &s->store, err);
+	r = broker_store_open(s->cfg->database, key, &s->store, err);
 	secmem_free(key);
 	return r;
 }

@@ -138,8 +138,8 @@ static int unseal(const struct broker_store *s, const char *kind, const char *na
 	return 0;
 }
 
-int broker_store_open_sqlite(const char *path, const uint8_t master_key[BROKER_MASTER_KEY_LEN],
-			     struct broker_store **ret, struct ccu_reason *err)
+static int store_open(const char *spec, bool pg, const uint8_t master_key[BROKER_MASTER_KEY_LEN],
+		      struct broker_store **ret, struct ccu_reason *err)
 {
 	struct broker_store *s = calloc(1, sizeof(*s));
 	int r;
@@ -152,13 +152,30 @@ int broker_store_open_sqlite(const char *path, const uint8_t master_key[BROKER_M
 		return ccu_fail(err, -ENOMEM, "INTERNAL", "cannot lock memory for the master key");
 	}
 	memcpy(s->key, master_key, BROKER_MASTER_KEY_LEN);
-	r = store_sqlite_open(path, &s->backend, err);
+	r = pg ? store_pg_open(spec, &s->backend, err) : store_sqlite_open(spec, &s->backend, err);
 	if (r < 0) {
 		broker_store_close(s);
 		return r;
 	}
 	*ret = s;
 	return 0;
+}
+
+int broker_store_open_sqlite(const char *path, const uint8_t master_key[BROKER_MASTER_KEY_LEN],
+			     struct broker_store **ret, struct ccu_reason *err)
+{
+	return store_open(path, false, master_key, ret, err);
+}
+
+int broker_store_open(const char *spec, const uint8_t master_key[BROKER_MASTER_KEY_LEN],
+		      struct broker_store **ret, struct ccu_reason *err)
+{
+	return store_open(spec, store_pg_is_conninfo(spec), master_key, ret, err);
+}
+
+bool broker_store_is_shared(const char *spec)
+{
+	return store_pg_is_conninfo(spec);
 }
 
 void broker_store_close(struct broker_store *s)
