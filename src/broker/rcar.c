@@ -488,10 +488,7 @@ void broker_h_resource(struct http_req *req, void *ud)
 	if (broker_decide(s, &rec, &aerr) < 0)
 		broker_reply_error(req, 500, "InternalError", &aerr);
 	else if (r < 0)
-		/* The store unreachable is the broker's trouble, not the guest's:
-		 * 503, which guests retry (possibly on another replica). */
-		broker_reply_error(req, strcmp(why.code, "STORE_IO") == 0 ? 503 : 401, variant,
-				   &why);
+		broker_reply_error(req, 401, variant, &why);
 	else
 		http_reply(req, 200, "application/json", a->jwe, strlen(a->jwe));
 	free(a->jwe);
