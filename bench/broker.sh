@@ -13,18 +13,31 @@
 # top entries once (perf, where installed and permitted). Numbers only;
 # nothing is asserted.
 #
-#   bench/broker.sh [CONCURRENCY...]      (default: 1 4 16; COUNT=400 boots each)
+#   bench/broker.sh [--replicas N] [CONCURRENCY...]
+#       (default: 1 4 16; COUNT=400 boots each). With --replicas N, also N
+#       replicas on one PostgreSQL behind HAProxy (round-robin per request),
+#       the fleet's throughput and CPU (all replicas together) next to one
+#       broker's.
 #   PROFILE=no skips the perf pass.
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top" || exit 1
 O=${O:-build}
 COUNT=${COUNT:-400}
+REPLICAS=0
+if [ "${1:-}" = --replicas ]; then
+	REPLICAS=${2:?--replicas N}
+	shift 2
+fi
 LEVELS=${*:-1 4 16}
 T=$(mktemp -d /tmp/ccu-bench-broker-XXXXXX)
 TANG_PID=
 BROKER_PID=
-trap 'kill $BROKER_PID $TANG_PID 2>/dev/null; rm -rf "$T"' EXIT
+FLEET_PIDS=
+FLEET_HAPROXY_PID=
+# shellcheck disable=SC2086 # FLEET_PIDS is a list
+trap 'kill $BROKER_PID $TANG_PID $FLEET_PIDS $FLEET_HAPROXY_PID 2>/dev/null
+[ -d "$T/fleet/pgsock/data" ] && ccu_pg_ctl "$T/fleet" kill 2>/dev/null; rm -rf "$T"' EXIT
 HZ=$(getconf CLK_TCK)
 
 # cpu_ticks PID [children]: utime+stime of PID (with "children": plus the
@@ -49,6 +62,8 @@ run_level() {
 		tee "$_out.line"
 }
 . tests/integration/broker_lib.sh
+. tests/lib/pg.sh
+. tests/lib/fleet.sh
 for b in "$KBS" "$SIM" "$CLIENT"; do
 	[ -x "$b" ] || { echo "missing $b (make test-bins)" >&2; exit 2; }
 done
@@ -81,6 +96,40 @@ if [ "${PROFILE:-yes}" != no ] && command -v perf >/dev/null 2>&1 &&
 		grep '%' | head -15
 else
 	echo "== ccunlock-kbs profile: not taken (no perf, perf not permitted, or PROFILE=no)"
+fi
+
+if [ "$REPLICAS" -gt 0 ]; then
+	mkdir -p "$T/fleet"
+	if ! ccu_pg_available || ! command -v haproxy >/dev/null 2>&1; then
+		echo "== fleet: not measured (needs postgresql and haproxy: tools/deps.sh check)"
+	elif ! ccu_fleet_start "$T/fleet" "$REPLICAS"; then
+		echo "== fleet: setup failed" >&2
+	else
+		"$KBS" resource put bench/luks/root --policy open --random 32 \
+			--config "$T/fleet/r1/broker.conf" >/dev/null
+		echo "== fleet: $REPLICAS replicas on one PostgreSQL behind HAProxy (round-robin per request), $COUNT boots per level"
+		"$CLIENT" --url "$FLEET_URL" --ca "$T/fleet/ca.pem" --sim "$T/fleet/sim" \
+			--resource bench/luks/root --concurrency 2 --count 20 >/dev/null
+		for n in $LEVELS; do
+			a=0
+			for p in $FLEET_PIDS; do a=$((a + $(cpu_ticks "$p"))); done
+			"$CLIENT" --url "$FLEET_URL" --ca "$T/fleet/ca.pem" --sim "$T/fleet/sim" \
+				--resource bench/luks/root --concurrency "$n" --count "$COUNT" >"$T/fleet-$n.txt"
+			b=0
+			for p in $FLEET_PIDS; do b=$((b + $(cpu_ticks "$p"))); done
+			ok=$(sed -n 's/^boots: \([0-9]*\) ok.*/\1/p' "$T/fleet-$n.txt")
+			f=$(sed -n 's/.* \([0-9.]*\) per second.*/\1/p' "$T/fleet-$n.txt")
+			k=$(sed -n 's/.* \([0-9.]*\) per second.*/\1/p' "$T/kbs-$n.txt")
+			awk -v n="$n" -v l="$(head -1 "$T/fleet-$n.txt")" -v a="$a" -v b="$b" -v ok="${ok:-0}" \
+				-v hz="$HZ" -v f="$f" -v k="$k" 'BEGIN {
+				printf "concurrency %-3s %s, replicas CPU %.2f ms per boot\n", n, l, (ok > 0 ? (b - a) * 1000 / hz / ok : 0)
+				printf "concurrency %-3s fleet %8.1f/s  one broker %8.1f/s\n", n, f, k }'
+		done
+		echo "(HAProxy, PostgreSQL, the replicas and the client share the machine's $(nproc) cores)"
+		ccu_fleet_stop "$T/fleet"
+		FLEET_PIDS=
+		FLEET_HAPROXY_PID=
+	fi
 fi
 
 tangd=/usr/libexec/tangd
