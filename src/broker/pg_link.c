@@ -36,10 +36,9 @@ static int connect_locked(struct ccu_pg *pg, struct ccu_reason *err)
 {
 	static const char *const keys[] = { "dbname", "connect_timeout", "options",
 					    "application_name", NULL };
-	const char *vals[] = { pg->conninfo, CCU_PG_CONNECT_TIMEOUT,
-			       "-c statement_timeout=" CCU_PG_STATEMENT_TIMEOUT_MS
-			       " -c client_min_messages=warning",
-			       "ccunlock-kbs", NULL };
+	static const char options[] = "-c statement_timeout=" CCU_PG_STATEMENT_TIMEOUT_MS
+				      " -c client_min_messages=warning";
+	const char *vals[] = { pg->conninfo, CCU_PG_CONNECT_TIMEOUT, options, "ccunlock-kbs", NULL };
 
 	if (pg->conn)
 		PQfinish(pg->conn);
