@@ -35,9 +35,10 @@ TANG_PID=
 BROKER_PID=
 FLEET_PIDS=
 FLEET_HAPROXY_PID=
+FT=
 # shellcheck disable=SC2086 # FLEET_PIDS is a list
 trap 'kill $BROKER_PID $TANG_PID $FLEET_PIDS $FLEET_HAPROXY_PID 2>/dev/null
-[ -d "$T/fleet/pgsock/data" ] && ccu_pg_ctl "$T/fleet" kill 2>/dev/null; rm -rf "$T"' EXIT
+[ -n "$FT" ] && [ -d "$FT/pgsock/data" ] && ccu_pg_ctl "$FT" kill 2>/dev/null; rm -rf "$T" $FT' EXIT
 HZ=$(getconf CLK_TCK)
 
 # cpu_ticks PID [children]: utime+stime of PID (with "children": plus the
@@ -99,21 +100,23 @@ else
 fi
 
 if [ "$REPLICAS" -gt 0 ]; then
-	mkdir -p "$T/fleet"
+	# Its own directory: PostgreSQL runs as an unprivileged user when we are
+	# root, and must be able to reach it.
+	FT=$(mktemp -d /tmp/ccu-bench-fleet-XXXXXX)
 	if ! ccu_pg_available || ! command -v haproxy >/dev/null 2>&1; then
 		echo "== fleet: not measured (needs postgresql and haproxy: tools/deps.sh check)"
-	elif ! ccu_fleet_start "$T/fleet" "$REPLICAS"; then
+	elif ! ccu_fleet_start "$FT" "$REPLICAS"; then
 		echo "== fleet: setup failed" >&2
 	else
 		"$KBS" resource put bench/luks/root --policy open --random 32 \
-			--config "$T/fleet/r1/broker.conf" >/dev/null
+			--config "$FT/r1/broker.conf" >/dev/null
 		echo "== fleet: $REPLICAS replicas on one PostgreSQL behind HAProxy (round-robin per request), $COUNT boots per level"
-		"$CLIENT" --url "$FLEET_URL" --ca "$T/fleet/ca.pem" --sim "$T/fleet/sim" \
+		"$CLIENT" --url "$FLEET_URL" --ca "$FT/ca.pem" --sim "$FT/sim" \
 			--resource bench/luks/root --concurrency 2 --count 20 >/dev/null
 		for n in $LEVELS; do
 			a=0
 			for p in $FLEET_PIDS; do a=$((a + $(cpu_ticks "$p"))); done
-			"$CLIENT" --url "$FLEET_URL" --ca "$T/fleet/ca.pem" --sim "$T/fleet/sim" \
+			"$CLIENT" --url "$FLEET_URL" --ca "$FT/ca.pem" --sim "$FT/sim" \
 				--resource bench/luks/root --concurrency "$n" --count "$COUNT" >"$T/fleet-$n.txt"
 			b=0
 			for p in $FLEET_PIDS; do b=$((b + $(cpu_ticks "$p"))); done
@@ -126,7 +129,7 @@ if [ "$REPLICAS" -gt 0 ]; then
 				printf "concurrency %-3s fleet %8.1f/s  one broker %8.1f/s\n", n, f, k }'
 		done
 		echo "(HAProxy, PostgreSQL, the replicas and the client share the machine's $(nproc) cores)"
-		ccu_fleet_stop "$T/fleet"
+		ccu_fleet_stop "$FT"
 		FLEET_PIDS=
 		FLEET_HAPROXY_PID=
 	fi
