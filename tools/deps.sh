@@ -11,8 +11,9 @@ libcryptsetup-dev libsqlite3-dev libpq-dev libevent-dev libcmocka-dev"
 TOOLS="bats bats-assert bats-support shellcheck cppcheck clang clang-tidy libclang-rt-14-dev \
 valgrind debhelper dpkg-dev"
 # Integration: JOSE cross-check, LUKS images, loopback peers (PostgreSQL for
-# the shared store of several brokers, HAProxy in front of them).
-INTEG="jose cryptsetup-bin openssl curl procps python3 postgresql haproxy"
+# the shared store of several brokers, HAProxy in front of them); Debian's
+# OVMF builds, whose launch measurements the unit tests and the demo compute.
+INTEG="jose cryptsetup-bin openssl curl procps python3 ovmf postgresql haproxy"
 # Early boot: QEMU, dracut, initramfs-tools pieces, a guest kernel package is
 # downloaded (not installed) by tests/vm. initramfs-tools-core gives
 # mkinitramfs/lsinitramfs without the kernel hooks of initramfs-tools (which
