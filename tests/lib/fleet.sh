@@ -11,10 +11,10 @@ ccu_fleet_start() {
 		"$KBS" admin-keygen --out "$1/admin" >/dev/null && ccu_pg_start "$1" || return 1
 	FLEET_PIDS=
 	_servers=
-	_i=0
-	while [ "$_i" -lt "$2" ]; do
-		_i=$((_i + 1))
-		_d=$1/r$_i
+	_fr=0
+	while [ "$_fr" -lt "$2" ]; do
+		_fr=$((_fr + 1))
+		_d=$1/r$_fr
 		mkdir -p "$_d"
 		{
 			echo "listen = 127.0.0.1:0"
@@ -27,7 +27,7 @@ ccu_fleet_start() {
 			echo "trusted_root = $1/sim/ark.pem"
 			echo "audit_log = $_d/audit.jsonl"
 		} >"$_d/broker.conf"
-		if [ "$_i" -eq 1 ]; then
+		if [ "$_fr" -eq 1 ]; then
 			"$KBS" init --config "$_d/broker.conf" >/dev/null &&
 				printf 'measurement = any\n' >"$1/open.policy" &&
 				"$KBS" policy set open "$1/open.policy" --config "$_d/broker.conf" \
@@ -35,9 +35,10 @@ ccu_fleet_start() {
 		else
 			install -m 0400 "$1/r1/master.key" "$_d/master.key" || return 1
 		fi
+		# (start_broker has its own counter: ours is _fr)
 		start_broker "$_d" || return 1
 		FLEET_PIDS="$FLEET_PIDS $BROKER_PID"
-		_servers="$_servers	server r$_i 127.0.0.1:$PORT
+		_servers="$_servers	server r$_fr 127.0.0.1:$PORT
 "
 	done
 	_hport=$(awk 'BEGIN { srand(); print 20000 + int(rand() * 20000) }')
