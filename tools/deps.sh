@@ -12,8 +12,10 @@ TOOLS="bats bats-assert bats-support shellcheck cppcheck clang clang-tidy libcla
 valgrind debhelper dpkg-dev"
 # Integration: JOSE cross-check, LUKS images, loopback peers (PostgreSQL for
 # the shared store of several brokers, HAProxy in front of them); Debian's
-# OVMF builds, whose launch measurements the unit tests and the demo compute.
-INTEG="jose cryptsetup-bin openssl curl procps python3 ovmf postgresql haproxy"
+# OVMF builds, whose launch measurements the unit tests and the demo compute;
+# swtpm as the Azure vTPM (provisioned with tpm2-tools through the swtpm TCTI).
+INTEG="jose cryptsetup-bin openssl curl procps python3 ovmf swtpm tpm2-tools libtss2-tcti-swtpm0 \
+postgresql haproxy"
 # Early boot: QEMU, dracut, initramfs-tools pieces, a guest kernel package is
 # downloaded (not installed) by tests/vm. initramfs-tools-core gives
 # mkinitramfs/lsinitramfs without the kernel hooks of initramfs-tools (which

@@ -43,6 +43,7 @@ struct guest_config {
 	char *more_brokers[GUEST_MAX_BROKERS - 1]; /* further broker_url lines, in order */
 	size_t n_more_brokers;
 	char *broker_ca;   /* path of a PEM file */
+	char *init_data;   /* NULL or the path of an init-data TOML document (kbs/initdata.h) */
 	char *device;      /* NULL, "UUID=<uuid>" or a path */
 	char *name;        /* device-mapper name */
 	unsigned deadline; /* seconds */

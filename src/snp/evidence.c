@@ -19,7 +19,7 @@
 #include <openssl/objects.h>
 
 #include "common/codec.h"
-#include "snp/dercache.h"
+#include "snp/certblob.h"
 
 /* Bound on the JSON text of one primary_evidence. A real one (report plus
  * ARK, ASK and VCEK as integer arrays) is about 20 KiB. */
@@ -708,11 +708,12 @@ static int cert_entry(const json_t *ent, size_t idx, uint8_t *der, STACK_OF(X509
 			SNP_EVIDENCE_MAX_CERT_DER, where, "data", "EVIDENCE_CERT", der, &n, err);
 	if (ret < 0 || t > CT_VLEK)
 		return ret;
-	x = snp_dercache_x509(der, n);
-	if (!x)
+	/* DER (optionally zero-padded) or one PEM block, as upstream accepts */
+	if (snp_cert_blob_parse(der, n, &x, NULL) < 0)
 		return ccu_fail(err, -EBADMSG, "EVIDENCE_CERT",
-				"%s: %s data is not one DER X.509 certificate (%zu bytes)", where,
-				cert_type_names[t], n);
+				"%s: %s data is not one X.509 certificate (DER, DER + zero "
+				"padding, or one PEM block; %zu bytes)",
+				where, cert_type_names[t], n);
 	k = cert_cn_kind(x);
 	if (!cn_fits_type(k, t)) {
 		X509_free(x);
