@@ -33,11 +33,12 @@ LEVELS=${*:-1 4 16}
 T=$(mktemp -d /tmp/ccu-bench-broker-XXXXXX)
 TANG_PID=
 BROKER_PID=
+KBS_PID=
 FLEET_PIDS=
 FLEET_HAPROXY_PID=
 FT=
 # shellcheck disable=SC2086 # FLEET_PIDS is a list
-trap 'kill $BROKER_PID $TANG_PID $FLEET_PIDS $FLEET_HAPROXY_PID 2>/dev/null
+trap 'kill $KBS_PID $BROKER_PID $TANG_PID $FLEET_PIDS $FLEET_HAPROXY_PID 2>/dev/null
 [ -n "$FT" ] && [ -d "$FT/pgsock/data" ] && ccu_pg_ctl "$FT" kill 2>/dev/null; rm -rf "$T" $FT' EXIT
 HZ=$(getconf CLK_TCK)
 
@@ -73,19 +74,20 @@ echo "== ccunlock-kbs: $(nproc) cores, $COUNT boots per level, TLS, new connecti
 setup_broker "$T" || { echo "broker setup failed" >&2; exit 1; }
 "$KBS" resource put bench/luks/root --policy open --random 32 --config "$T/broker.conf" >/dev/null
 start_broker "$T" || { echo "broker did not start" >&2; exit 1; }
+KBS_PID=$BROKER_PID # (the fleet's start_broker calls reuse BROKER_PID)
 URL=https://127.0.0.1:$PORT
 # Warm-up (first chain verification, page cache).
 "$CLIENT" --url "$URL" --ca "$T/ca.pem" --sim "$T/sim" --resource bench/luks/root \
 	--concurrency 2 --count 20 >/dev/null
 for n in $LEVELS; do
 	printf 'concurrency %-3s ' "$n"
-	run_level broker "$T/kbs-$n.txt" "$BROKER_PID" "" -- --url "$URL" --ca "$T/ca.pem" \
+	run_level broker "$T/kbs-$n.txt" "$KBS_PID" "" -- --url "$URL" --ca "$T/ca.pem" \
 		--sim "$T/sim" --resource bench/luks/root --concurrency "$n" --count "$COUNT"
 done
 echo "(client and broker share the machine; the client signs each simulated report)"
 if [ "${PROFILE:-yes}" != no ] && command -v perf >/dev/null 2>&1 &&
-	perf record -q -o "$T/perf.data" -p "$BROKER_PID" -- sleep 0.1 >/dev/null 2>&1; then
-	perf record -q -o "$T/perf.data" -p "$BROKER_PID" >/dev/null 2>&1 &
+	perf record -q -o "$T/perf.data" -p "$KBS_PID" -- sleep 0.1 >/dev/null 2>&1; then
+	perf record -q -o "$T/perf.data" -p "$KBS_PID" >/dev/null 2>&1 &
 	PERF_PID=$!
 	sleep 0.3
 	"$CLIENT" --url "$URL" --ca "$T/ca.pem" --sim "$T/sim" --resource bench/luks/root \
