@@ -48,6 +48,8 @@ struct guest_seams {
 	 * the VCEK source instead of Azure IMDS; return an fd / 0 or -errno. */
 	int (*tpm_open)(void *ud);
 	int (*azure_vcek)(const uint8_t *hcl, size_t len, uint8_t **der, size_t *der_len, void *ud);
+	/* how a provider waits between bounded retries (default nanosleep) */
+	void (*sleep_ms)(uint64_t ms, void *ud);
 };
 
 struct guest_provider_ctx {

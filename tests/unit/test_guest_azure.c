@@ -122,7 +122,19 @@ static int vcek(const uint8_t *hcl, size_t len, uint8_t **der, size_t *der_len, 
 	return 0;
 }
 
-static const struct guest_seams SEAMS = { .tpm_open = tpm_open, .azure_vcek = vcek };
+/* The provider's waits between HCL reads: counted, not slept (nothing
+ * refreshes the report meanwhile in these tests). */
+static unsigned SLEEPS;
+
+static void no_sleep(uint64_t ms, void *ud)
+{
+	(void)ud;
+	assert_true(ms > 0);
+	SLEEPS++;
+}
+
+static const struct guest_seams SEAMS = { .tpm_open = tpm_open, .azure_vcek = vcek,
+					  .sleep_ms = no_sleep };
 
 /* The paravisor's part: an HCL report for @rd, signed by the simulated PSP. */
 static void paravisor_writes(const uint8_t rd[64])
@@ -222,8 +234,10 @@ static void test_evidence_verifies(void **state)
 	binding(rd, "session one");
 	paravisor_writes(rd);
 	assert_int_equal(guest_provider_azure.available(&ctx), 1);
+	SLEEPS = 0;
 	if (guest_provider_azure.get_json(&ctx, rd, &j, &why) != 0)
 		fail_msg("%s: %s", why.code, why.detail);
+	assert_int_equal(SLEEPS, 0); /* the fresh report is read at once */
 	assert_int_equal(az_evidence_parse(j, &ev, &why), 0);
 	json_decref(j);
 	sim = tu_sim_platform(SNP_PRODUCT_MILAN);
@@ -278,10 +292,21 @@ static void test_stale_hcl(void **state)
 	binding(old, "an old session");
 	paravisor_writes(old);
 	binding(rd, "session two");
+	SLEEPS = 0;
 	if (guest_provider_azure.get_json(&ctx, rd, &j, &why) != -ETIMEDOUT)
 		fail_msg("%s: %s", why.code, why.detail);
 	assert_null(j);
 	assert_string_equal(why.code, "AZURE_HCL");
+	/* Every read but the first came after a wait, and the reads were bounded. */
+	{
+		const char *n = strstr(why.detail, " after ");
+		unsigned reads = 0;
+
+		assert_non_null(n);
+		assert_int_equal(sscanf(n, " after %u reads", &reads), 1);
+		assert_true(reads > 1);
+		assert_int_equal(SLEEPS, reads - 1);
+	}
 }
 
 int main(void)

@@ -3,11 +3,13 @@
 #include "helpers/tlsgen.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include <curl/curl.h>
@@ -45,7 +47,16 @@ struct fx {
 	struct broker_http *h;
 	SSL_CTX *tls;
 	char base[64];
+	unsigned request_timeout; /* seconds; setup: IDLE_TIMEOUT_S */
 };
+
+/* The idle timeout the timeout test waits for, and the one the limit test
+ * uses so that its idle connections cannot time out while it runs, however
+ * slow the host: the limit test closes them itself. */
+#define IDLE_TIMEOUT_S 2
+#define LIMIT_TEST_TIMEOUT_S 120
+/* How long the timeout test's client waits for the server to drop it. */
+#define IDLE_WAIT_S 60
 
 static void start(struct fx *f, bool tls, unsigned max_conn)
 {
@@ -58,7 +69,7 @@ static void start(struct fx *f, bool tls, unsigned max_conn)
 	f->cfg.max_connections = max_conn;
 	f->cfg.max_body = 1024;
 	f->cfg.max_header = 4096;
-	f->cfg.request_timeout = 2;
+	f->cfg.request_timeout = f->request_timeout;
 	if (tls) {
 		char c[512], k[512];
 
@@ -79,6 +90,7 @@ static int setup(void **state)
 	log_set_quiet(true);
 	f->dir = tu_mkdtemp();
 	tu_make_tls(f->dir);
+	f->request_timeout = IDLE_TIMEOUT_S;
 	*state = f;
 	return 0;
 }
@@ -235,12 +247,13 @@ static void wait_conns(struct fx *f, unsigned want)
 	assert_int_equal(broker_http_connections(f->h), want);
 }
 
-static void test_connection_limit_and_timeout(void **state)
+static void test_connection_limit(void **state)
 {
 	struct fx *f = *state;
 	struct resp r;
 	int a, b;
 
+	f->request_timeout = LIMIT_TEST_TIMEOUT_S;
 	start(f, true, 2);
 	a = idle_connect(broker_http_port(f->h));
 	b = idle_connect(broker_http_port(f->h));
@@ -255,9 +268,31 @@ static void test_connection_limit_and_timeout(void **state)
 	/* ...until a slot frees up. */
 	assert_int_equal(req(f, "GET", "/hello", NULL, 0, NULL, 5000, &r), CURLE_OK);
 	assert_int_equal(r.status, 200);
-	/* An idle connection is dropped after request_timeout. */
-	wait_conns(f, 0);
 	close(b);
+	wait_conns(f, 0);
+}
+
+static void test_idle_timeout(void **state)
+{
+	struct fx *f = *state;
+	int a;
+
+	struct timeval tv = { .tv_sec = IDLE_WAIT_S };
+	char c[256];
+	ssize_t n;
+
+	start(f, true, 2);
+	a = idle_connect(broker_http_port(f->h));
+	/* An idle connection is dropped after request_timeout: the server
+	 * closes it (perhaps after a TLS alert), so the client reads end of
+	 * file or a reset well before IDLE_WAIT_S, never its own timeout. */
+	assert_int_equal(setsockopt(a, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)), 0);
+	while ((n = read(a, c, sizeof(c))) > 0)
+		;
+	if (n < 0)
+		assert_int_equal(errno, ECONNRESET);
+	wait_conns(f, 0);
+	close(a);
 }
 
 int main(void)
@@ -266,7 +301,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_routing_plain, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_body_limit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tls, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_connection_limit_and_timeout, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_connection_limit, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_idle_timeout, setup, teardown),
 	};
 
 	curl_global_init(CURL_GLOBAL_DEFAULT);
