@@ -10,8 +10,13 @@
 #
 # Sources are found by wildcard: a new src/<part>/x.c joins its part, a new
 # tests/unit/test_x.c becomes a test binary, tests/fuzz/fuzz_x.c a fuzz target.
-# Files named *_sim.c or sim*.c are simulator code: linked only into test
-# builds (build/test/...), never into the release binaries.
+# Test-only code lives in its own directories, src/testonly/ (the SEV-SNP
+# simulator, the simulated evidence provider, the test binary's hooks; laid
+# out by part, src/testonly/<part>/x.c, with its headers found through
+# -Isrc/testonly) and src/tools/ (the test tools): release binaries never
+# compile anything from them, whatever the file names. A simulator file
+# (*_sim.c, sim*.c) anywhere else stops the build with an error: move it
+# under src/testonly/<part>/ (git mv).
 
 O        ?= build
 MODE     ?= release
@@ -46,7 +51,7 @@ WARN := -Wall -Wextra -Werror -Wformat=2 -Werror=format-security -Wshadow \
 	-Wimplicit-fallthrough -Wold-style-definition -Wredundant-decls \
 	-Wnested-externs
 
-BASE_CFLAGS := -std=c11 -D_GNU_SOURCE -Isrc -fno-common -pipe -g
+BASE_CFLAGS := -std=c11 -D_GNU_SOURCE -Isrc -Isrc/testonly -fno-common -pipe -g
 
 ifeq ($(MODE),release)
 CC ?= cc
@@ -84,12 +89,21 @@ LIBS_GUEST  = $(call pc_libs,$(PKGS_GUEST)) $(LIBS_CORE)
 LIBS_BROKER = $(call pc_libs,$(PKGS_BROKER)) $(LIBS_CORE) -lpthread
 LIBS_ALL    = $(call pc_libs,$(PKGS_GUEST) $(PKGS_BROKER)) $(LIBS_CORE) -lpthread
 
-is_sim = $(filter %_sim.c src/snp/sim%.c,$(1))
+TESTONLY_DIR := src/testonly
+TEST_TOOLS_DIR := src/tools
+# Release parts: src/<part>/*.c outside the test-only directories.
+STRAY_SIM := $(filter-out $(TESTONLY_DIR)/% $(TEST_TOOLS_DIR)/%,\
+	$(wildcard src/*/*_sim.c src/*/sim*.c src/*/*/*_sim.c src/*/*/sim*.c))
+ifneq ($(STRAY_SIM),)
+$(error simulator code outside $(TESTONLY_DIR)/: $(STRAY_SIM); move it to $(TESTONLY_DIR)/<part>/ (git mv))
+endif
 
 CORE_SRC   := $(wildcard src/common/*.c src/snp/*.c src/kbs/*.c)
-CORE_REL   := $(filter-out $(call is_sim,$(CORE_SRC)),$(CORE_SRC))
-SIM_SRC    := $(call is_sim,$(CORE_SRC) $(wildcard src/guest/*.c))
-GUEST_SRC  := $(filter-out $(call is_sim,$(wildcard src/guest/*.c)) src/guest/providers_test.c,$(wildcard src/guest/*.c))
+CORE_REL   := $(CORE_SRC)
+# The test binary's provider table; every other test-only file is in LIB_SIM.
+GUEST_PROV_TEST := $(wildcard $(TESTONLY_DIR)/guest/providers_test.c)
+SIM_SRC    := $(filter-out $(GUEST_PROV_TEST),$(wildcard $(TESTONLY_DIR)/*.c $(TESTONLY_DIR)/*/*.c))
+GUEST_SRC  := $(wildcard src/guest/*.c)
 CLI_SRC    := $(filter-out src/ccunlock/main.c,$(wildcard src/ccunlock/*.c))
 BROKER_SRC := $(filter-out src/broker/main.c,$(wildcard src/broker/*.c))
 
@@ -102,9 +116,9 @@ LIB_CLI    := $(O)/libccu-cli.a
 LIB_BROKER := $(O)/libccu-broker.a
 
 # The guest binary picks its evidence providers from a table; the release
-# table (providers_release.c) has no simulator, the test table adds it.
+# table (providers_release.c) has no simulator and no test hooks, the test
+# table (src/testonly/guest/providers_test.c) adds them.
 GUEST_PROV_REL  := $(wildcard src/guest/providers_release.c)
-GUEST_PROV_TEST := $(wildcard src/guest/providers_test.c)
 GUEST_SRC := $(filter-out $(GUEST_PROV_REL),$(GUEST_SRC))
 
 BIN_GUEST      := $(O)/ccunlock
@@ -165,7 +179,7 @@ $(BIN_GUEST): $(call obj,src/ccunlock/main.c $(GUEST_PROV_REL)) $(LIB_CLI) $(LIB
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS_GUEST)
 
-$(BIN_GUEST_TEST): $(call obj,src/ccunlock/main.c $(GUEST_PROV_TEST)) $(LIB_CLI) $(LIB_GUEST) $(LIB_SIM) $(LIB_CORE)
+$(BIN_GUEST_TEST): $(call obj,src/ccunlock/main.c $(GUEST_PROV_TEST)) $(LIB_CLI) $(LIB_SIM) $(LIB_GUEST) $(LIB_CORE)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS_GUEST)
@@ -190,7 +204,7 @@ $(BIN_BENCH_VERIFY): $(call obj,src/tools/bench-verify.c) $(LIB_CORE)
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS_CORE)
 
 TEST_LIBS := $(if $(BROKER_SRC),$(LIB_BROKER)) $(if $(CLI_SRC),$(LIB_CLI)) \
-	$(if $(GUEST_SRC),$(LIB_GUEST)) $(if $(SIM_SRC),$(LIB_SIM)) $(LIB_CORE)
+	$(if $(SIM_SRC),$(LIB_SIM)) $(if $(GUEST_SRC),$(LIB_GUEST)) $(LIB_CORE)
 
 $(O)/tests/%: $(O)/obj/tests/unit/%.o $(call obj,$(TEST_HELPER_SRC)) $(TEST_LIBS)
 	@mkdir -p $(dir $@)
@@ -242,9 +256,9 @@ fuzz: deps-check fuzz-build
 SHELL_FILES = $(shell tools/shell-files.sh)
 lint: deps-check
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability,performance \
-		--inline-suppr --std=c11 -D_GNU_SOURCE -Isrc --suppress=missingIncludeSystem \
+		--inline-suppr --std=c11 -D_GNU_SOURCE -Isrc -Isrc/testonly --suppress=missingIncludeSystem \
 		src tests/unit tests/fuzz
-	clang-tidy --quiet $(wildcard src/*/*.c) -- $(BASE_CFLAGS) -Wno-unknown-warning-option \
+	clang-tidy --quiet $(wildcard src/*/*.c src/testonly/*/*.c) -- $(BASE_CFLAGS) -Wno-unknown-warning-option \
 		$(call pc_cflags,$(PKGS_CORE) $(PKGS_GUEST) $(PKGS_BROKER))
 	shellcheck $(SHELL_FILES)
 

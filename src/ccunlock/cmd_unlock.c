@@ -87,7 +87,7 @@ static int apply_cmdline(struct cli *c, struct guest_config *cfg)
 	r = guest_cmdline_split((const char *)text, len, &cl, &c->why);
 	if (r < 0)
 		return r;
-	r = guest_cmdline_judge(&cl, c->build->test_build, &o, &c->why);
+	r = guest_cmdline_judge(&cl, guest_build_test_hooks(c->build), &o, &c->why);
 	guest_cmdline_done(&cl);
 	if (r < 0)
 		return r;
@@ -96,8 +96,6 @@ static int apply_cmdline(struct cli *c, struct guest_config *cfg)
 		return r;
 	if (o.debug)
 		log_set_level(CCU_LOG_DEBUG);
-	if (o.has_sim_policy || o.has_sim_measurement)
-		log_warning("TEST BUILD: simulated launch parameters from the kernel command line");
 	return 0;
 }
 

@@ -67,21 +67,13 @@ int cli_load_config(struct cli *c, bool need_broker, struct guest_config *cfg)
 	return 0;
 }
 
-static bool simulated(const struct guest_config *cfg)
-{
-	return strcmp(cfg->evidence, "simulator") == 0;
-}
-
 int cli_posture(struct cli *c, const struct guest_config *cfg, struct guest_posture *out)
 {
-	if (simulated(cfg)) {
-		log_warning("TEST BUILD: simulated SEV-SNP platform from %s; this is no "
-			    "protected VM",
-			    cfg->simulator_dir);
-		guest_posture_simulated(&c->roots, out);
-	} else {
+	const struct guest_test_hooks *t = guest_build_test_hooks(c->build);
+
+	/* Only a test build's hooks know a simulated platform. */
+	if (!t || !t->posture || t->posture(&c->roots, cfg, out) != 0)
 		guest_posture_probe(&c->roots, out);
-	}
 	log_info("posture: %s, VMPL %d, Secure Boot %s", guest_level_name(out->level), out->vmpl,
 		 guest_secure_boot_name(out->secure_boot));
 	return 0;

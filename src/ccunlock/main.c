@@ -119,8 +119,8 @@ int main(int argc, char **argv)
 	scrub_environment();
 	if (in_initrd())
 		(void)log_open_kmsg();
-	if (c.build->test_build)
-		log_warning("TEST BUILD: contains the SEV-SNP simulator; never use it to protect data");
+	if (guest_build_test_hooks(c.build) && guest_build_test_hooks(c.build)->banner)
+		log_warning("%s", guest_build_test_hooks(c.build)->banner);
 	if (global_options(&c, &argc, &argv) < 0 || argc < 1) {
 		usage(stderr, c.build);
 		return CCU_EXIT_USAGE;

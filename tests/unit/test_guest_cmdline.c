@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "guest/build.h"
 #include "guest/cmdline.h"
 
 static struct ccu_reason rsn;
@@ -112,7 +113,7 @@ static int judge(const char *s, bool test_build, struct guest_cmdline_opts *o)
 
 	split(s, &c);
 	memset(&rsn, 0, sizeof(rsn));
-	r = guest_cmdline_judge(&c, test_build, o, &rsn);
+	r = guest_cmdline_judge(&c, test_build ? &guest_test_hooks : NULL, o, &rsn);
 	guest_cmdline_done(&c);
 	return r;
 }
