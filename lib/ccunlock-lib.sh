@@ -198,49 +198,32 @@ ccu_deadline() {
 
 # ---------------------------------------------------------------- command line
 
-# ccu_cmdline_refused [CMDLINE]: print the first parameter that would open a
-# shell or skip the unlock and return 0; return 1 when there is none. The same
-# rules as `ccunlock unlock` (docs/ccunlock.8.md), plus dracut's and
-# systemd's older spellings; used as the last guard before the initramfs
-# hands over to the unlocked root.
+# ccu_cmdline_refused [CMDLINE]: print "CODE: detail" for a command line
+# that would open a shell or skip the unlock and return 0; return 1 (no
+# output) when it is accepted. The rules have one implementation, the
+# binary's (`ccunlock cmdline-check`, docs/ccunlock.8.md): it reads
+# /proc/cmdline itself, or judges CMDLINE when given. A binary that cannot
+# run refuses too (fail closed). Used as the last guard before the initramfs
+# hands over to the unlocked root, and first thing in initramfs-tools'
+# local-top.
 ccu_cmdline_refused() {
 	if [ $# -gt 0 ]; then
-		ccu_cr_line=$1
+		ccu_cr_out=$("$CCU_BIN" cmdline-check "$1" </dev/null 2>/dev/null)
 	else
-		ccu_cr_line=
-		read -r ccu_cr_line <"$CCU_CMDLINE" 2>/dev/null
+		ccu_cr_out=$("$CCU_BIN" cmdline-check </dev/null 2>/dev/null)
 	fi
-	ccu_cr_noglob=0
-	case $- in *f*) ccu_cr_noglob=1 ;; esac
-	set -f
-	ccu_cr_bad=
-	for ccu_cr_w in $ccu_cr_line; do
-		case $ccu_cr_w in
-		rd.shell=0) ;;
-		rd.shell | rd.shell=* | rdshell | rdshell=* | \
-			rd.break | rd.break=* | rdbreak | rdbreak=* | break | break=* | \
-			init=* | rdinit=* | \
-			systemd.debug_shell | systemd.debug_shell=* | \
-			rd.systemd.debug_shell | rd.systemd.debug_shell=* | \
-			emergency | rescue | single | s | S | -s | -b | 1)
-			ccu_cr_bad=$ccu_cr_w
-			;;
-		systemd.unit=*emergency* | systemd.unit=*rescue* | \
-			rd.systemd.unit=*emergency* | rd.systemd.unit=*rescue*)
-			ccu_cr_bad=$ccu_cr_w
-			;;
-		systemd.mask=* | rd.systemd.mask=* | systemd.wants=* | rd.systemd.wants=* | \
-			systemd.run=* | rd.systemd.run=* | cryptopts | cryptopts=*)
-			ccu_cr_bad=$ccu_cr_w
-			;;
-		rd.emergency=poweroff | rd.emergency=reboot | rd.emergency=halt) ;;
-		rd.emergency=*) ccu_cr_bad=$ccu_cr_w ;;
-		esac
-		[ -n "$ccu_cr_bad" ] && break
-	done
-	[ "$ccu_cr_noglob" = 1 ] || set +f
-	[ -n "$ccu_cr_bad" ] || return 1
-	echo "$ccu_cr_bad"
+	ccu_cr_rc=$?
+	[ "$ccu_cr_rc" -eq 0 ] && return 1
+	case $ccu_cr_rc:$ccu_cr_out in
+	126:* | 127:*)
+		ccu_cr_out="MISSING_BINARY: $CCU_BIN cannot run; the kernel command line cannot be checked"
+		;;
+	*:[A-Z]*_*': '* | *:[A-Z]*': '*) ;;
+	*)
+		ccu_cr_out="CMDLINE_REFUSED: $CCU_BIN cmdline-check failed (exit status $ccu_cr_rc)"
+		;;
+	esac
+	printf '%s\n' "$ccu_cr_out" | head -n 1
 	return 0
 }
 
@@ -249,8 +232,7 @@ ccu_cmdline_refused() {
 # with its own keyscript, ...).
 ccu_guard_cmdline() {
 	ccu_g_bad=$(ccu_cmdline_refused) || return 0
-	ccu_fail_closed CMDLINE_REFUSED \
-		"kernel command line parameter '$ccu_g_bad' could open a shell or bypass the unlock"
+	ccu_fail_closed "${ccu_g_bad%%: *}" "${ccu_g_bad#*: }"
 }
 
 # ccu_guard [NEWROOT]: last check before the initramfs hands over (dracut

@@ -32,6 +32,8 @@ static const struct {
 	{ "list", cmd_list, "DEVICE                   ccunlock tokens of a device" },
 	{ "status", cmd_status, "[--json|--prometheus]    posture and a fresh report" },
 	{ "posture", cmd_posture, "[--json]                 posture alone" },
+	{ "cmdline-check", cmd_cmdline_check,
+	  "[CMDLINE]           the kernel command line rules alone (exit 0: accepted)" },
 };
 
 static void usage(FILE *f, const struct guest_build *b)

@@ -172,9 +172,19 @@ static bool value_in(const char *v, const char *const *set, size_t n)
 	return false;
 }
 
-static bool false_value(const char *v)
+/* dracut's getargbool(): only 0, no and off are false; anything else
+ * (false, n, NO, ...) turns the option on. */
+static bool dracut_false(const char *v)
 {
-	static const char *const f[] = { "0", "no", "off", "false", "n" };
+	static const char *const f[] = { "0", "no", "off" };
+	return value_in(v, f, ARRAY_SIZE(f));
+}
+
+/* systemd's parse_boolean() false words (a non-boolean value is a tty for
+ * systemd.debug_shell, i.e. on). */
+static bool systemd_false(const char *v)
+{
+	static const char *const f[] = { "0", "no", "off", "false", "n", "f" };
 	return value_in(v, f, ARRAY_SIZE(f));
 }
 
@@ -208,14 +218,14 @@ static int judge_override(const struct guest_cmdline_arg *a, struct ccu_reason *
 	const char *k = a->key, *v = a->value;
 
 	/* rdshell and rdbreak are dracut's old spellings, still honoured. */
-	if ((strcmp(k, "rd.shell") == 0 || strcmp(k, "rdshell") == 0) && !false_value(v))
+	if ((strcmp(k, "rd.shell") == 0 || strcmp(k, "rdshell") == 0) && !dracut_false(v))
 		return refuse(err, a, "would allow a shell in the initramfs");
 	if (strcmp(k, "rd.break") == 0 || strcmp(k, "break") == 0 || strcmp(k, "rdbreak") == 0)
 		return refuse(err, a, "would stop the boot in a shell");
 	if ((strcmp(k, "init") == 0 || strcmp(k, "rdinit") == 0) && v)
 		return refuse(err, a, "would replace init");
 	if ((sd_key_eq(k, "systemd.debug_shell") || sd_key_eq(k, "rd.systemd.debug_shell")) &&
-	    !false_value(v))
+	    !systemd_false(v))
 		return refuse(err, a, "would start a debug shell");
 	if (sd_key_eq(k, "systemd.unit") && v && shell_unit(v))
 		return refuse(err, a, "would boot into a shell unit");

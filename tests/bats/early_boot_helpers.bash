@@ -15,6 +15,12 @@ load '/usr/lib/bats/bats-assert/load'
 
 TOP=$(cd "$BATS_TEST_DIRNAME/../.." && pwd)
 REAL_LIB=$TOP/lib/ccunlock-lib.sh
+# The real (test) binary: the boot scripts' command-line guard asks it
+# (`ccunlock cmdline-check`), so the rules are tested where they live.
+case ${O:-build} in
+/*) CCU_TEST_BINARY=${O}/test/ccunlock ;;
+*) CCU_TEST_BINARY=$TOP/${O:-build}/test/ccunlock ;;
+esac
 
 ccu_sandbox() {
 	T=$BATS_TEST_TMPDIR/sb
@@ -118,10 +124,40 @@ ccu_stub() {
 	chmod +x "$T/bin/$1"
 }
 
-# ccu_fake_binary STATUS [STDOUT] [STDERR]: the stand-in for `ccunlock`.
-ccu_fake_binary() {
+# ccu_cmdline_delegate: the line of a stand-in `ccunlock` that hands
+# `cmdline-check` to the real binary, reading the sandbox's command line.
+# A missing binary fails the test (it is a build product, not optional).
+ccu_cmdline_delegate() {
+	if ! [ -x "$CCU_TEST_BINARY" ]; then
+		echo "$CCU_TEST_BINARY is not built (make test-bins)" >&2
+		return 1
+	fi
+	printf 'if [ "$1" = cmdline-check ]; then exec "%s" --cmdline "%s" "$@"; fi\n' \
+		"$CCU_TEST_BINARY" "$T/cmdline"
+}
+
+# ccu_real_binary: `ccunlock` that only answers cmdline-check (for the
+# guard's tests); any other command is a test failure (exit 99).
+ccu_real_binary() {
+	local d
+	d=$(ccu_cmdline_delegate) || return 1
 	{
 		echo '#!/bin/sh'
+		echo "$d"
+		echo 'echo "ccunlock $* (unexpected)" >>"$CCU_TEST_CALLS"'
+		echo 'exit 99'
+	} >"$T/bin/ccunlock"
+	chmod +x "$T/bin/ccunlock"
+}
+
+# ccu_fake_binary STATUS [STDOUT] [STDERR]: the stand-in for `ccunlock`
+# (cmdline-check still goes to the real binary).
+ccu_fake_binary() {
+	local d
+	d=$(ccu_cmdline_delegate) || return 1
+	{
+		echo '#!/bin/sh'
+		echo "$d"
 		echo 'echo "ccunlock $*" >>"$CCU_TEST_CALLS"'
 		[ -n "${2:-}" ] && printf "printf '%%s' '%s'\n" "$2"
 		[ -n "${3:-}" ] && printf "echo '%s' >&2\n" "$3"
