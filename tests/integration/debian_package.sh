@@ -59,7 +59,8 @@ has_paths() {
 }
 
 check "ccunlock: the guest program and every early-boot piece" has_paths "$guest" \
-	/usr/sbin/ccunlock /usr/lib/ccunlock/ccunlock-lib.sh \
+	/usr/sbin/ccunlock /usr/lib/ccunlock/ccunlock-lib.sh /usr/lib/ccunlock/ccunlock-keyscript.sh \
+	/usr/lib/ccunlock/ccunlock-build.sh \
 	/usr/lib/dracut/modules.d/90ccunlock/module-setup.sh \
 	/usr/lib/dracut/modules.d/90ccunlock/ccunlock.service \
 	/usr/share/initramfs-tools/hooks/ccunlock \
