@@ -8,36 +8,24 @@
 #include "common/macros.h"
 #include "common/util.h"
 
+/* The exit status of every registered code (src/common/reason_codes.def);
+ * test-only codes are left out of the binaries and end as INTERNAL. */
 static const struct {
-	const char *prefix; /* a full code, or a prefix ending in '_' */
+	const char *code;
 	int exit;
 } exit_map[] = {
-	{ "USAGE", CCU_EXIT_USAGE },
-	{ "CONFIG_", CCU_EXIT_CONFIG },
-	{ "POSTURE_", CCU_EXIT_POSTURE },
-	{ "CMDLINE_", CCU_EXIT_POSTURE },
-	{ "BROKER_UNREACHABLE", CCU_EXIT_NETWORK },
-	{ "BROKER_TIMEOUT", CCU_EXIT_NETWORK },
-	{ "BROKER_UNAVAILABLE", CCU_EXIT_NETWORK },
-	{ "BROKER_TLS", CCU_EXIT_NETWORK },
-	{ "BROKER_", CCU_EXIT_DENIED },
-	{ "ADMIN_", CCU_EXIT_DENIED },
-	{ "ENROLL_EXISTS", CCU_EXIT_DENIED },
-	{ "KBS_INTERNAL", CCU_EXIT_INTERNAL },
-	{ "KBS_", CCU_EXIT_DENIED },
-	{ "LUKS_WRONG_KEY", CCU_EXIT_WRONG_KEY },
-	{ "LUKS_", CCU_EXIT_DEVICE },
-	{ "TOKEN_", CCU_EXIT_DEVICE },
+#define CCU_REASON(code, exit, meaning) { #code, CCU_EXIT_##exit },
+#define CCU_REASON_TEST(code, exit, meaning)
+#include "common/reason_codes.def"
+#undef CCU_REASON
+#undef CCU_REASON_TEST
 };
 
 int cli_exit_for_code(const char *code)
 {
-	for (size_t i = 0; i < ARRAY_SIZE(exit_map); i++) {
-		const char *p = exit_map[i].prefix;
-		size_t n = strlen(p);
-		if (p[n - 1] == '_' ? strncmp(code, p, n) == 0 : strcmp(code, p) == 0)
+	for (size_t i = 0; code && i < ARRAY_SIZE(exit_map); i++)
+		if (strcmp(code, exit_map[i].code) == 0)
 			return exit_map[i].exit;
-	}
 	return CCU_EXIT_INTERNAL;
 }
 
