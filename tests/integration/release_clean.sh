@@ -13,11 +13,9 @@ O=${O:-build}
 REL=$O/ccunlock
 TST=$O/test/ccunlock
 # Our own build products: missing means the build is broken, not "nothing to test".
-for b in "$REL" "$TST"; do
-	[ -x "$b" ] || { echo "Bail out! $b is not built (make test-bins)"; exit 1; }
-done
+need_built "$REL" "$TST"
 for t in nm objcopy strings; do
-	command -v "$t" >/dev/null 2>&1 || { echo "Bail out! $t missing (binutils)"; exit 1; }
+	command -v "$t" >/dev/null 2>&1 || bail_out "$t missing (binutils)"
 done
 
 T=$(mktemp -d /tmp/ccu-relclean-XXXXXX)

@@ -235,7 +235,7 @@ static int group_setup(void **state)
 	(void)state;
 
 	snp_sim_default_params(&p);
-	return snp_sim_create(&p, &sim, &rsn);
+	return snp_sim_create(&p, &sim, TU_FRESH(&rsn));
 }
 
 static int group_teardown(void **state)
@@ -256,7 +256,7 @@ static int setup(void **state)
 	snprintf(c, sizeof(c), "%s/server.pem", f->dir);
 	snprintf(k, sizeof(k), "%s/server.key", f->dir);
 	snprintf(f->ca, sizeof(f->ca), "%s/ca.pem", f->dir);
-	if (broker_tls_context(c, k, &f->tls, &rsn) < 0)
+	if (broker_tls_context(c, k, &f->tls, TU_FRESH(&rsn)) < 0)
 		return -1;
 	f->cfg.listen_host = host;
 	f->cfg.workers = 1;
@@ -265,7 +265,7 @@ static int setup(void **state)
 	f->cfg.max_header = 16 * 1024;
 	f->cfg.request_timeout = 5;
 	if (broker_http_start(&f->cfg, f->tls, routes, ARRAY_SIZE(routes), NULL, NULL, &f->h,
-			      &rsn) < 0)
+			      TU_FRESH(&rsn)) < 0)
 		return -1;
 	snprintf(f->url, sizeof(f->url), "https://127.0.0.1:%u", broker_http_port(f->h));
 	pthread_mutex_lock(&mk.mu);
@@ -303,7 +303,7 @@ static int fetch(const char *url, const char *ca, unsigned deadline_ms, uint8_t 
 
 	assert_int_equal(kbs_resource_path_parse("disks/luks/root", 15, &p, NULL), 0);
 	memset(&rsn, 0, sizeof(rsn));
-	return guest_kbs_fetch(&k, &p, key, len, &rsn);
+	return guest_kbs_fetch(&k, &p, key, len, TU_FRESH(&rsn));
 }
 
 static void set_mode(enum mode m)
