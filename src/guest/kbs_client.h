@@ -59,6 +59,9 @@ struct guest_kbs {
 	guest_evidence_fn evidence;
 	void *evidence_ud;
 	unsigned *attempts;   /* optional: attempts made (for logs/tests) */
+	/* optional: how to wait between attempts (tests; default nanosleep) */
+	void (*sleep_ms)(uint64_t ms, void *ud);
+	void *sleep_ud;
 };
 
 /*

@@ -293,13 +293,29 @@ static int teardown(void **state)
 	return 0;
 }
 
+/* The backoff waits, recorded instead of slept when fake_sleep is set. */
+static struct {
+	bool on;
+	unsigned n;
+	uint64_t ms[GUEST_KBS_MAX_ATTEMPTS];
+} fake_sleep;
+
+static void fake_sleep_ms(uint64_t ms, void *ud)
+{
+	(void)ud;
+	if (fake_sleep.n < GUEST_KBS_MAX_ATTEMPTS)
+		fake_sleep.ms[fake_sleep.n] = ms;
+	fake_sleep.n++;
+}
+
 static int fetch(const char *url, const char *ca, unsigned deadline_ms, uint8_t **key,
 		 size_t *len, unsigned *attempts)
 {
 	struct kbs_resource_path p;
 	struct guest_kbs k = { .url = url, .ca_file = ca,
 			       .deadline_ms = ccu_now_ms() + deadline_ms, .evidence = evidence,
-			       .attempts = attempts };
+			       .attempts = attempts,
+			       .sleep_ms = fake_sleep.on ? fake_sleep_ms : NULL };
 
 	assert_int_equal(kbs_resource_path_parse("disks/luks/root", 15, &p, NULL), 0);
 	memset(&rsn, 0, sizeof(rsn));
@@ -507,9 +523,20 @@ static void test_broker_down(void **state)
 
 	close(s); /* nothing listens there now */
 	snprintf(url, sizeof(url), "https://127.0.0.1:%u", port);
+	/* the waits are recorded, not slept: exponential from the first, capped */
+	memset(&fake_sleep, 0, sizeof(fake_sleep));
+	fake_sleep.on = true;
 	assert_int_equal(fetch(url, f->ca, 60000, &key, &len, &attempts), -ECONNREFUSED);
+	fake_sleep.on = false;
 	assert_string_equal(rsn.code, "BROKER_UNREACHABLE");
 	assert_int_equal(attempts, GUEST_KBS_MAX_ATTEMPTS);
+	assert_int_equal(fake_sleep.n, GUEST_KBS_MAX_ATTEMPTS - 1);
+	for (unsigned i = 0; i < fake_sleep.n; i++) {
+		uint64_t want = (uint64_t)GUEST_KBS_BACKOFF_FIRST_MS << i;
+		if (want > GUEST_KBS_BACKOFF_MAX_MS)
+			want = GUEST_KBS_BACKOFF_MAX_MS;
+		assert_int_equal(fake_sleep.ms[i], want);
+	}
 }
 
 int main(void)

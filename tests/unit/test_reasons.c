@@ -232,8 +232,9 @@ static char *read_man_pages(void)
 			continue;
 		snprintf(p, sizeof(p), "%s/%s", dir, de->d_name);
 		t = tu_read(p, &n);
-		all = realloc(all, total + n + 2);
-		assert_non_null(all);
+		char *grown = realloc(all, total + n + 2);
+		assert_non_null(grown);
+		all = grown;
 		memcpy(all + total, t, n);
 		total += n;
 		all[total++] = '\n';
