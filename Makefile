@@ -6,6 +6,7 @@
 #   make lint       cppcheck, clang-tidy, shellcheck
 #   make fuzz       builds the libFuzzer targets (clang) and runs each briefly
 #   make demo       the main job, end to end
+#   make man        the man pages, from docs/*.8.md (go-md2man), in build/man/
 #   make install    DESTDIR=... PREFIX=/usr
 #
 # Sources are found by wildcard: a new src/<part>/x.c joins its part, a new
@@ -29,6 +30,7 @@ SYSCONFDIR ?= /etc
 UNITDIR  ?= $(LIBDIR)/systemd/system
 DRACUTDIR ?= $(LIBDIR)/dracut/modules.d
 ITDIR    ?= $(DATADIR)/initramfs-tools
+MANDIR   ?= $(DATADIR)/man
 
 # Warnings are errors in the tree's own builds (developers, CI: WERROR=1);
 # a distribution build passes its own flags and WERROR=0 (debian/rules), so
@@ -157,7 +159,13 @@ BINS := $(if $(HAVE_GUEST_MAIN),$(BIN_GUEST)) $(if $(HAVE_BROKER_MAIN),$(BIN_BRO
 TEST_BINS := $(if $(HAVE_GUEST_MAIN),$(BIN_GUEST_TEST)) $(if $(HAVE_SIM_TOOL),$(BIN_SIM)) \
 	$(if $(HAVE_KBS_CLIENT),$(BIN_KBS_CLIENT)) $(BIN_BENCH_VERIFY)
 
-.PHONY: all test-bins check check-san check-valgrind lint fuzz fuzz-build demo install \
+# Man pages: docs/NAME.SECTION.md -> $(O)/man/NAME.SECTION. The markdown's
+# first line "# NAME(SECTION)" becomes go-md2man's title line.
+MD2MAN  ?= go-md2man
+MAN_SRC := $(wildcard docs/*.[1-8].md)
+MAN_PAGES := $(patsubst docs/%.md,$(O)/man/%,$(MAN_SRC))
+
+.PHONY: all test-bins check man check-san check-valgrind lint fuzz fuzz-build demo install \
 	clean deps-check deps-demo unit bench
 
 all: $(BINS)
@@ -284,11 +292,26 @@ bench: deps-check
 	$(MAKE) test-bins
 	O=$(O) bench/run-all.sh
 
+# ---------------------------------------------------------------- man pages
+man: $(MAN_PAGES)
+
+$(O)/man/%: docs/%.md
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  MAN     $@")
+	$(Q)sed '1s/^# \([a-z-]*\)(\([0-9]\))$$/# \1 \2 "" "ccunlock" "System Administration"/' $< | \
+		$(MD2MAN) >$@.tmp
+	$(Q)grep -q '^\.TH [a-z-]* [0-9] ' $@.tmp || { echo "$<: first line must be '# NAME(SECTION)'" >&2; rm -f $@.tmp; exit 1; }
+	$(Q)mv -f $@.tmp $@
+
 # ---------------------------------------------------------------- install
-install: all
+install: all man
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(UNITDIR) $(DESTDIR)$(LIBDIR)/sysusers.d \
 		$(DESTDIR)$(DATADIR)/ccunlock
 	install -m 0755 $(BINS) $(DESTDIR)$(SBINDIR)/
+	for m in $(MAN_PAGES); do \
+		s=$${m##*.}; install -d $(DESTDIR)$(MANDIR)/man$$s; \
+		install -m 0644 $$m $(DESTDIR)$(MANDIR)/man$$s/; \
+	done
 	sed 's|/usr/sbin/ccunlock-kbs|$(SBINDIR)/ccunlock-kbs|' packaging/ccunlock-kbs.service \
 		>$(DESTDIR)$(UNITDIR)/ccunlock-kbs.service
 	install -m 0644 packaging/ccunlock-kbs.sysusers $(DESTDIR)$(LIBDIR)/sysusers.d/ccunlock-kbs.conf

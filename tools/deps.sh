@@ -6,7 +6,7 @@ set -eu
 
 # Build and unit tests.
 BUILD="make gcc libc6-dev pkg-config libssl-dev libjansson-dev libcurl4-openssl-dev \
-libcryptsetup-dev libsqlite3-dev libevent-dev libcmocka-dev"
+libcryptsetup-dev libsqlite3-dev libevent-dev libcmocka-dev go-md2man"
 # Shell tests, lint, fuzzing, valgrind, Debian packaging.
 TOOLS="bats bats-assert bats-support shellcheck cppcheck clang clang-tidy libclang-rt-14-dev \
 valgrind debhelper dpkg-dev"
