@@ -112,7 +112,7 @@ ifneq ($(STRAY_SIM),)
 $(error simulator code outside $(TESTONLY_DIR)/: $(STRAY_SIM); move it to $(TESTONLY_DIR)/<part>/ (git mv))
 endif
 
-CORE_SRC   := $(wildcard src/common/*.c src/snp/*.c src/kbs/*.c)
+CORE_SRC   := $(wildcard src/common/*.c src/snp/*.c src/kbs/*.c src/measure/*.c)
 CORE_REL   := $(CORE_SRC)
 # The test binary's provider table; every other test-only file is in LIB_SIM.
 GUEST_PROV_TEST := $(wildcard $(TESTONLY_DIR)/guest/providers_test.c)

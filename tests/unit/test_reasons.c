@@ -47,6 +47,8 @@ static const char *const not_codes[] = {
 	"HTTPS_PROXY",	 "NO_PROXY",	    "OPENSSL_CONF",   "SSL_CERT_DIR",
 	"SSL_CERT_FILE", "COMMITTED_TCB",   "LAUNCH_TCB",     "REPORTED_TCB",
 	"SNP_GET_EXT_REPORT", "SNP_GET_REPORT",
+	/* OVMF metadata section names (src/measure/firmware.c) */
+	"SNP_SEC_MEM",	 "SNP_SECRETS",	    "SVSM_CAA",	      "SNP_KERNEL_HASHES",
 };
 
 #define SCAN_FILE_MAX (1024 * 1024)
