@@ -11,6 +11,7 @@
 #include "common/log.h"
 #include "common/macros.h"
 #include "guest/posture.h"
+#include "snp/azure.h"
 #include "snp/describe.h"
 
 enum fmt { FMT_TEXT, FMT_JSON, FMT_PROM };
@@ -45,7 +46,33 @@ struct status {
 	bool have_report;
 	struct snp_report rep;
 	struct ccu_reason report_why;
+	struct az_claims *az; /* azure-vtpm: quote checked (signature, PCR digest), not the chain */
 };
+
+/* azure-vtpm: the evidence a boot would send, checked for what it says. */
+static void fresh_azure(const struct guest_provider_ctx *pctx, const uint8_t rd[64],
+			struct status *s)
+{
+	struct az_evidence ev;
+	json_t *j = NULL;
+
+	if (s->prov->get_json(pctx, rd, &j, &s->report_why) < 0)
+		return;
+	s->az = calloc(1, sizeof(*s->az));
+	if (!s->az) {
+		json_decref(j);
+		return;
+	}
+	if (az_evidence_parse(j, &ev, &s->report_why) == 0) {
+		if (az_claims_parse(&ev, s->az, &s->report_why) == 0 &&
+		    az_verify_quote(&ev, s->az, NULL, 0, &s->report_why) == 0) {
+			s->rep = s->az->report;
+			s->have_report = true;
+		}
+		az_evidence_done(&ev);
+	}
+	json_decref(j);
+}
 
 static void fresh_report(struct cli *c, const struct guest_config *cfg, struct status *s)
 {
@@ -58,6 +85,10 @@ static void fresh_report(struct cli *c, const struct guest_config *cfg, struct s
 	/* Random REPORT_DATA: this report proves nothing to anyone, it only describes. */
 	if (RAND_bytes(rd, sizeof(rd)) != 1) {
 		ccu_reason_set(&s->report_why, "INTERNAL", "no random bytes");
+		return;
+	}
+	if (s->prov->get_json) {
+		fresh_azure(&pctx, rd, s);
 		return;
 	}
 	if (guest_provider_get(s->prov, &pctx, rd, &ev, &s->report_why) < 0)
@@ -80,6 +111,8 @@ static void print_json(struct cli *c, const struct status *s)
 			    s->have_report ?
 				    snp_report_describe(&s->rep, snp_report_product(&s->rep)) :
 				    json_null());
+	if (s->az && s->az->quote_ok)
+		json_object_set_new(o, "azure", az_claims_describe(s->az));
 	json_object_set_new(o, "report_error",
 			    s->have_report ? json_null() :
 					     json_string(ccu_reason_line(&s->report_why, line,
@@ -186,6 +219,29 @@ static void print_prom(struct cli *c, const struct status *s)
 	       "# TYPE ccunlock_snp_report_vmpl gauge\nccunlock_snp_report_vmpl %u\n", r->vmpl);
 }
 
+/* The vTPM PCRs as policy lines (pcr.N = ...), from a known-good boot. */
+static void print_azure(const struct az_claims *a)
+{
+	const struct az_runtime *r = &a->runtime;
+
+	printf("\nAzure paravisor (HCL report v%u, quote signature and PCR digest checked):\n",
+	       a->hcl_version);
+	printf("  secure-boot %s, console-enabled %s, vmUniqueId %s\n",
+	       r->secure_boot == AZ_TRUE ? "true" : r->secure_boot == AZ_FALSE ? "false" : "absent",
+	       r->console_enabled == AZ_TRUE ? "true" :
+	       r->console_enabled == AZ_FALSE ? "false" : "absent",
+	       r->vm_id[0] ? r->vm_id : "(absent)");
+	printf("vTPM PCRs (sha256), as release-policy lines:\n");
+	for (unsigned i = 0; i < AZ_TPM_PCR_COUNT; i++) {
+		char h[65];
+
+		if (!(a->pcr_mask >> i & 1u))
+			continue;
+		ccu_hex_encode(a->pcr[i], 32, h, sizeof(h));
+		printf("pcr.%u = %s\n", i, h);
+	}
+}
+
 static void print_text(struct cli *c, const struct status *s)
 {
 	char line[CCU_REASON_CODE_MAX + CCU_REASON_DETAIL_MAX + 4];
@@ -196,6 +252,8 @@ static void print_text(struct cli *c, const struct status *s)
 	if (s->have_report) {
 		printf("\nfresh attestation report (random REPORT_DATA):\n");
 		snp_report_print(stdout, &s->rep, snp_report_product(&s->rep));
+		if (s->az && s->az->quote_ok)
+			print_azure(s->az);
 	} else {
 		printf("report:        unavailable (%s)\n",
 		       ccu_reason_line(&s->report_why, line, sizeof(line)));
@@ -223,6 +281,7 @@ int cmd_status(struct cli *c, int argc, char **argv)
 		print_prom(c, &s);
 	else
 		print_text(c, &s);
+	free(s.az);
 	guest_config_done(&cfg);
 	return CCU_EXIT_OK;
 }
