@@ -122,7 +122,8 @@ systemd_flavour() {
 	run install
 	assert_success
 	run cat "$T/calls"
-	assert_line "inst_binary $T/bin/ccunlock /usr/sbin/ccunlock"
+	assert_line "inst_simple $T/bin/ccunlock /usr/sbin/ccunlock"
+	refute_line --partial inst_binary
 	assert_line "inst_simple $T/lib-build.sh /usr/lib/ccunlock/ccunlock-lib.sh"
 	# the build part is sourced here, never installed into the image
 	refute_line --partial "ccunlock-build.sh"
@@ -155,13 +156,24 @@ systemd_flavour() {
 	assert_output "rd.neednet=1 rd.shell=0 rd.emergency=poweroff rd.luks=0 rd.retry=210"
 }
 
+@test "install: refuses a dynamically linked binary, installs nothing" {
+	cp /bin/true "$T/bin/ccunlock"
+	run install
+	assert_failure
+	assert_output --partial "is dynamically linked"
+	run cat "$T/calls"
+	assert_line "dfatal ccunlock: refusing to build an initramfs that cannot unlock"
+	refute_line --partial "inst_simple $T/bin/ccunlock"
+	refute_line --partial inst_hook
+}
+
 @test "install: refuses when the binary is missing, installs nothing" {
 	rm "$T/bin/ccunlock"
 	run install
 	assert_failure
 	run cat "$T/calls"
 	assert_line "dfatal ccunlock: refusing to build an initramfs that cannot unlock"
-	refute_line --partial inst_binary
+	refute_line --partial "inst_simple $T/bin/ccunlock"
 	refute_line --partial inst_hook
 }
 
@@ -170,7 +182,7 @@ systemd_flavour() {
 	run install
 	assert_failure
 	run cat "$T/calls"
-	refute_line --partial inst_binary
+	refute_line --partial "inst_simple $T/bin/ccunlock"
 }
 
 @test "install: refuses when the broker CA is missing" {
@@ -179,7 +191,7 @@ systemd_flavour() {
 	assert_failure
 	assert_output --partial "broker CA /etc/ccunlock/ca.pem"
 	run cat "$T/calls"
-	refute_line --partial inst_binary
+	refute_line --partial "inst_simple $T/bin/ccunlock"
 }
 
 @test "install: refuses when the library cannot be read" {
