@@ -48,7 +48,7 @@ FALLBACK_PROMPT ?= no
 PKG_CONFIG ?= pkg-config
 PKGS_CORE   := libcrypto jansson
 PKGS_GUEST  := libcurl libcryptsetup
-PKGS_BROKER := sqlite3 libevent libevent_openssl libevent_pthreads libssl libcurl
+PKGS_BROKER := sqlite3 libpq libevent libevent_openssl libevent_pthreads libssl libcurl
 PKGS_TEST   := cmocka
 
 pc_cflags = $(shell $(PKG_CONFIG) --cflags $(1))

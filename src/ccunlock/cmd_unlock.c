@@ -211,6 +211,8 @@ static int run(struct cli *c, const struct unlock_opts *o)
 	struct evidence_ud eud = { .p = prov, .ctx = &pctx };
 	struct guest_kbs k = {
 		.url = cfg.broker_url,
+		.more_urls = (const char *const *)cfg.more_brokers,
+		.n_more_urls = cfg.n_more_brokers,
 		.ca_file = cfg.broker_ca,
 		.deadline_ms = c->start_ms + (uint64_t)cfg.deadline * 1000,
 		.evidence = make_evidence,

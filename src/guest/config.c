@@ -12,7 +12,7 @@
 #include "guest/provider.h"
 
 static const struct ccu_conf_key base_keys[] = {
-	{ "broker_url", false }, { "broker_ca", false }, { "device", false },
+	{ "broker_url", true },  { "broker_ca", false }, { "device", false },
 	{ "name", false },       { "deadline", false },  { "require", false },
 	{ "require_secure_boot", false }, { "evidence", false },
 	{ "init_data", false },
@@ -57,6 +57,8 @@ void guest_config_defaults(struct guest_config *c)
 void guest_config_done(struct guest_config *c)
 {
 	free(c->broker_url);
+	for (size_t i = 0; i < c->n_more_brokers; i++)
+		free(c->more_brokers[i]);
 	free(c->broker_ca);
 	free(c->device);
 	free(c->name);
@@ -203,7 +205,15 @@ static int set_value(const struct ccu_conf_entry *e, const struct guest_build *b
 		int r = guest_broker_url_check(v, &why);
 		if (r < 0)
 			return ccu_fail(err, r, "CONFIG_VALUE", "line %u: %s", e->line, why.detail);
-		return dup_value(&c->broker_url, v);
+		/* Several lines: brokers tried in order, then round-robin, all
+		 * pinned to the one broker_ca. */
+		if (!c->broker_url)
+			return dup_value(&c->broker_url, v);
+		if (c->n_more_brokers == GUEST_MAX_BROKERS - 1)
+			return ccu_fail(err, -EINVAL, "CONFIG_VALUE",
+					"line %u: broker_url: at most %d brokers", e->line,
+					GUEST_MAX_BROKERS);
+		return dup_value(&c->more_brokers[c->n_more_brokers++], v);
 	}
 	if (strcmp(k, "init_data") == 0) {
 		if (v[0] != '/' || strlen(v) >= GUEST_PATH_MAX)

@@ -563,6 +563,62 @@ static void test_broker_down(void **state)
 	}
 }
 
+static int fetch_many(const char *url, const char *const *more, size_t n_more, const char *ca,
+		      unsigned deadline_ms, uint8_t **key, size_t *len, unsigned *attempts)
+{
+	struct kbs_resource_path p;
+	struct guest_kbs k = { .url = url, .more_urls = more, .n_more_urls = n_more, .ca_file = ca,
+			       .deadline_ms = ccu_now_ms() + deadline_ms, .evidence = evidence,
+			       .attempts = attempts };
+
+	assert_int_equal(kbs_resource_path_parse("disks/luks/root", 15, &p, NULL), 0);
+	memset(&rsn, 0, sizeof(rsn));
+	return guest_kbs_fetch(&k, &p, key, len, &rsn);
+}
+
+/* The first broker is down: the second, same CA, releases at once. */
+static void test_next_broker_after_failure(void **state)
+{
+	struct fx *f = *state;
+	uint8_t *key = NULL;
+	size_t len;
+	unsigned port, attempts = 0;
+	char down[64];
+	int s = silent_listener(&port);
+	const char *more[1] = { f->url };
+
+	close(s);
+	snprintf(down, sizeof(down), "https://127.0.0.1:%u", port);
+	if (fetch_many(down, more, 1, f->ca, 30000, &key, &len, &attempts) < 0)
+		fail_msg("%s: %s", rsn.code, rsn.detail);
+	assert_int_equal(len, sizeof(secret));
+	assert_memory_equal(key, secret, len);
+	secmem_free(key);
+	assert_int_equal(attempts, 2);
+}
+
+/* Every broker down: the reason line names each one tried. */
+static void test_all_brokers_down_named(void **state)
+{
+	struct fx *f = *state;
+	uint8_t *key = NULL;
+	size_t len;
+	unsigned p1, p2;
+	char u1[64], u2[64];
+	int s1 = silent_listener(&p1), s2 = silent_listener(&p2);
+	const char *more[1] = { u2 };
+
+	close(s1);
+	close(s2);
+	snprintf(u1, sizeof(u1), "https://127.0.0.1:%u", p1);
+	snprintf(u2, sizeof(u2), "https://127.0.0.1:%u", p2);
+	assert_int_equal(fetch_many(u1, more, 1, f->ca, 60000, &key, &len, NULL), -ECONNREFUSED);
+	assert_string_equal(rsn.code, "BROKER_UNREACHABLE");
+	assert_non_null(strstr(rsn.detail, "brokers tried: "));
+	assert_non_null(strstr(rsn.detail, u1));
+	assert_non_null(strstr(rsn.detail, u2));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -579,6 +635,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_other_ca_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_slow_broker_deadline, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_broker_down, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_next_broker_after_failure, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_all_brokers_down_named, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
