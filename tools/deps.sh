@@ -8,7 +8,7 @@ set -eu
 
 # Build and unit tests.
 BUILD="make gcc libc6-dev pkg-config libssl-dev libjansson-dev libcurl4-openssl-dev \
-libcryptsetup-dev libsqlite3-dev libpq-dev libevent-dev libcmocka-dev"
+libcryptsetup-dev libsqlite3-dev libpq-dev libevent-dev libcmocka-dev go-md2man"
 # The static guest binary: tools/static-deps.sh builds OpenSSL, libcurl,
 # libdevmapper and libcryptsetup from Debian's source packages (apt-get
 # source, dpkg-source; the autotools for cryptsetup's git snapshot; popt

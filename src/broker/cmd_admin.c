@@ -42,7 +42,6 @@
 #include "kbs/jwt.h"
 #include "snp/policy.h"
 
-#define ADMIN_SECURE_HEAP (64 * 1024)
 #define ADMIN_KEY_FILE_MAX (16 * 1024)
 #define ADMIN_TOKEN_DEFAULT_LIFETIME 300
 
@@ -628,7 +627,6 @@ int broker_cmd_admin_keygen(int argc, char **argv)
 	if (snprintf(kpath, sizeof(kpath), "%s.key", o.out) >= (int)sizeof(kpath) ||
 	    snprintf(ppath, sizeof(ppath), "%s.pub", o.out) >= (int)sizeof(ppath))
 		return usage("admin-keygen", "--out is too long");
-	secmem_harden_process(ADMIN_SECURE_HEAP);
 	k = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
 	priv = BIO_new(BIO_s_secmem());
 	pub = BIO_new(BIO_s_mem());
@@ -682,7 +680,6 @@ int broker_cmd_admin_token(int argc, char **argv)
 		return r < 0 ? BROKER_EXIT_OK : r;
 	if (!o.key)
 		return usage("admin-token", "--key FILE is required");
-	secmem_harden_process(ADMIN_SECURE_HEAP);
 	fd = open(o.key, O_RDONLY | O_CLOEXEC);
 	pem = secmem_alloc(ADMIN_KEY_FILE_MAX);
 	if (fd >= 0 && pem) {

@@ -300,6 +300,6 @@ int broker_config_load(const char *path, struct broker_config *c, struct ccu_rea
 	int r = ccu_read_file(path, CONFIG_MAX_FILE, &data, &len);
 
 	if (r < 0)
-		return ccu_fail(err, r, "CONFIG_READ", "cannot read '%s': %s", path, strerror(-r));
+		return ccu_fail(err, r, "CONFIG_IO", "cannot read '%s': %s", path, strerror(-r));
 	return broker_config_parse((const char *)data, len, c, err);
 }

@@ -138,7 +138,7 @@ static int load_admin_keys(struct broker_server *s, struct ccu_reason *err)
 		int r = ccu_read_file(s->cfg->admin_keys[i], ADMIN_KEY_MAX_FILE, &pem, &len);
 
 		if (r < 0)
-			return ccu_fail(err, r, "CONFIG_READ", "cannot read admin key '%s': %s",
+			return ccu_fail(err, r, "CONFIG_IO", "cannot read admin key '%s': %s",
 					s->cfg->admin_keys[i], strerror(-r));
 		r = kbs_jwt_key_from_pem((const char *)pem, len, false, KBS_JWT_EDDSA,
 					 &s->admin_keys[s->n_admin_keys], err);

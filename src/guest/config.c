@@ -8,6 +8,7 @@
 #include "common/conf.h"
 #include "common/macros.h"
 #include "common/util.h"
+#include "guest/build.h"
 #include "guest/provider.h"
 
 static const struct ccu_conf_key base_keys[] = {
@@ -17,11 +18,8 @@ static const struct ccu_conf_key base_keys[] = {
 	{ "init_data", false },
 };
 
-static const struct ccu_conf_key sim_keys[] = {
-	{ "simulator_dir", false },
-	{ "simulator_policy", false },
-	{ "simulator_measurement", false },
-};
+/* At most this many extra keys from a test build's hooks. */
+#define GUEST_CONFIG_TEST_KEYS_MAX 8
 
 static const char *const level_names[] = {
 	[GUEST_LEVEL_NONE] = "none",
@@ -255,45 +253,39 @@ static int set_value(const struct ccu_conf_entry *e, const struct guest_build *b
 		return 0;
 	}
 	if (strcmp(k, "evidence") == 0) {
-		if (strlen(v) > GUEST_PROVIDER_NAME_MAX || !evidence_ok(v, b))
-			return bad(err, e, b->test_build ?
-					   "expected auto, configfs-tsm, sev-guest or simulator" :
-					   "expected auto, configfs-tsm or sev-guest");
+		if (strlen(v) > GUEST_PROVIDER_NAME_MAX || !evidence_ok(v, b)) {
+			/* "expected auto, NAME, ... or NAME": the names this build has. */
+			char what[128];
+			size_t at = (size_t)snprintf(what, sizeof(what), "expected auto");
+			for (size_t i = 0; i < b->n_providers && at < sizeof(what); i++)
+				at += (size_t)snprintf(what + at, sizeof(what) - at, "%s%s",
+						       i + 1 == b->n_providers ? " or " : ", ",
+						       b->providers[i]->name);
+			return bad(err, e, what);
+		}
 		snprintf(c->evidence, sizeof(c->evidence), "%s", v);
 		return 0;
 	}
-	/* Only test builds get here (the key check refused these otherwise). */
-	if (strcmp(k, "simulator_dir") == 0) {
-		if (v[0] == '\0' || strlen(v) >= GUEST_PATH_MAX)
-			return bad(err, e, "expected a directory");
-		return dup_value(&c->simulator_dir, v);
-	}
-	if (strcmp(k, "simulator_policy") == 0) {
-		if (strncmp(v, "0x", 2) != 0 || ccu_parse_u64(v, UINT64_MAX, true, &n) < 0)
-			return bad(err, e, "expected 0x<hex>");
-		c->has_sim_policy = true;
-		c->sim_policy = n;
-		return 0;
-	}
-	if (strcmp(k, "simulator_measurement") == 0) {
-		if (ccu_hex_decode_exact(v, c->sim_measurement, 48) < 0)
-			return bad(err, e, "expected 96 hex digits");
-		c->has_sim_measurement = true;
-		return 0;
-	}
+	/* Only test builds get here (the key check refused other keys). */
+	const struct guest_test_hooks *t = guest_build_test_hooks(b);
+	if (t && t->conf_set)
+		return t->conf_set(e, c, err);
 	return bad(err, e, "unexpected key");
 }
 
 static int check_keys(const struct ccu_conf *cf, const struct guest_build *b,
 		      struct ccu_reason *err)
 {
-	struct ccu_conf_key keys[ARRAY_SIZE(base_keys) + ARRAY_SIZE(sim_keys)];
+	struct ccu_conf_key keys[ARRAY_SIZE(base_keys) + GUEST_CONFIG_TEST_KEYS_MAX];
 	size_t n = ARRAY_SIZE(base_keys);
 
 	memcpy(keys, base_keys, sizeof(base_keys));
-	if (b->test_build) {
-		memcpy(keys + n, sim_keys, sizeof(sim_keys));
-		n += ARRAY_SIZE(sim_keys);
+	const struct guest_test_hooks *t = guest_build_test_hooks(b);
+	if (t && t->n_conf_keys > 0) {
+		if (t->n_conf_keys > GUEST_CONFIG_TEST_KEYS_MAX)
+			return ccu_fail(err, -E2BIG, "INTERNAL", "too many test configuration keys");
+		memcpy(keys + n, t->conf_keys, t->n_conf_keys * sizeof(keys[0]));
+		n += t->n_conf_keys;
 	}
 	return ccu_conf_check_keys(cf, keys, n, err);
 }
@@ -327,10 +319,11 @@ int guest_config_parse(const char *text, size_t len, const struct guest_build *b
 			     out->broker_url ? "broker_ca" : "broker_url");
 		goto out;
 	}
-	if (strcmp(out->evidence, "simulator") == 0 && !out->simulator_dir) {
-		r = ccu_fail(err, -EINVAL, "CONFIG_MISSING",
-			     "evidence = simulator needs simulator_dir");
-		goto out;
+	const struct guest_test_hooks *t = guest_build_test_hooks(b);
+	if (t && t->conf_check) {
+		r = t->conf_check(out, err);
+		if (r < 0)
+			goto out;
 	}
 	r = 0;
 out:

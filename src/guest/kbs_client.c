@@ -600,7 +600,10 @@ int guest_kbs_fetch(const struct guest_kbs *k, const struct kbs_resource_path *p
 				     last.detail, attempts);
 			break;
 		}
-		sleep_ms(backoff);
+		if (k->sleep_ms)
+			k->sleep_ms(backoff, k->sleep_ud);
+		else
+			sleep_ms(backoff);
 		backoff = backoff * 2 > GUEST_KBS_BACKOFF_MAX_MS ? GUEST_KBS_BACKOFF_MAX_MS : backoff * 2;
 	}
 	if (r < 0)

@@ -65,6 +65,9 @@ struct guest_kbs {
 	void *evidence_ud;
 	const char *tee;      /* KBS tee of /auth; NULL = "snp" */
 	unsigned *attempts;   /* optional: attempts made (for logs/tests) */
+	/* optional: how to wait between attempts (tests; default nanosleep) */
+	void (*sleep_ms)(uint64_t ms, void *ud);
+	void *sleep_ud;
 	const char *init_data; /* optional init-data TOML sent in the Attestation */
 };
 

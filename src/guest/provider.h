@@ -68,9 +68,13 @@ struct guest_evidence {
 
 void guest_evidence_done(struct guest_evidence *e);
 
+struct guest_test_hooks;
+
 struct guest_provider {
 	const char *name;
 	bool simulated; /* posture comes from the simulated platform */
+	/* test builds: the simulator's hooks (src/guest/build.h); else NULL */
+	const struct guest_test_hooks *test;
 	/* 1 when the interface is there, 0 when not. */
 	int (*available)(const struct guest_provider_ctx *c);
 	/* A report for @report_data at VMPL 0. */
@@ -87,7 +91,7 @@ extern const struct guest_provider guest_provider_tsm;
 extern const struct guest_provider guest_provider_sevguest;
 /* Azure confidential VMs: HCL report + vTPM quote (guest/evidence_azure.c). */
 extern const struct guest_provider guest_provider_azure;
-/* Test builds only (src/guest/evidence_sim.c). */
+/* Test builds only (src/testonly/guest/evidence_sim.c). */
 extern const struct guest_provider guest_provider_sim;
 
 /* Limits. */

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "guest/build.h"
 #include "guest/config.h"
 #include "guest/provider.h"
 
@@ -18,6 +19,7 @@ static int fake_available(const struct guest_provider_ctx *c)
 static const struct guest_provider p_tsm = { .name = "configfs-tsm", .available = fake_available };
 static const struct guest_provider p_sev = { .name = "sev-guest", .available = fake_available };
 static const struct guest_provider p_sim = { .name = "simulator", .simulated = true,
+					     .test = &guest_test_hooks,
 					     .available = fake_available };
 static const struct guest_provider *const rel_p[] = { &p_tsm, &p_sev };
 static const struct guest_provider *const test_p[] = { &p_tsm, &p_sev, &p_sim };

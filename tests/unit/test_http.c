@@ -16,6 +16,7 @@
 
 #include "broker/http.h"
 #include "common/log.h"
+#include "common/secmem.h"
 
 static void h_hello(struct http_req *r, void *ud)
 {
@@ -36,9 +37,26 @@ static void h_echo(struct http_req *r, void *ud)
 	http_reply(r, 200, "application/octet-stream", b, n);
 }
 
+/* A secret-carrying body: copied into secmem (its size says so: a page). */
+static void h_secret(struct http_req *r, void *ud)
+{
+	size_t n;
+	const uint8_t *b = http_req_body_secret(r, &n);
+	char sz[32];
+	(void)ud;
+	if (!b) {
+		http_reply(r, 500, "text/plain", "no body", 7);
+		return;
+	}
+	snprintf(sz, sizeof(sz), "%zu", secmem_size(b));
+	http_add_header(r, "X-Secmem", sz);
+	http_reply(r, 200, "application/octet-stream", b, n);
+}
+
 static const struct http_route routes[] = {
 	{ "hello", HTTP_GET, "/hello", h_hello },
 	{ "echo", HTTP_POST | HTTP_GET, "/echo/", h_echo },
+	{ "secret", HTTP_PUT, "/secret", h_secret },
 };
 
 struct fx {
@@ -77,7 +95,8 @@ static void start(struct fx *f, bool tls, unsigned max_conn)
 		snprintf(k, sizeof(k), "%s/server.key", f->dir);
 		assert_int_equal(broker_tls_context(c, k, &f->tls, &why), 0);
 	}
-	if (broker_http_start(&f->cfg, f->tls, routes, 2, NULL, NULL, &f->h, &why) < 0)
+	if (broker_http_start(&f->cfg, f->tls, routes, ARRAY_SIZE(routes), NULL, NULL, &f->h,
+			      &why) < 0)
 		fail_msg("%s: %s", why.code, why.detail);
 	snprintf(f->base, sizeof(f->base), "%s://127.0.0.1:%u", tls ? "https" : "http",
 		 broker_http_port(f->h));
@@ -203,6 +222,23 @@ static void test_routing_plain(void **state)
 	assert_null(strstr(r.hdrs, "X-Cookie"));
 }
 
+static void test_secret_body_in_secmem(void **state)
+{
+	struct fx *f = *state;
+	struct resp r;
+	const char *h;
+
+	start(f, false, 16);
+	assert_int_equal(req(f, "PUT", "/secret", "0123456789abcdef", 16, NULL, 5000, &r), CURLE_OK);
+	assert_int_equal(r.status, 200);
+	assert_int_equal(r.len, 16);
+	assert_memory_equal(r.body, "0123456789abcdef", 16);
+	h = strstr(r.hdrs, "X-Secmem: ");
+	assert_non_null(h);
+	/* secmem's record of the buffer: the body and its NUL */
+	assert_int_equal(strtoul(h + 10, NULL, 10), 17);
+}
+
 static void test_body_limit(void **state)
 {
 	struct fx *f = *state;
@@ -299,6 +335,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_routing_plain, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_secret_body_in_secmem, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_body_limit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tls, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_connection_limit, setup, teardown),
