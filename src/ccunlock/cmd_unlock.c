@@ -15,6 +15,7 @@
 #include "guest/cmdline.h"
 #include "guest/kbs_client.h"
 #include "guest/luks.h"
+#include "guest/payload.h"
 #include "common/codec.h"
 #include "snp/describe.h"
 #include "snp/evidence.h"
@@ -118,11 +119,26 @@ struct unlock_opts {
 	const char *name;
 };
 
+/* The console line says whether the header was pinned at enrolment. */
+static void log_opened(const char *device, const struct guest_luks_copy *hc, bool pinned,
+		       const char *name)
+{
+	char pin[GUEST_LUKS_PIN_HEX_LEN];
+
+	guest_luks_pin_hex(hc->hdr.pin, pin);
+	log_notice("%s: keyslot %d %s; LUKS2 header %s %.16s...", device, hc->hdr.keyslot,
+		   name ? "unlocked" : "verified (--test, not activated)",
+		   pinned ? "pinned at enrolment, matches" :
+			    "NOT pinned (plain key resource): template checks only, digest",
+		   pin);
+}
+
 static int run(struct cli *c, const struct unlock_opts *o)
 {
 	struct guest_config cfg;
 	struct guest_posture pos;
-	struct guest_token tok;
+	struct guest_luks_copy hc = { .memfd = -1 };
+	struct guest_payload pl;
 	const struct guest_provider *prov = NULL;
 	char device[GUEST_PATH_MAX];
 	_cleanup_secmem_ uint8_t *key = NULL;
@@ -135,6 +151,16 @@ static int run(struct cli *c, const struct unlock_opts *o)
 	r = apply_cmdline(c, &cfg);
 	if (r < 0)
 		goto fail;
+	if (o->keyscript) {
+		/* cryptsetup would open the disk with the header it reads itself: never
+		 * the copy checked here. */
+		r = ccu_fail(&c->why, -EPERM, "LUKS_HEADER_REFUSED",
+			     "keyscript mode: cryptsetup would open %s from the disk's own, unchecked "
+			     "LUKS2 header; let ccunlock unlock it (drop keyscript=ccunlock-keyscript "
+			     "from crypttab)",
+			     o->device ? o->device : "the device");
+		goto fail;
+	}
 	/* Posture before anything touches the network. */
 	cli_posture(c, &cfg, &pos);
 	r = guest_posture_check(&pos, cfg.require, cfg.require_secure_boot, &c->why);
@@ -154,10 +180,14 @@ static int run(struct cli *c, const struct unlock_opts *o)
 	r = find_device(c, &cfg, o->device, device, sizeof(device));
 	if (r < 0)
 		goto fail;
-	r = guest_luks_read_token(device, -1, &tok, NULL, &c->why);
+	/* The header is read once; everything below uses this checked copy. */
+	r = guest_luks_copy_read(device, &hc, &c->why);
+	if (r == 0)
+		r = guest_luks_copy_check(&hc, -1, 0, &c->why);
 	if (r < 0)
 		goto fail;
-	log_info("%s: keyslot %d, resource %s", device, tok.keyslot, tok.resource_str);
+	const struct guest_token *tok = &hc.hdr.token;
+	log_info("%s: keyslot %d, resource %s", device, tok->keyslot, tok->resource_str);
 
 	struct evidence_ud eud = { .p = prov, .ctx = &pctx };
 	struct guest_kbs k = {
@@ -167,26 +197,26 @@ static int run(struct cli *c, const struct unlock_opts *o)
 		.evidence = make_evidence,
 		.evidence_ud = &eud,
 	};
-	r = guest_kbs_fetch(&k, &tok.resource, &key, &key_len, &c->why);
+	r = guest_kbs_fetch(&k, &tok->resource, &key, &key_len, &c->why);
 	if (r < 0)
 		goto fail;
-	const char *name = o->test || o->keyscript ? NULL : (o->name ? o->name : cfg.name);
-	r = guest_luks_open(device, &tok, name, key, key_len, &c->why);
+	r = guest_payload_parse(key, key_len, &pl, &c->why);
 	if (r < 0)
 		goto fail;
-	if (o->keyscript) {
-		r = ccu_write_all(STDOUT_FILENO, key, key_len);
-		if (r < 0) {
-			ccu_fail(&c->why, r, "INTERNAL", "cannot write the key to stdout");
-			goto fail;
-		}
-	} else {
-		log_notice("%s: keyslot %d %s", device, tok.keyslot,
-			   name ? "unlocked" : "verified (--test, not activated)");
-	}
+	/* Before activation: the header must be the one enrolled. */
+	r = guest_luks_copy_pin(&hc, pl.pinned ? pl.pin : NULL, &c->why);
+	if (r < 0)
+		goto fail;
+	const char *name = o->test ? NULL : (o->name ? o->name : cfg.name);
+	r = guest_luks_copy_open(&hc, name, pl.key, pl.key_len, &c->why);
+	if (r < 0)
+		goto fail;
+	log_opened(device, &hc, pl.pinned, name);
+	guest_luks_copy_done(&hc);
 	guest_config_done(&cfg);
 	return CCU_EXIT_OK;
 fail:
+	guest_luks_copy_done(&hc);
 	guest_config_done(&cfg);
 	return cli_fail(c);
 }

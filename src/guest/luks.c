@@ -153,9 +153,10 @@ int guest_luks_copy_read(const char *device, struct guest_luks_copy *c, struct c
 		have = need;
 		if (have == GUEST_LUKS_HDR_BIN_SIZE && memcmp(buf, magic, sizeof(magic)) != 0)
 			return ccu_fail(err, -EINVAL, "LUKS_OPEN", "%s: not a LUKS device", device);
-		r = guest_luks_hdr_need(buf, have, &need, err);
+		struct ccu_reason why;
+		r = guest_luks_hdr_need(buf, have, &need, &why);
 		if (r < 0)
-			return r;
+			return ccu_fail(err, r, why.code, "%s: %s", device, why.detail);
 	}
 	if (have < need)
 		return ccu_fail(err, -EBADMSG, "LUKS_HEADER_REFUSED", "%s: header size unstable",

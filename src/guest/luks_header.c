@@ -87,6 +87,29 @@ static int bin_check(const uint8_t *h, const uint8_t magic[6], uint64_t want_off
 	return 0;
 }
 
+static int csum_ok(const uint8_t *h, uint64_t hdr_size)
+{
+	static const uint8_t zero[LEN_CSUM];
+	uint8_t d[32];
+	unsigned int n = 0;
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	int ok = md && EVP_DigestInit_ex(md, EVP_sha256(), NULL) == 1 &&
+		 EVP_DigestUpdate(md, h, OFF_CSUM) == 1 &&
+		 EVP_DigestUpdate(md, zero, LEN_CSUM) == 1 &&
+		 EVP_DigestUpdate(md, h + OFF_CSUM + LEN_CSUM, hdr_size - OFF_CSUM - LEN_CSUM) == 1 &&
+		 EVP_DigestFinal_ex(md, d, &n) == 1 && n == sizeof(d);
+
+	EVP_MD_CTX_free(md);
+	if (!ok)
+		return -EIO;
+	if (memcmp(d, h + OFF_CSUM, sizeof(d)) != 0)
+		return -EBADMSG;
+	for (size_t i = sizeof(d); i < LEN_CSUM; i++)
+		if (h[OFF_CSUM + i] != 0)
+			return -EBADMSG;
+	return 0;
+}
+
 int guest_luks_hdr_need(const uint8_t *buf, size_t len, size_t *need, struct ccu_reason *err)
 {
 	uint64_t hs;
@@ -103,6 +126,11 @@ int guest_luks_hdr_need(const uint8_t *buf, size_t len, size_t *need, struct ccu
 		*need = 2 * hs;
 		return 0;
 	}
+	r = csum_ok(buf, hs);
+	if (r == -EIO)
+		return ccu_fail(err, r, "INTERNAL", "SHA-256 failed");
+	if (r < 0)
+		return REFUSE(err, "primary header checksum does not match");
 	/* The primary's config.keyslots_size says where the copy ends. */
 	size_t jlen = strnlen((const char *)buf + GUEST_LUKS_HDR_BIN_SIZE,
 			      hs - GUEST_LUKS_HDR_BIN_SIZE);
@@ -508,29 +536,6 @@ static int pin_of(struct ctx *c, json_t *root, json_t *ours, char *ks_id)
 	EVP_MD_CTX_free(md);
 	if (!ok)
 		return ccu_fail(c->err, -EIO, "INTERNAL", "SHA-256 failed");
-	return 0;
-}
-
-static int csum_ok(const uint8_t *h, uint64_t hdr_size)
-{
-	static const uint8_t zero[LEN_CSUM];
-	uint8_t d[32];
-	unsigned int n = 0;
-	EVP_MD_CTX *md = EVP_MD_CTX_new();
-	int ok = md && EVP_DigestInit_ex(md, EVP_sha256(), NULL) == 1 &&
-		 EVP_DigestUpdate(md, h, OFF_CSUM) == 1 &&
-		 EVP_DigestUpdate(md, zero, LEN_CSUM) == 1 &&
-		 EVP_DigestUpdate(md, h + OFF_CSUM + LEN_CSUM, hdr_size - OFF_CSUM - LEN_CSUM) == 1 &&
-		 EVP_DigestFinal_ex(md, d, &n) == 1 && n == sizeof(d);
-
-	EVP_MD_CTX_free(md);
-	if (!ok)
-		return -EIO;
-	if (memcmp(d, h + OFF_CSUM, sizeof(d)) != 0)
-		return -EBADMSG;
-	for (size_t i = sizeof(d); i < LEN_CSUM; i++)
-		if (h[OFF_CSUM + i] != 0)
-			return -EBADMSG;
 	return 0;
 }
 

@@ -251,6 +251,7 @@ static void test_tampered_header(void **state)
 	t.keyslot = 1;
 	assert_true(guest_luks_open(f->img, &t, NULL, key32, 32, &rsn) < 0);
 	assert_string_equal(rsn.code, "LUKS_HEADER_REFUSED");
+	print_message("%s\n", rsn.detail);
 	assert_non_null(strstr(rsn.detail, "checksum"));
 }
 
