@@ -186,6 +186,11 @@ static int do_enroll(struct cli *c, const struct enroll_opts *o, const struct gu
 			return ccu_fail(&c->why, -EINVAL, "USAGE",
 					"--rotate: the device's token names %s, not %s",
 					old.resource_str, o->resource);
+	} else if (guest_luks_read_token(o->device, -1, &old, &old_token, &why) == 0) {
+		/* two tokens would make the header fail the template at every boot */
+		return ccu_fail(&c->why, -EEXIST, "ENROLL_EXISTS",
+				"%s already has a %s token (token %d, resource %s): use --rotate",
+				o->device, GUEST_TOKEN_TYPE, old_token, old.resource_str);
 	}
 	r = o->existing_file ? read_secret(o->existing_file, GUEST_LUKS_KEYFILE_MAX, &existing,
 					   &existing_len, &c->why) :
