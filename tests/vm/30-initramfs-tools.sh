@@ -7,7 +7,7 @@ vm_setup initramfs-tools
 vm_image it itools
 vm_image it-fb itools main+device+fallback  # built with FALLBACK_PROMPT=yes
 
-vm_plan 8
+vm_plan 9
 vm_case it good allow root "good boot: unlocked, root reached"
 vm_case it good down 'refuse:ccunlock: [A-Z_]*(UNREACHABLE|NETWORK)[A-Z_]*: ' \
 	"broker down for the whole deadline: powered off" rd.ccunlock.deadline=10
@@ -20,5 +20,8 @@ vm_case it good+decoy allow 'refuse:ccunlock: ROOT_MISMATCH: .*/dev/vdb' \
 vm_case it good allow "refuse:ccunlock: CMDLINE_REFUSED[A-Z_]*: .*cryptopts=" \
 	"cryptopts= (a crypttab of the provider's): refused" \
 	cryptopts=target=pwn,source=/dev/vda,keyscript=/bin/sh
+vm_case it nullhdr allow 'refuse:ccunlock: LUKS_HEADER_REFUSED: .*cipher_null' \
+	"the host rewrote the header (null cipher, plaintext root): refused before activation" \
+	rd.ccunlock.deadline=20
 vm_shell_summary
 vm_finish
