@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 #include "ccunlock/cli.h"
 #include "ccunlock/exitcodes.h"
@@ -133,6 +134,27 @@ static void log_opened(const char *device, const struct guest_luks_copy *hc, boo
 		   pin);
 }
 
+/* For `ccunlock status` on the booted system (/run survives the hand-over):
+ * "pinned HEX" or "unpinned HEX". Not a secret; a failure only warns. */
+static void leave_header_state(struct cli *c, const struct guest_luks_copy *hc, bool pinned)
+{
+	char path[GUEST_PATH_MAX], pin[GUEST_LUKS_PIN_HEX_LEN], line[GUEST_LUKS_PIN_HEX_LEN + 16];
+	int n, r;
+
+	guest_luks_pin_hex(hc->hdr.pin, pin);
+	n = snprintf(line, sizeof(line), "%s %s\n", pinned ? "pinned" : "unpinned", pin);
+	if (mkdir(c->rundir, 0755) < 0 && errno != EEXIST) {
+		log_warning("%s: %s (status will not know the header state)", c->rundir,
+			    strerror(errno));
+		return;
+	}
+	r = guest_path(path, sizeof(path), c->rundir, GUEST_LUKS_STATE_NAME);
+	if (r == 0)
+		r = ccu_write_file_atomic(path, line, (size_t)n, 0644);
+	if (r < 0)
+		log_warning("%s/%s: %s", c->rundir, GUEST_LUKS_STATE_NAME, strerror(-r));
+}
+
 static int run(struct cli *c, const struct unlock_opts *o)
 {
 	struct guest_config cfg;
@@ -212,6 +234,8 @@ static int run(struct cli *c, const struct unlock_opts *o)
 	if (r < 0)
 		goto fail;
 	log_opened(device, &hc, pl.pinned, name);
+	if (name)
+		leave_header_state(c, &hc, pl.pinned);
 	guest_luks_copy_done(&hc);
 	guest_config_done(&cfg);
 	return CCU_EXIT_OK;

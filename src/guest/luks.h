@@ -61,6 +61,9 @@ int guest_luks_copy_open(const struct guest_luks_copy *c, const char *name, cons
 			 size_t key_len, struct ccu_reason *err);
 void guest_luks_copy_done(struct guest_luks_copy *c);
 
+/* Under the CLI's run directory: "pinned HEX\n" or "unpinned HEX\n" after an unlock. */
+#define GUEST_LUKS_STATE_NAME "luks-header"
+
 /* The first ccunlock token of @device (@token_id >= 0: exactly that one). */
 int guest_luks_read_token(const char *device, int token_id, struct guest_token *out,
 			  int *ret_token_id, struct ccu_reason *err);

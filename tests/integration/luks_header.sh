@@ -182,4 +182,31 @@ else
 	skip "cryptsetup CLI missing (plain key image)"
 fi
 
+# status reports what this boot's unlock left in the run directory.
+mkdir -p "$T/run"
+D=$(printf 'ab%.0s' $(seq 32))
+printf 'unpinned %s\n' "$D" >"$T/run/luks-header"
+if "$CCU_BIN" --config "$T/guest.conf" --rundir "$T/run" status 2>/dev/null |
+	grep -q "^luks header:   NOT pinned (plain key resource): template checks only (digest $D)" &&
+	"$CCU_BIN" --config "$T/guest.conf" --rundir "$T/run" status --prometheus 2>/dev/null |
+	grep -q '^ccunlock_luks_header_pinned 0$'; then
+	ok "status says this boot's header was not pinned"
+else
+	not_ok "status says this boot's header was not pinned"
+fi
+printf 'pinned %s\n' "$D" >"$T/run/luks-header"
+if "$CCU_BIN" --config "$T/guest.conf" --rundir "$T/run" status --json 2>/dev/null |
+	grep -q '"pinned": true'; then
+	ok "status --json: pinned"
+else
+	not_ok "status --json: pinned"
+fi
+printf 'pinned %s junk\n' "$D" >"$T/run/luks-header"
+if "$CCU_BIN" --config "$T/guest.conf" --rundir "$T/run" status --prometheus 2>/dev/null |
+	grep -q '^ccunlock_luks_header_pinned -1$'; then
+	ok "status: a malformed state file is unknown"
+else
+	not_ok "status: a malformed state file is unknown"
+fi
+
 done_testing
