@@ -176,11 +176,11 @@ static int run(struct cli *c, const struct unlock_opts *o)
 	if (o->keyscript) {
 		/* cryptsetup would open the disk with the header it reads itself: never
 		 * the copy checked here. */
-		r = ccu_fail(&c->why, -EPERM, "LUKS_HEADER_REFUSED",
-			     "keyscript mode: cryptsetup would open %s from the disk's own, unchecked "
-			     "LUKS2 header; let ccunlock unlock it (drop keyscript=ccunlock-keyscript "
-			     "from crypttab)",
-			     o->device ? o->device : "the device");
+		ccu_reason_set(&c->why, "LUKS_HEADER_REFUSED",
+			       "keyscript mode: cryptsetup would open %s from the disk's own, "
+			       "unchecked LUKS2 header; let ccunlock unlock it (drop "
+			       "keyscript=ccunlock-keyscript from crypttab)",
+			       o->device ? o->device : "the device");
 		goto fail;
 	}
 	/* Posture before anything touches the network. */

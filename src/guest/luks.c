@@ -121,10 +121,43 @@ static int pread_all(int fd, uint8_t *buf, size_t len, size_t off)
 	return 0;
 }
 
+static int seal_copy(struct guest_luks_copy *c, const uint8_t *buf, size_t len,
+		     struct ccu_reason *err)
+{
+	int mfd = memfd_create("ccunlock-luks2-header", MFD_CLOEXEC | MFD_ALLOW_SEALING), r;
+	void *map;
+
+	if (mfd < 0)
+		return ccu_fail(err, -errno, "INTERNAL", "memfd_create: %s", strerror(errno));
+	r = ccu_write_all(mfd, buf, len);
+	if (r < 0) {
+		ccu_reason_set(err, "INTERNAL", "writing the header copy: %s", strerror(-r));
+		goto fail;
+	}
+	if (fcntl(mfd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) < 0) {
+		r = -errno;
+		ccu_reason_set(err, "INTERNAL", "sealing the header copy: %s", strerror(errno));
+		goto fail;
+	}
+	map = mmap(NULL, len, PROT_READ, MAP_SHARED, mfd, 0);
+	if (map == MAP_FAILED) {
+		r = -errno;
+		ccu_reason_set(err, "INTERNAL", "mapping the header copy: %s", strerror(errno));
+		goto fail;
+	}
+	c->buf = map;
+	c->len = len;
+	c->memfd = mfd;
+	return 0;
+fail:
+	close(mfd);
+	return r;
+}
+
 int guest_luks_copy_read(const char *device, struct guest_luks_copy *c, struct ccu_reason *err)
 {
 	static const uint8_t magic[6] = { 'L', 'U', 'K', 'S', 0xba, 0xbe };
-	_cleanup_close_ int fd = -1, mfd = -1;
+	_cleanup_close_ int fd = -1;
 	_cleanup_free_ uint8_t *buf = NULL;
 	size_t have = 0, need = GUEST_LUKS_HDR_BIN_SIZE;
 	int r;
@@ -162,24 +195,7 @@ int guest_luks_copy_read(const char *device, struct guest_luks_copy *c, struct c
 		return ccu_fail(err, -EBADMSG, "LUKS_HEADER_REFUSED", "%s: header size unstable",
 				device);
 	/* The copy libcryptsetup will read: sealed, so nothing can change it. */
-	mfd = memfd_create("ccunlock-luks2-header", MFD_CLOEXEC | MFD_ALLOW_SEALING);
-	if (mfd < 0)
-		return ccu_fail(err, -errno, "INTERNAL", "memfd_create: %s", strerror(errno));
-	r = ccu_write_all(mfd, buf, have);
-	if (r < 0)
-		return ccu_fail(err, r, "INTERNAL", "writing the header copy: %s", strerror(-r));
-	if (fcntl(mfd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) < 0)
-		return ccu_fail(err, -errno, "INTERNAL", "sealing the header copy: %s",
-				strerror(errno));
-	void *map = mmap(NULL, have, PROT_READ, MAP_SHARED, mfd, 0);
-	if (map == MAP_FAILED)
-		return ccu_fail(err, -errno, "INTERNAL", "mapping the header copy: %s",
-				strerror(errno));
-	c->buf = map;
-	c->len = have;
-	c->memfd = mfd;
-	mfd = -1;
-	return 0;
+	return seal_copy(c, buf, have, err);
 }
 
 int guest_luks_copy_check(struct guest_luks_copy *c, int keyslot, unsigned flags,

@@ -21,7 +21,6 @@
 #include "common/reason.h"
 #include "guest/luks_header.h"
 
-#define GUEST_PAYLOAD_MAGIC "CCUNLOCK-PIN-V1\n"
 #define GUEST_PAYLOAD_MAGIC_LEN 16
 #define GUEST_PAYLOAD_KEY_MIN 16
 #define GUEST_PAYLOAD_KEY_MAX 512

@@ -19,7 +19,9 @@ ATTACK=$O/tests/test_guest_luks_header
 PATH=$PATH:/usr/sbin:/sbin
 
 [ -x "$CCU_BIN" ] || skip_all "$CCU_BIN is not built (make test-bins)"
-[ -x "$MKIMG" ] && [ -x "$ATTACK" ] || skip_all "test tools not built (make test-bins)"
+if ! [ -x "$MKIMG" ] || ! [ -x "$ATTACK" ]; then
+	skip_all "test tools not built (make test-bins)"
+fi
 "$KBS" serve --help >/dev/null 2>&1 || skip_all "$KBS has no serve command"
 command -v openssl >/dev/null 2>&1 || skip_all "openssl CLI missing"
 
@@ -130,9 +132,8 @@ done
 if enroll base vm/luks/again; then
 	not_ok "a second enrolment of the same device is refused"
 else
-	grep -q '^ccunlock: ENROLL_EXISTS: .*use --rotate' "$T/enroll.err" &&
-		ok "a second enrolment of the same device is refused" ||
-		not_ok "a second enrolment of the same device is refused"
+	check "a second enrolment of the same device is refused" \
+		grep -q '^ccunlock: ENROLL_EXISTS: .*use --rotate' "$T/enroll.err"
 fi
 "$MKIMG" mkimage "$T/rot.img" "$T/pass"
 enroll rot vm/luks/rot || not_ok "enrol the rotation image"
@@ -152,9 +153,8 @@ expect_rotate_wrong() {
 if expect_rotate_wrong; then
 	not_ok "--rotate refuses a device whose token names another resource"
 else
-	grep -q '^ccunlock: USAGE: --rotate' "$T/enroll.err" &&
-		ok "--rotate refuses a device whose token names another resource" ||
-		not_ok "--rotate refuses a device whose token names another resource"
+	check "--rotate refuses a device whose token names another resource" \
+		grep -q '^ccunlock: USAGE: --rotate' "$T/enroll.err"
 fi
 
 # A plain key resource (what a Trustee KBS serves): unpinned, template only.
