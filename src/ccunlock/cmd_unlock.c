@@ -225,6 +225,13 @@ static int run(struct cli *c, const struct unlock_opts *o)
 	r = guest_payload_parse(key, key_len, &pl, &c->why);
 	if (r < 0)
 		goto fail;
+	if (!pl.pinned && cfg.require_header_pin) {
+		r = ccu_fail(&c->why, -EPERM, "LUKS_HEADER_REFUSED",
+			     "%s: resource %s carries no header pin and require_header_pin = yes "
+			     "(re-enrol with --rotate)",
+			     device, tok->resource_str);
+		goto fail;
+	}
 	/* Before activation: the header must be the one enrolled. */
 	r = guest_luks_copy_pin(&hc, pl.pinned ? pl.pin : NULL, &c->why);
 	if (r < 0)

@@ -14,6 +14,7 @@ static const struct ccu_conf_key base_keys[] = {
 	{ "broker_url", false }, { "broker_ca", false }, { "device", false },
 	{ "name", false },       { "deadline", false },  { "require", false },
 	{ "require_secure_boot", false }, { "evidence", false },
+	{ "require_header_pin", false },
 };
 
 static const struct ccu_conf_key sim_keys[] = {
@@ -234,6 +235,11 @@ static int set_value(const struct ccu_conf_entry *e, const struct guest_build *b
 	}
 	if (strcmp(k, "require_secure_boot") == 0) {
 		if (ccu_parse_bool(v, &c->require_secure_boot) < 0)
+			return bad(err, e, "expected yes or no");
+		return 0;
+	}
+	if (strcmp(k, "require_header_pin") == 0) {
+		if (ccu_parse_bool(v, &c->require_header_pin) < 0)
 			return bad(err, e, "expected yes or no");
 		return 0;
 	}
