@@ -135,7 +135,7 @@ static int check_existing(const char *device, const uint8_t *k, size_t len,
 struct enroll_opts {
 	const char *device, *resource, *admin_key, *policy, *existing_file;
 	int keyslot;
-	bool rotate;
+	bool rotate, policy_given;
 };
 
 /* The header with @slot as ours: inside the template, and its pin. */
@@ -289,7 +289,7 @@ int cmd_enroll(struct cli *c, int argc, char **argv)
 		switch (ch) {
 		case 'r': o.resource = optarg; break;
 		case 'a': o.admin_key = optarg; break;
-		case 'p': o.policy = optarg; break;
+		case 'p': o.policy = optarg; o.policy_given = true; break;
 		case 'e': o.existing_file = optarg; break;
 		case 'R': o.rotate = true; break;
 		case 'k':
@@ -302,6 +302,9 @@ int cmd_enroll(struct cli *c, int argc, char **argv)
 	}
 	if (argc - optind != 1 || !o.resource || !o.admin_key)
 		return usage(c, use);
+	/* the stored resource is replaced, its policy with it: never silently "default" */
+	if (o.rotate && !o.policy_given)
+		return usage(c, "--rotate needs --policy (the resource is stored again with it)");
 	o.device = argv[optind];
 	struct kbs_resource_path p;
 	if (kbs_resource_path_parse(o.resource, strlen(o.resource), &p, &c->why) < 0)

@@ -145,6 +145,14 @@ else
 	sed 's/^/#   /' "$T/enroll.err" | tail -n 3
 fi
 check "after --rotate the disk unlocks" ccu unlock --test "$T/rot.img" r
+ccu enroll "$T/rot.img" --resource vm/luks/rot --admin-key "$T/admin.key" \
+	--existing-key-file "$T/pass" --rotate >/dev/null 2>"$T/err"
+rc=$?
+if [ $rc -eq 2 ] && grep -q '^ccunlock: USAGE: --rotate needs --policy' "$T/err"; then
+	ok "--rotate without --policy is refused (the policy would be replaced)"
+else
+	not_ok "--rotate without --policy is refused (exit $rc)"
+fi
 dd if="$T/rot.hdr" of="$T/rot.img" bs=1M conv=notrunc 2>/dev/null
 refused "the header saved before --rotate, written back: refused" rot "not the one enrolled"
 expect_rotate_wrong() {
