@@ -376,7 +376,26 @@ int cmd_list(struct cli *c, int argc, char **argv)
 {
 	if (argc != 2)
 		return usage(c, "list DEVICE|IMAGE");
-	if (guest_luks_list(argv[1], stdout, &c->why) < 0)
+	int n = guest_luks_list(argv[1], stdout, &c->why);
+
+	if (n < 0)
 		return cli_fail(c);
+	if (n > 0) {
+		/* what unlock would say about this header (its pin is what enroll stored) */
+		struct guest_luks_copy hc;
+		struct ccu_reason why;
+		char pin[GUEST_LUKS_PIN_HEX_LEN];
+		int r = guest_luks_copy_read(argv[1], &hc, &why);
+		if (r == 0)
+			r = guest_luks_copy_check(&hc, -1, 0, &why);
+		if (r == 0) {
+			guest_luks_pin_hex(hc.hdr.pin, pin);
+			printf("header: inside the template, keyslot %d, pin %s\n", hc.hdr.keyslot,
+			       pin);
+		} else {
+			printf("header: refused: %s: %s\n", why.code, why.detail);
+		}
+		guest_luks_copy_done(&hc);
+	}
 	return CCU_EXIT_OK;
 }

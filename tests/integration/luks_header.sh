@@ -100,6 +100,12 @@ else
 	not_ok "enroll prints the header pin it stored"
 	sed 's/^/#   /' "$T/enroll.err" | tail -n 3
 fi
+pin=$(sed -n 's/.*header pin \([0-9a-f]*\)$/\1/p' "$T/enroll.out")
+if ccu list "$T/base.img" 2>/dev/null | grep -q "^header: inside the template, keyslot 1, pin $pin\$"; then
+	ok "list shows the header's pin, the one enroll stored"
+else
+	not_ok "list shows the header's pin, the one enroll stored"
+fi
 if ccu unlock --test "$T/base.img" r >/dev/null 2>"$T/err" &&
 	grep -q 'LUKS2 header pinned at enrolment, matches' "$T/err"; then
 	ok "the genuine header unlocks, pinned"
@@ -122,6 +128,10 @@ for kind in null-segment:"segment 0: cipher cipher_null-ecb" \
 	cp --sparse=always "$T/base.img" "$T/$k.img"
 	if "$ATTACK" attack "$k" "$T/$k.img"; then
 		refused "$k: refused before activation" "$k" "${kind#*:}"
+		if [ "$k" = null-segment ]; then
+			check "list says the null-cipher header is refused" sh -c \
+				"\"$CCU_BIN\" list \"$T/$k.img\" 2>/dev/null | grep -q '^header: refused: LUKS_HEADER_REFUSED: .*cipher_null'"
+		fi
 	else
 		not_ok "$k: the attack could not be built"
 	fi
