@@ -226,10 +226,10 @@ static int run(struct cli *c, const struct unlock_opts *o)
 	if (r < 0)
 		goto fail;
 	if (!pl.pinned && cfg.require_header_pin) {
-		r = ccu_fail(&c->why, -EPERM, "LUKS_HEADER_REFUSED",
-			     "%s: resource %s carries no header pin and require_header_pin = yes "
-			     "(re-enrol with --rotate)",
-			     device, tok->resource_str);
+		ccu_reason_set(&c->why, "LUKS_HEADER_REFUSED",
+			       "%s: resource %s carries no header pin and require_header_pin = yes "
+			       "(re-enrol with --rotate)",
+			       device, tok->resource_str);
 		goto fail;
 	}
 	/* Before activation: the header must be the one enrolled. */
