@@ -33,7 +33,6 @@ CCU_KMSG=/dev/kmsg
 CCU_PRINTK=/proc/sys/kernel/printk
 CCU_SYSRQ_TRIGGER=/proc/sysrq-trigger
 CCU_CMDLINE=/proc/cmdline
-CCU_ASKPASS=/lib/cryptsetup/askpass
 CCU_CRYPTTAB=/cryptroot/crypttab
 CCU_NET_RUN=/run
 CCU_RESOLV=/etc/resolv.conf
@@ -460,11 +459,19 @@ ccu_fallback() {
 		ccu_log 3 "FALLBACK: no passphrase prompt: cryptsetup is not in the initramfs"
 		return 1
 	fi
+	# the disk's own header is the host's: only the copy the binary checked
+	# (left in memory, under $CCU_RUN) may be opened, never the disk's
+	ccu_fb_hdr=$CCU_RUN/luks-header.img
+	if ! [ -s "$ccu_fb_hdr" ]; then
+		ccu_log 3 "FALLBACK: no passphrase prompt: no checked copy of the LUKS2 header (refused or never read); the disk's own header is not opened unchecked"
+		return 1
+	fi
 	ccu_log 3 "FALLBACK: attested unlock failed ($1); asking for the passphrase of $ccu_fb_dev"
 	# cryptsetup reads the passphrase from the console itself (no echo), so
 	# the secret never passes through this shell.
 	# shellcheck disable=SC2094 # the console is a terminal, not a file
-	cryptsetup open --tries="$CCU_FALLBACK_TRIES" --timeout="$CCU_FALLBACK_TIMEOUT" \
+	cryptsetup open --header "$ccu_fb_hdr" --tries="$CCU_FALLBACK_TRIES" \
+		--timeout="$CCU_FALLBACK_TIMEOUT" \
 		"$ccu_fb_dev" "$ccu_fb_name" <"$CCU_CONSOLE" >"$CCU_CONSOLE" 2>&1
 }
 
@@ -642,12 +649,13 @@ ccu_ks_refuse() {
 	return "$2"
 }
 
-# ccu_ks_fallback: Debian's askpass prints the typed passphrase on stdout
-# (FALLBACK_PROMPT=yes builds only).
+# ccu_ks_fallback: no passphrase prompt in keyscript mode, not even in
+# FALLBACK_PROMPT=yes builds: cryptroot would open the disk with its own,
+# unchecked LUKS2 header (the same reason the keyscript itself is refused).
 ccu_ks_fallback() {
 	[ "$CCU_FALLBACK_PROMPT" = yes ] || return 1
-	[ -x "$CCU_ASKPASS" ] || return 1
-	"$CCU_ASKPASS" "ccunlock: attested unlock failed; passphrase for ${CRYPTTAB_SOURCE:-the disk}: "
+	ccu_log 3 "FALLBACK: no passphrase prompt in keyscript mode: cryptsetup would open ${CRYPTTAB_SOURCE:-the disk} with its own, unchecked LUKS2 header" >&2
+	return 1
 }
 
 # ---------------------------------------------------------------- build time

@@ -155,6 +155,40 @@ static void leave_header_state(struct cli *c, const struct guest_luks_copy *hc, 
 		log_warning("%s/%s: %s", c->rundir, GUEST_LUKS_STATE_NAME, strerror(-r));
 }
 
+/*
+ * The checked copy, for the build-time passphrase fallback (FALLBACK_PROMPT=yes):
+ * it opens with `cryptsetup --header` on this file (in the guest's memory),
+ * never with the header on the disk. Absent when the header was refused.
+ */
+static void checked_copy_path(struct cli *c, char *buf, size_t len)
+{
+	if (guest_path(buf, len, c->rundir, GUEST_LUKS_CHECKED_COPY_NAME) < 0)
+		buf[0] = '\0';
+}
+
+static void leave_checked_copy(struct cli *c, const struct guest_luks_copy *hc)
+{
+	char path[GUEST_PATH_MAX];
+	int r;
+
+	checked_copy_path(c, path, sizeof(path));
+	if (!path[0] || (mkdir(c->rundir, 0755) < 0 && errno != EEXIST))
+		return;
+	r = ccu_write_file_atomic(path, hc->buf, hc->len, 0600);
+	if (r < 0)
+		log_warning("%s: %s (a fallback prompt would have no checked header)", path,
+			    strerror(-r));
+}
+
+static void drop_checked_copy(struct cli *c)
+{
+	char path[GUEST_PATH_MAX];
+
+	checked_copy_path(c, path, sizeof(path));
+	if (path[0])
+		(void)unlink(path);
+}
+
 static int run(struct cli *c, const struct unlock_opts *o)
 {
 	struct guest_config cfg;
@@ -183,6 +217,20 @@ static int run(struct cli *c, const struct unlock_opts *o)
 			       o->device ? o->device : "the device");
 		goto fail;
 	}
+	if (!o->test)
+		drop_checked_copy(c);
+	/* The header is read once (no network yet); everything below uses this
+	 * checked copy. */
+	r = find_device(c, &cfg, o->device, device, sizeof(device));
+	if (r < 0)
+		goto fail;
+	r = guest_luks_copy_read(device, &hc, &c->why);
+	if (r == 0)
+		r = guest_luks_copy_check(&hc, -1, 0, &c->why);
+	if (r < 0)
+		goto fail;
+	if (!o->test)
+		leave_checked_copy(c, &hc);
 	/* Posture before anything touches the network. */
 	cli_posture(c, &cfg, &pos);
 	r = guest_posture_check(&pos, cfg.require, cfg.require_secure_boot, &c->why);
@@ -199,15 +247,6 @@ static int run(struct cli *c, const struct unlock_opts *o)
 	if (r < 0)
 		goto fail;
 	log_info("evidence provider: %s", prov->name);
-	r = find_device(c, &cfg, o->device, device, sizeof(device));
-	if (r < 0)
-		goto fail;
-	/* The header is read once; everything below uses this checked copy. */
-	r = guest_luks_copy_read(device, &hc, &c->why);
-	if (r == 0)
-		r = guest_luks_copy_check(&hc, -1, 0, &c->why);
-	if (r < 0)
-		goto fail;
 	const struct guest_token *tok = &hc.hdr.token;
 	log_info("%s: keyslot %d, resource %s", device, tok->keyslot, tok->resource_str);
 
@@ -241,12 +280,17 @@ static int run(struct cli *c, const struct unlock_opts *o)
 	if (r < 0)
 		goto fail;
 	log_opened(device, &hc, pl.pinned, name);
-	if (name)
+	if (name) {
 		leave_header_state(c, &hc, pl.pinned);
+		drop_checked_copy(c);
+	}
 	guest_luks_copy_done(&hc);
 	guest_config_done(&cfg);
 	return CCU_EXIT_OK;
 fail:
+	/* a pin mismatch: the copy is not the enrolled header, no prompt may open it */
+	if (!o->test && strcmp(c->why.code, "LUKS_HEADER_REFUSED") == 0)
+		drop_checked_copy(c);
 	guest_luks_copy_done(&hc);
 	guest_config_done(&cfg);
 	return cli_fail(c);

@@ -63,6 +63,9 @@ void guest_luks_copy_done(struct guest_luks_copy *c);
 
 /* Under the CLI's run directory: "pinned HEX\n" or "unpinned HEX\n" after an unlock. */
 #define GUEST_LUKS_STATE_NAME "luks-header"
+/* Under the same directory while an unlock has not succeeded: the checked
+ * copy (whole metadata area) for the passphrase fallback's --header. */
+#define GUEST_LUKS_CHECKED_COPY_NAME "luks-header.img"
 
 /* The first ccunlock token of @device (@token_id >= 0: exactly that one). */
 int guest_luks_read_token(const char *device, int token_id, struct guest_token *out,

@@ -217,6 +217,38 @@ else
 	done
 fi
 
+# A real unlock (no --test) leaves the checked copy for the passphrase
+# fallback (cryptsetup --header); here activation fails (no device-mapper on
+# the host), which is what leaves the copy behind. A refused header leaves none.
+mkdir -p "$T/run2"
+"$CCU_BIN" --config "$T/guest.conf" --cmdline "$T/cmdline" --rundir "$T/run2" unlock \
+	"$T/base.img" ccu_test_x >/dev/null 2>"$T/err"
+if [ -s "$T/run2/luks-header.img" ] &&
+	[ "$(wc -c <"$T/run2/luks-header.img")" -eq 16777216 ] &&
+	cmp -s -n 16777216 "$T/run2/luks-header.img" "$T/base.img"; then
+	ok "a failed real unlock leaves the checked header copy for the fallback"
+else
+	not_ok "a failed real unlock leaves the checked header copy for the fallback"
+	sed 's/^/#   /' "$T/err" | tail -n 2
+fi
+if command -v cryptsetup >/dev/null 2>&1; then
+	check "the fallback's cryptsetup --header opens the passphrase keyslot from the copy" \
+		cryptsetup open --test-passphrase --header "$T/run2/luks-header.img" \
+		--key-file "$T/pass" "$T/base.img"
+else
+	skip "cryptsetup CLI missing"
+fi
+cp --sparse=always "$T/base.img" "$T/nullrun.img"
+"$ATTACK" attack null-segment "$T/nullrun.img"
+"$CCU_BIN" --config "$T/guest.conf" --cmdline "$T/cmdline" --rundir "$T/run2" unlock \
+	"$T/nullrun.img" ccu_test_x >/dev/null 2>"$T/err"
+if [ ! -e "$T/run2/luks-header.img" ] && grep -q '^ccunlock: LUKS_HEADER_REFUSED: ' "$T/err"; then
+	ok "a refused header leaves no copy: no prompt can open it"
+else
+	not_ok "a refused header leaves no copy: no prompt can open it"
+fi
+rm -f "$T/nullrun.img"
+
 # status reports what this boot's unlock left in the run directory.
 mkdir -p "$T/run"
 D=$(printf 'ab%.0s' $(seq 32))
