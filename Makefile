@@ -86,7 +86,7 @@ LIBS_ALL    = $(call pc_libs,$(PKGS_GUEST) $(PKGS_BROKER)) $(LIBS_CORE) -lpthrea
 
 is_sim = $(filter %_sim.c src/snp/sim%.c,$(1))
 
-CORE_SRC   := $(wildcard src/common/*.c src/snp/*.c src/kbs/*.c)
+CORE_SRC   := $(wildcard src/common/*.c src/snp/*.c src/kbs/*.c src/measure/*.c)
 CORE_REL   := $(filter-out $(call is_sim,$(CORE_SRC)),$(CORE_SRC))
 SIM_SRC    := $(call is_sim,$(CORE_SRC) $(wildcard src/guest/*.c))
 GUEST_SRC  := $(filter-out $(call is_sim,$(wildcard src/guest/*.c)) src/guest/providers_test.c,$(wildcard src/guest/*.c))

@@ -3,9 +3,12 @@
 # a simulated platform signs the reports; the broker trusts its test root
 # only because the configuration names it).
 #
-#   1. evidence  a simulated platform signs a report; the broker's verifier
-#                checks it and shows the decoded posture; a debug-enabled
-#                guest is refused
+#   1. evidence  the owner computes the launch measurement of the image
+#                (ccunlock-kbs measure: firmware, vCPUs, guest features)
+#                before any boot; a simulated platform launches the guest
+#                from the same inputs and signs a report; the broker's
+#                verifier checks it against a policy holding the computed
+#                value; a debug-enabled guest is refused
 #   2. broker    ccunlock-kbs on 127.0.0.1 (TLS); a LUKS2 image is enrolled
 #                through its admin API; ccunlock attests and checks the key
 #                against the keyslot (--test: this host has no device-mapper)
@@ -45,15 +48,39 @@ fail() {
 	exit 1
 }
 
-MEAS=$(printf 'ccunlock demo image' | sha384sum | cut -d' ' -f1)
+# The demo guest's launch: Debian's OVMF (the ovmf package) under QEMU,
+# 2 vCPUs of QEMU's EPYC-Genoa model, SNP guest features 0x1. Without the
+# package, a firmware with the AmdSev layout of the fuzz seeds stands in.
+OVMF=/usr/share/ovmf/OVMF.fd
+if [ ! -f "$OVMF" ]; then
+	OVMF=$D/ovmf.fd
+	head -c $((2 * 1024 * 1024 - 4096)) /dev/zero >"$OVMF"
+	cat tests/fuzz/corpus/firmware/amdsev >>"$OVMF"
+fi
+LAUNCH="--mode snp --ovmf $OVMF --vcpus 2 --vcpu-type EPYC-Genoa --guest-features 0x1"
+# The allowed value comes from a calculation, never from a first boot.
+# shellcheck disable=SC2086 # $LAUNCH is an option list
+MEAS=$("$KBS" measure $LAUNCH) || fail "ccunlock-kbs measure failed"
 
 part_evidence() {
 	say "1. Evidence: is this SEV-SNP report genuine, and does the owner's policy allow it?"
 	step "a simulated SEV-SNP platform (a test ARK, never trusted unless named)"
 	"$SIM" init "$D/sim" --product genoa --tcb 'bl=10 tee=0 snp=25 ucode=84' --fw 1.55.43 |
 		sed 's/^/   /'
-	step "the platform signs a report for a guest launched with measurement ${MEAS%"${MEAS#????????????????}"}..."
-	"$SIM" report "$D/sim" -o "$D/report.bin" --measurement "$MEAS" --policy 0x30000
+	step "the owner computes the launch measurement before the first boot (ccunlock-kbs measure)"
+	echo "   $KBS measure $LAUNCH"
+	# shellcheck disable=SC2086
+	"$KBS" measure $LAUNCH --json | sed 's/^/   /'
+	step "measured direct boot needs a firmware with a kernel hashes page; this one has none:"
+	# shellcheck disable=SC2086
+	if "$KBS" measure $LAUNCH --kernel /dev/null 2>"$D/nohashes.err"; then
+		[ "$OVMF" = "$D/ovmf.fd" ] || fail "a kernel was measured with a firmware without hashes"
+	fi
+	sed 's/^/   /' "$D/nohashes.err"
+	step "the platform launches the guest from the same inputs and signs a report"
+	# shellcheck disable=SC2086
+	"$SIM" report "$D/sim" -o "$D/report.bin" --policy 0x30000 --measure-from $LAUNCH
+	echo "   report MEASUREMENT $(od -An -v -tx1 -j 144 -N 48 "$D/report.bin" | tr -d ' \n')"
 	cat >"$D/release.policy" <<EOF
 # Release only to the demo image, on current firmware, at VMPL 0.
 measurement = $MEAS
@@ -69,7 +96,8 @@ EOF
 		fail "an untrusted root was accepted"
 	fi
 	step "a guest launched with debugging allowed is refused by policy"
-	"$SIM" report "$D/sim" -o "$D/debug.bin" --measurement "$MEAS" --policy 0xb0000
+	# shellcheck disable=SC2086
+	"$SIM" report "$D/sim" -o "$D/debug.bin" --policy 0xb0000 --measure-from $LAUNCH
 	if "$KBS" verify --report "$D/debug.bin" --vek "$D/sim/vcek.pem" --chain "$D/sim/chain.pem" \
 		--trusted-ark "$D/sim/ark.pem" --policy "$D/release.policy"; then
 		fail "a debug-enabled guest was accepted"
@@ -81,11 +109,16 @@ part_broker() {
 	[ -d "$D/sim" ] || "$SIM" init "$D/sim" --product genoa >/dev/null
 	ccu_make_tls "$D" || fail "openssl could not make the TLS material"
 	ccu_broker_conf "$D"
-	step "ccunlock-kbs init, an admin key, the release policy"
+	step "ccunlock-kbs init, an admin key, the release policy from ccunlock-kbs policy measure"
 	"$KBS" init --config "$D/broker.conf"
 	"$KBS" admin-keygen --out "$D/admin" >/dev/null
-	printf 'measurement = %s\nvmpl = 0\n' "$MEAS" >"$D/demo.policy"
-	"$KBS" policy set demo "$D/demo.policy" --config "$D/broker.conf"
+	# shellcheck disable=SC2086
+	"$KBS" policy measure demo $LAUNCH --config "$D/broker.conf" | sed 's/^/   /'
+	"$KBS" policy show demo --config "$D/broker.conf" | sed 's/^/   /'
+	# The simulated guest's platform measures the launch from the same inputs.
+	# shellcheck disable=SC2086
+	SIM_MEAS=$("$SIM" measure $LAUNCH)
+	[ "$SIM_MEAS" = "$MEAS" ] || fail "the simulated platform measured $SIM_MEAS, not $MEAS"
 	"$KBS" serve --config "$D/broker.conf" 2>"$D/broker.log" &
 	BROKER_PID=$!
 	i=0
@@ -101,7 +134,7 @@ broker_url = https://127.0.0.1:$port
 broker_ca = $D/ca.pem
 evidence = simulator
 simulator_dir = $D/sim
-simulator_measurement = $MEAS
+simulator_measurement = $SIM_MEAS
 deadline = 30
 EOF
 	printf 'console=ttyS0 ro quiet\n' >"$D/cmdline"

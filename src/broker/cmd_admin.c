@@ -5,6 +5,7 @@
  *   ccunlock-kbs resource put PATH --policy NAME (--file FILE | --stdin | --random N)
  *   ccunlock-kbs resource get-meta|delete PATH ; resource list
  *   ccunlock-kbs policy set NAME FILE ; policy show|delete NAME ; policy list
+ *   ccunlock-kbs policy measure NAME [measure options]
  *   ccunlock-kbs admin-keygen --out PREFIX
  *   ccunlock-kbs admin-token --key FILE [--lifetime N]
  *
@@ -19,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -32,6 +34,8 @@
 #include "broker/cli.h"
 #include "broker/config.h"
 #include "broker/store.h"
+#include "common/codec.h"
+#include "common/conf.h"
 #include "common/log.h"
 #include "common/secmem.h"
 #include "common/util.h"
@@ -382,6 +386,8 @@ int broker_cmd_resource(int argc, char **argv)
 
 static const char policy_help[] =
 	"usage: ccunlock-kbs policy set NAME FILE\n"
+	"       ccunlock-kbs policy measure NAME --mode snp --ovmf FILE --vcpus N ... (see\n"
+	"                                        ccunlock-kbs measure --help)\n"
 	"       ccunlock-kbs policy show NAME\n"
 	"       ccunlock-kbs policy list\n"
 	"       ccunlock-kbs policy delete NAME\n"
@@ -422,6 +428,115 @@ static int policy_set(struct ctx *c, const char *name, const char *file)
 	return BROKER_EXIT_OK;
 }
 
+/* Is @hex (96 lower-case digits) among the policy's measurement lines?
+ * Sets *any when the policy allows every measurement. */
+static int policy_has_measurement(const char *text, const char *hex, bool *found, bool *any,
+				  unsigned *count, struct ccu_reason *why)
+{
+	struct ccu_conf conf = { 0 };
+	int r = ccu_conf_parse(text, strlen(text), &conf, why);
+
+	*found = *any = false;
+	*count = 0;
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < conf.n; i++) {
+		if (strcmp(conf.entries[i].key, "measurement") != 0)
+			continue;
+		(*count)++;
+		if (strcmp(conf.entries[i].value, "any") == 0)
+			*any = true;
+		else if (strcasecmp(conf.entries[i].value, hex) == 0)
+			*found = true;
+	}
+	ccu_conf_free(&conf);
+	return 0;
+}
+
+/* policy measure NAME [measure options]: compute the SNP measurement and add
+ * it to the stored policy (created when absent), keeping the others. */
+static int policy_measure(int argc, char **argv)
+{
+	struct ctx c = { .cmd = "policy" };
+	struct ccu_reason why = { 0 };
+	struct meas_args a;
+	struct meas_result res;
+	struct snp_policy *p = NULL;
+	char hex[2 * MEAS_SNP_DIGEST + 1], fw_hex[65], k_hex[65], *text = NULL, *next = NULL;
+	bool found, any, created = false;
+	unsigned count = 0;
+	int r = broker_measure_parse("policy", argc, argv, true, &a);
+
+	if (r)
+		return r < 0 ? BROKER_EXIT_OK : r;
+	r = broker_measure_compute("policy", &a, &res);
+	if (r)
+		return r;
+	ccu_hex_encode(res.digest, MEAS_SNP_DIGEST, hex, sizeof(hex));
+	r = ctx_open(&c, a.config, true);
+	if (r)
+		goto out;
+	if (broker_store_get_policy(c.store, a.name, &text, &why) < 0) {
+		if (strcmp(why.code, "STORE_NO_POLICY") != 0) {
+			r = fail("policy", &why);
+			goto out;
+		}
+		text = strdup("");
+		created = true;
+	}
+	r = text ? policy_has_measurement(text, hex, &found, &any, &count, &why) : -ENOMEM;
+	if (r < 0) {
+		r = fail("policy", &why);
+		goto out;
+	}
+	if (any) {
+		fprintf(stderr, "ccunlock-kbs policy: policy %s allows any measurement; remove "
+				"'measurement = any' before adding one\n",
+			a.name);
+		r = BROKER_EXIT_REJECTED;
+		goto out;
+	}
+	if (found) {
+		printf("policy %s already allows %s (%u measurements)\n", a.name, hex, count);
+		r = BROKER_EXIT_OK;
+		goto out;
+	}
+	ccu_hex_encode(res.ovmf_sha256, sizeof(res.ovmf_sha256), fw_hex, sizeof(fw_hex));
+	ccu_hex_encode(res.kernel_sha256, sizeof(res.kernel_sha256), k_hex, sizeof(k_hex));
+	if (asprintf(&next, "%s%s# ccunlock-kbs policy measure: %s, %s, %u vCPUs, vCPU signature "
+			    "0x%08x, guest features 0x%llx, OVMF sha256 %s%s%s\nmeasurement = %s\n",
+		     text, text[0] && text[strlen(text) - 1] != '\n' ? "\n" : "",
+		     meas_mode_name(a.in.mode), meas_vmm_name(a.in.vmm), a.in.vcpus, a.in.vcpu_sig,
+		     (unsigned long long)a.in.guest_features,
+		     res.has_ovmf_sha256 ? fw_hex : "(--ovmf-hash given)",
+		     a.in.kernel ? ", kernel sha256 " : "", a.in.kernel ? k_hex : "", hex) < 0) {
+		next = NULL;
+		r = BROKER_EXIT_FAILURE;
+		goto out;
+	}
+	if (snp_policy_parse(next, strlen(next), &p, &why) < 0) {
+		fprintf(stderr, "ccunlock-kbs policy: the policy with the new measurement does not "
+				"parse: %s: %s\n",
+			why.code, why.detail);
+		r = BROKER_EXIT_REJECTED;
+		goto out;
+	}
+	snp_policy_free(p);
+	if (broker_store_put_policy(c.store, a.name, next, &why) < 0) {
+		r = fail("policy", &why);
+		goto out;
+	}
+	audit_cli(&c, "policy.put", NULL, a.name);
+	printf("%s policy %s: measurement %s (%u allowed)\n", created ? "created" : "updated",
+	       a.name, hex, count + 1);
+	r = BROKER_EXIT_OK;
+out:
+	free(text);
+	free(next);
+	ctx_done(&c);
+	return r;
+}
+
 int broker_cmd_policy(int argc, char **argv)
 {
 	struct ctx c = { .cmd = "policy" };
@@ -429,15 +544,19 @@ int broker_cmd_policy(int argc, char **argv)
 	const char *sub;
 	char *text = NULL;
 	struct opts o;
-	int r = parse("policy", argc, argv, "c", 3, policy_help, &o);
+	int r;
 
+	if (argc > 1 && strcmp(argv[1], "measure") == 0)
+		return policy_measure(argc - 1, argv + 1);
+	r = parse("policy", argc, argv, "c", 3, policy_help, &o);
 	if (r)
 		return r < 0 ? BROKER_EXIT_OK : r;
 	sub = o.npos ? o.pos[0] : "";
 	if (!((strcmp(sub, "set") == 0 && o.npos == 3) ||
 	      ((strcmp(sub, "show") == 0 || strcmp(sub, "delete") == 0) && o.npos == 2) ||
 	      (strcmp(sub, "list") == 0 && o.npos == 1)))
-		return usage("policy", "expected set NAME FILE, show|delete NAME, or list");
+		return usage("policy", "expected set NAME FILE, measure NAME ..., show|delete NAME, "
+				       "or list");
 	r = ctx_open(&c, o.config, true);
 	if (r) {
 		ctx_done(&c);

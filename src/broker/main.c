@@ -22,6 +22,7 @@ static const struct command commands[] = {
 	{ "admin-keygen", broker_cmd_admin_keygen, "make an Ed25519 admin key pair" },
 	{ "admin-token", broker_cmd_admin_token, "print an admin bearer token" },
 	{ "verify", broker_cmd_verify, "verify an SNP report or chain (and a policy)" },
+	{ "measure", broker_cmd_measure, "compute the launch measurement of a guest image" },
 };
 
 static void usage(FILE *f)

@@ -20,6 +20,7 @@
 #include "common/codec.h"
 #include "common/secmem.h"
 #include "common/util.h"
+#include "measure/measure.h"
 #include "snp/sim.h"
 
 #define PROG "ccunlock-sim"
@@ -39,6 +40,8 @@ static const char usage_text[] =
 	"                    [--launch-tcb TCB] [--fw X.Y.Z] [--committed-fw X.Y.Z]\n"
 	"                    [--platform-info 0xHEX] [--key-info 0xHEX]\n"
 	"                    [--launch-mit-vector 0xHEX] [--current-mit-vector 0xHEX]\n"
+	"                    [--measure-from MEASURE-OPTIONS...]\n"
+	"  " PROG " measure MEASURE-OPTIONS...\n"
 	"  " PROG " show DIR\n"
 	"\n"
 	"init creates a simulated platform in DIR (ark.pem ask.pem vcek.pem chain.pem\n"
@@ -46,6 +49,9 @@ static const char usage_text[] =
 	"(- = standard output); show prints the platform and certificate fingerprints.\n"
 	"Report fields default to the platform's; each option sets exactly its field\n"
 	"(--fw: CURRENT only, --committed-fw: COMMITTED only), signed as given.\n"
+	"--measure-from (last; the rest of the line) launches the guest from these inputs: the\n"
+	"MEASUREMENT is computed like the platform would (ccunlock-kbs measure's options,\n"
+	"--mode snp); measure prints that value.\n"
 	"Test material only: the ARK is not AMD's and is trusted only when named.\n";
 
 static _noreturn_ _printf_(1, 2) void usage_error(const char *fmt, ...)
@@ -338,6 +344,39 @@ static int write_out(const char *out, const uint8_t *raw, struct ccu_reason *why
 	return 0;
 }
 
+/* The launch measurement the simulated platform computes for a guest
+ * launched from the inputs in argv (the measure options, argv[0] a name). */
+static void launch_measurement(int argc, char *argv[], uint8_t out[MEAS_SNP_DIGEST])
+{
+	struct ccu_reason why = { 0 };
+	struct meas_result res;
+	struct meas_args a;
+	int r = meas_args_parse(argc, argv, false, &a, &why);
+
+	if (r == 1) {
+		printf("measure options:\n%s", meas_args_help);
+		exit(EXIT_SUCCESS);
+	}
+	if (r < 0)
+		usage_error("%s", why.detail);
+	if (a.in.mode != MEAS_MODE_SNP || a.json)
+		usage_error("the simulated platform launches SNP guests: --mode snp, no --json");
+	if (meas_compute(&a.in, &res, &why) < 0)
+		exit(fail(&why));
+	memcpy(out, res.digest, MEAS_SNP_DIGEST);
+}
+
+static int cmd_measure(int argc, char *argv[])
+{
+	uint8_t m[MEAS_SNP_DIGEST];
+	char hex[2 * MEAS_SNP_DIGEST + 1];
+
+	launch_measurement(argc, argv, m);
+	ccu_hex_encode(m, sizeof(m), hex, sizeof(hex));
+	printf("%s\n", hex);
+	return EXIT_SUCCESS;
+}
+
 static int cmd_report(int argc, char *argv[])
 {
 	const char *v[O_COUNT] = { 0 }, *out = NULL, *dir;
@@ -345,8 +384,17 @@ static int cmd_report(int argc, char *argv[])
 	struct snp_sim *s = NULL;
 	struct snp_report rep;
 	struct ccu_reason why = { 0 };
-	int c, r;
+	uint8_t launched[MEAS_SNP_DIGEST];
+	int c, r, from = 0, full = argc;
 
+	/* --measure-from takes the rest of the line: the launch inputs. */
+	for (int i = 1; i < argc; i++)
+		if (strcmp(argv[i], "--measure-from") == 0) {
+			from = i;
+			break;
+		}
+	if (from)
+		argc = from;
 	while ((c = getopt_long(argc, argv, ":ho:", report_opts, NULL)) != -1) {
 		if (c == 'h') {
 			fputs(usage_text, stdout);
@@ -374,11 +422,17 @@ static int cmd_report(int argc, char *argv[])
 		if (version != 2 && version != 3 && version != 5)
 			usage_error("--version must be 2, 3 or 5");
 	}
+	if (from && v[O_MEAS])
+		usage_error("--measurement and --measure-from exclude each other");
+	if (from)
+		launch_measurement(full - from, argv + from, launched);
 	r = snp_sim_load(dir, &s, &why);
 	if (r < 0)
 		return fail(&why);
 	snp_sim_report_template(s, version, NULL, &rep);
 	apply_plain(&rep, v);
+	if (from)
+		memcpy(rep.measurement, launched, sizeof(launched));
 	apply_product(&rep, snp_sim_params(s)->product, v);
 	r = snp_sim_sign(s, &rep, &why);
 	snp_sim_free(s);
@@ -469,5 +523,7 @@ int main(int argc, char *argv[])
 		return cmd_report(argc - 1, argv + 1);
 	if (strcmp(cmd, "show") == 0)
 		return cmd_show(argc - 1, argv + 1);
-	usage_error("unknown command '%s' (init, report, show)", cmd);
+	if (strcmp(cmd, "measure") == 0)
+		return cmd_measure(argc - 1, argv + 1);
+	usage_error("unknown command '%s' (init, report, measure, show)", cmd);
 }

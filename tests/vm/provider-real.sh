@@ -82,10 +82,25 @@ vm_provider_setup() {
 	done
 }
 
-# vm_rp_measurement main|other: the launch measurement of the simulated
-# guest image, or of another image.
+# The simulated guest's launch (as make demo): Debian's OVMF, 2 vCPUs of
+# QEMU's EPYC-Genoa model, guest features 0x1; "other" is the same image
+# launched with 4 vCPUs. Without the ovmf package, fixed stand-in values.
+VM_RP_OVMF=/usr/share/ovmf/OVMF.fd
+vm_rp_launch() {
+	vm_rp_n=2
+	[ "$1" = main ] || vm_rp_n=4
+	echo "--mode snp --ovmf $VM_RP_OVMF --vcpus $vm_rp_n --vcpu-type EPYC-Genoa"
+}
+
+# vm_rp_measurement main|other [TOOL]: the launch measurement of the
+# simulated guest image, or of another image, computed by the broker's
+# ccunlock-kbs measure (the owner's side) or by TOOL (the simulated
+# platform, ccunlock-sim measure).
 vm_rp_measurement() {
-	if [ "$1" = main ]; then
+	if [ -f "$VM_RP_OVMF" ]; then
+		# shellcheck disable=SC2046 # the launch is an option list
+		"${2:-$VM_RP_KBS}" measure $(vm_rp_launch "$1")
+	elif [ "$1" = main ]; then
 		printf 'ccunlock VM test image' | sha384sum | cut -d' ' -f1
 	else
 		printf 'some other image' | sha384sum | cut -d' ' -f1
@@ -107,7 +122,7 @@ vm_provider_conf() {
 		echo "deadline = 60"
 		echo "evidence = simulator"
 		echo "simulator_dir = /etc/ccunlock/sim"
-		echo "simulator_measurement = $(vm_rp_measurement main)"
+		echo "simulator_measurement = $(vm_rp_measurement main "$VM_RP_SIM")"
 		echo "simulator_policy = $vm_rp_policy"
 	} >"$1/ccunlock.conf"
 }
