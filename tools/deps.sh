@@ -11,8 +11,9 @@ libcryptsetup-dev libsqlite3-dev libevent-dev libcmocka-dev"
 TOOLS="bats bats-assert bats-support shellcheck cppcheck clang clang-tidy libclang-rt-14-dev \
 valgrind debhelper dpkg-dev"
 # Integration: JOSE cross-check, LUKS images, loopback peers; Debian's OVMF
-# builds, whose launch measurements the unit tests and the demo compute.
-INTEG="jose cryptsetup-bin openssl curl procps python3 ovmf"
+# builds, whose launch measurements the unit tests and the demo compute;
+# swtpm as the Azure vTPM (provisioned with tpm2-tools through the swtpm TCTI).
+INTEG="jose cryptsetup-bin openssl curl procps python3 ovmf swtpm tpm2-tools libtss2-tcti-swtpm0"
 # Early boot: QEMU, dracut, initramfs-tools pieces, a guest kernel package is
 # downloaded (not installed) by tests/vm. initramfs-tools-core gives
 # mkinitramfs/lsinitramfs without the kernel hooks of initramfs-tools (which

@@ -4,6 +4,8 @@
  *   ccunlock-kbs verify (--report RAW [--offset N] | --evidence JSON) [--vek CERT]
  *       [--chain FILE]... [--trusted-ark CERT]... [--product milan|genoa|turin]
  *       [--at RFC3339] [--policy FILE] [--json]
+ *   ccunlock-kbs verify --tee az-snp-vtpm --evidence JSON [--nonce-binding HEX]
+ *       [--chain FILE]... [--trusted-ark CERT]... [--at RFC3339] [--policy FILE] [--json]
  *
  * Exit 0 verified (and the policy holds), 1 rejected with one line
  * "CODE: detail" on stderr, 2 usage error or unreadable input.
@@ -19,6 +21,7 @@
 #include <jansson.h>
 #include <openssl/x509.h>
 
+#include "broker/azure_verify.h"
 #include "broker/cli.h"
 #include "common/codec.h"
 #include "common/log.h"
@@ -43,6 +46,8 @@ struct verify_args {
 	const char *trusted[VERIFY_MAX_FILES];
 	size_t ntrusted;
 	const char *policy;
+	const char *tee;
+	const char *nonce_binding;
 	enum snp_product product;
 	bool has_offset;
 	size_t offset;
@@ -56,6 +61,9 @@ static void verify_usage(FILE *f)
 		"usage: ccunlock-kbs verify (--report RAW [--offset N] | --evidence JSON) [--vek CERT]\n"
 		"           [--chain FILE]... [--trusted-ark CERT]... [--product milan|genoa|turin]\n"
 		"           [--at RFC3339] [--policy FILE] [--json]\n"
+		"       ccunlock-kbs verify --tee az-snp-vtpm --evidence JSON [--nonce-binding HEX]\n"
+		"           [--chain FILE]... [--trusted-ark CERT]... [--at RFC3339] [--policy FILE]\n"
+		"           [--json]\n"
 		"\n"
 		"Verifies an SEV-SNP report (raw, hex or base64 file; or Trustee SNP evidence JSON)\n"
 		"against the AMD chain ARK -> ASK/ASVK -> VCEK/VLEK, the ARK pinned by fingerprint\n"
@@ -64,6 +72,9 @@ static void verify_usage(FILE *f)
 		"several PEM certificates, and --vek may be a bundle with exactly one VCEK/VLEK.\n"
 		"A report file is raw, hex or base64; a container with the report inside needs\n"
 		"--offset. --at is the verification time (default now).\n"
+		"--tee az-snp-vtpm reads Trustee's Azure vTPM evidence (HCL report, vTPM quote,\n"
+		"VCEK); --nonce-binding is the quote's expected qualifying data (without it the\n"
+		"qualifying data found is reported, not checked).\n"
 		"\n"
 		"exit status: 0 verified, 1 rejected (one line 'CODE: detail' on stderr),\n"
 		"             2 usage error or unreadable input\n");
@@ -96,6 +107,8 @@ static int parse_args(int argc, char **argv, struct verify_args *a)
 		{ "at", required_argument, NULL, 'a' },
 		{ "policy", required_argument, NULL, 'P' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "tee", required_argument, NULL, 'T' },
+		{ "nonce-binding", required_argument, NULL, 'N' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -157,6 +170,19 @@ static int parse_args(int argc, char **argv, struct verify_args *a)
 		case 'j':
 			a->json = true;
 			break;
+		case 'T':
+			if (a->tee)
+				return usage_error("--tee given twice");
+			if (!optarg || (strcmp(optarg, "snp") != 0 && strcmp(optarg, AZ_TEE_NAME) != 0))
+				return usage_error("unknown --tee '%s' (snp, %s)",
+						   optarg ? optarg : "", AZ_TEE_NAME);
+			a->tee = optarg;
+			break;
+		case 'N':
+			if (a->nonce_binding)
+				return usage_error("--nonce-binding given twice");
+			a->nonce_binding = optarg;
+			break;
 		case 'h':
 			verify_usage(stdout);
 			return -1;
@@ -167,6 +193,17 @@ static int parse_args(int argc, char **argv, struct verify_args *a)
 	}
 	if (optind != argc)
 		return usage_error("unexpected argument '%s'", argv[optind]);
+	if (a->tee && strcmp(a->tee, AZ_TEE_NAME) == 0) {
+		if (!a->evidence)
+			return usage_error("--tee %s needs --evidence", AZ_TEE_NAME);
+		if (a->report || a->has_offset || a->vek)
+			return usage_error("--tee %s takes the VCEK and report from --evidence "
+					   "(no --report, --offset or --vek)",
+					   AZ_TEE_NAME);
+		return 0;
+	}
+	if (a->nonce_binding)
+		return usage_error("--nonce-binding applies to --tee %s only", AZ_TEE_NAME);
 	if (a->report && a->evidence)
 		return usage_error("--report and --evidence exclude each other");
 	if (a->has_offset && !a->report)
@@ -374,6 +411,20 @@ int broker_cmd_verify(int argc, char **argv)
 	r = parse_args(argc, argv, &a);
 	if (r != 0)
 		return r < 0 ? BROKER_EXIT_OK : r;
+	if (a.tee && strcmp(a.tee, AZ_TEE_NAME) == 0) {
+		struct broker_az_cli az = { .evidence = a.evidence,
+					    .nonce_binding = a.nonce_binding,
+					    .policy = a.policy,
+					    .product = a.product,
+					    .at = a.at,
+					    .json = a.json };
+
+		for (size_t i = 0; i < a.nchain && i < BROKER_AZ_MAX_FILES; i++)
+			az.chain[az.nchain++] = a.chain[i];
+		for (size_t i = 0; i < a.ntrusted && i < BROKER_AZ_MAX_FILES; i++)
+			az.trusted[az.ntrusted++] = a.trusted[i];
+		return broker_cmd_verify_azure(&az);
+	}
 
 	/* Load everything the verifier itself relies on first: a broken
 	 * policy or certificate file is an input error, not a rejection. */

@@ -26,6 +26,7 @@
 #include "common/reason.h"
 #include "kbs/jwk.h"
 #include "kbs/msg.h"
+#include "snp/azure.h"
 #include "snp/report.h"
 
 #define BROKER_SESSION_ID_LEN 32
@@ -45,6 +46,15 @@ struct broker_attested {
 	unsigned signer;		/* enum snp_signing_key */
 	uint8_t evidence_sha256[32];
 	char token[BROKER_TOKEN_MAX + 1];
+	bool azure;		/* az-snp-vtpm: the release policy sees az too */
+	struct az_claims az;
+	/* init-data whose digest is HOST_DATA: its algorithm (enum
+	 * kbs_hash_alg, 0 = none sent) and full digest */
+	unsigned init_data_alg;
+	uint8_t init_data_digest[KBS_DIGEST_MAX];
+	/* a non-empty additional_evidence was bound (never verified) */
+	bool additional_evidence;
+	uint8_t additional_evidence_sha256[32];
 };
 
 struct broker_sessions;

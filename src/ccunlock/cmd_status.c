@@ -13,6 +13,7 @@
 #include "common/util.h"
 #include "guest/luks.h"
 #include "guest/posture.h"
+#include "snp/azure.h"
 #include "snp/describe.h"
 
 enum fmt { FMT_TEXT, FMT_JSON, FMT_PROM };
@@ -49,6 +50,7 @@ struct status {
 	bool have_report;
 	struct snp_report rep;
 	struct ccu_reason report_why;
+	struct az_claims *az; /* azure-vtpm: quote checked (signature, PCR digest), not the chain */
 };
 
 /* What this boot's unlock left (CLI_RUNDIR); strict, else unknown. */
@@ -78,6 +80,31 @@ static void header_state(struct cli *c, struct status *s)
 	s->hdr_pinned = off == 7;
 }
 
+/* azure-vtpm: the evidence a boot would send, checked for what it says. */
+static void fresh_azure(const struct guest_provider_ctx *pctx, const uint8_t rd[64],
+			struct status *s)
+{
+	struct az_evidence ev;
+	json_t *j = NULL;
+
+	if (s->prov->get_json(pctx, rd, &j, &s->report_why) < 0)
+		return;
+	s->az = calloc(1, sizeof(*s->az));
+	if (!s->az) {
+		json_decref(j);
+		return;
+	}
+	if (az_evidence_parse(j, &ev, &s->report_why) == 0) {
+		if (az_claims_parse(&ev, s->az, &s->report_why) == 0 &&
+		    az_verify_quote(&ev, s->az, NULL, 0, &s->report_why) == 0) {
+			s->rep = s->az->report;
+			s->have_report = true;
+		}
+		az_evidence_done(&ev);
+	}
+	json_decref(j);
+}
+
 static void fresh_report(struct cli *c, const struct guest_config *cfg, struct status *s)
 {
 	struct guest_provider_ctx pctx = { .roots = &c->roots, .cfg = cfg };
@@ -89,6 +116,10 @@ static void fresh_report(struct cli *c, const struct guest_config *cfg, struct s
 	/* Random REPORT_DATA: this report proves nothing to anyone, it only describes. */
 	if (RAND_bytes(rd, sizeof(rd)) != 1) {
 		ccu_reason_set(&s->report_why, "INTERNAL", "no random bytes");
+		return;
+	}
+	if (s->prov->get_json) {
+		fresh_azure(&pctx, rd, s);
 		return;
 	}
 	if (guest_provider_get(s->prov, &pctx, rd, &ev, &s->report_why) < 0)
@@ -116,6 +147,8 @@ static void print_json(struct cli *c, const struct status *s)
 				    json_null() :
 				    json_pack("{s:b,s:s}", "pinned", s->hdr_pinned, "digest",
 					      s->hdr_digest));
+	if (s->az && s->az->quote_ok)
+		json_object_set_new(o, "azure", az_claims_describe(s->az));
 	json_object_set_new(o, "report_error",
 			    s->have_report ? json_null() :
 					     json_string(ccu_reason_line(&s->report_why, line,
@@ -226,6 +259,29 @@ static void print_prom(struct cli *c, const struct status *s)
 	       "# TYPE ccunlock_snp_report_vmpl gauge\nccunlock_snp_report_vmpl %u\n", r->vmpl);
 }
 
+/* The vTPM PCRs as policy lines (pcr.N = ...), from a known-good boot. */
+static void print_azure(const struct az_claims *a)
+{
+	const struct az_runtime *r = &a->runtime;
+
+	printf("\nAzure paravisor (HCL report v%u, quote signature and PCR digest checked):\n",
+	       a->hcl_version);
+	printf("  secure-boot %s, console-enabled %s, vmUniqueId %s\n",
+	       r->secure_boot == AZ_TRUE ? "true" : r->secure_boot == AZ_FALSE ? "false" : "absent",
+	       r->console_enabled == AZ_TRUE ? "true" :
+	       r->console_enabled == AZ_FALSE ? "false" : "absent",
+	       r->vm_id[0] ? r->vm_id : "(absent)");
+	printf("vTPM PCRs (sha256), as release-policy lines:\n");
+	for (unsigned i = 0; i < AZ_TPM_PCR_COUNT; i++) {
+		char h[65];
+
+		if (!(a->pcr_mask >> i & 1u))
+			continue;
+		ccu_hex_encode(a->pcr[i], 32, h, sizeof(h));
+		printf("pcr.%u = %s\n", i, h);
+	}
+}
+
 static void print_text(struct cli *c, const struct status *s)
 {
 	char line[CCU_REASON_CODE_MAX + CCU_REASON_DETAIL_MAX + 4];
@@ -243,6 +299,8 @@ static void print_text(struct cli *c, const struct status *s)
 	if (s->have_report) {
 		printf("\nfresh attestation report (random REPORT_DATA):\n");
 		snp_report_print(stdout, &s->rep, snp_report_product(&s->rep));
+		if (s->az && s->az->quote_ok)
+			print_azure(s->az);
 	} else {
 		printf("report:        unavailable (%s)\n",
 		       ccu_reason_line(&s->report_why, line, sizeof(line)));
@@ -271,6 +329,7 @@ int cmd_status(struct cli *c, int argc, char **argv)
 		print_prom(c, &s);
 	else
 		print_text(c, &s);
+	free(s.az);
 	guest_config_done(&cfg);
 	return CCU_EXIT_OK;
 }

@@ -80,7 +80,14 @@ int cli_posture(struct cli *c, const struct guest_config *cfg, struct guest_post
 			    cfg->simulator_dir);
 		guest_posture_simulated(&c->roots, out);
 	} else {
+		struct guest_provider_ctx pctx = { .roots = &c->roots, .cfg = cfg };
+
 		guest_posture_probe(&c->roots, out);
+		/* Azure: the paravisor's HCL report in the vTPM, no SNP guest device. */
+		if (strcmp(cfg->evidence, guest_provider_azure.name) == 0 ||
+		    (strcmp(cfg->evidence, "auto") == 0 && !out->sev_guest_dev && !out->tsm_report &&
+		     guest_provider_azure.available(&pctx) > 0))
+			guest_posture_azure(out);
 	}
 	log_info("posture: %s, VMPL %d, Secure Boot %s", guest_level_name(out->level), out->vmpl,
 		 guest_secure_boot_name(out->secure_boot));

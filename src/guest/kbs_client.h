@@ -58,7 +58,9 @@ struct guest_kbs {
 	uint64_t deadline_ms; /* absolute, on the ccu_now_ms() clock */
 	guest_evidence_fn evidence;
 	void *evidence_ud;
+	const char *tee;      /* KBS tee of /auth; NULL = "snp" */
 	unsigned *attempts;   /* optional: attempts made (for logs/tests) */
+	const char *init_data; /* optional init-data TOML sent in the Attestation */
 };
 
 /*

@@ -143,6 +143,16 @@ void guest_posture_probe(const struct guest_roots *r, struct guest_posture *p)
 	p->secure_boot = read_secure_boot(r->efivarfs);
 }
 
+void guest_posture_azure(struct guest_posture *p)
+{
+	p->azure_paravisor = true;
+	if (!p->snp_evidence)
+		p->snp_evidence = "azure-paravisor (HCL report in the vTPM)";
+	if (!p->has_sev_status)
+		p->sev = p->sev_es = p->snp = true;
+	derive_level(p);
+}
+
 void guest_posture_simulated(const struct guest_roots *r, struct guest_posture *p)
 {
 	memset(p, 0, sizeof(*p));
@@ -181,7 +191,7 @@ int guest_posture_check(const struct guest_posture *p, enum guest_level require,
 				"memory encryption is %s, expected at least %s (SEV_STATUS 0x%llx)",
 				guest_level_name(p->level), guest_level_name(require),
 				(unsigned long long)p->sev_status);
-	if (p->snp && p->vmpl > 0)
+	if (p->snp && p->vmpl > 0 && !p->azure_paravisor)
 		return ccu_fail(err, -EPERM, "POSTURE_VMPL",
 				"guest runs at VMPL %d (%s), expected VMPL 0", p->vmpl,
 				p->vmpl_source);
@@ -197,14 +207,15 @@ json_t *guest_posture_json(const struct guest_posture *p)
 	char hex[24];
 
 	snprintf(hex, sizeof(hex), "0x%llx", (unsigned long long)p->sev_status);
-	return json_pack("{s:s, s:b, s:b, s:b, s:b, s:o, s:o, s:o, s:b, s:b, s:s}", "level",
+	return json_pack("{s:s, s:b, s:b, s:b, s:b, s:o, s:o, s:o, s:b, s:b, s:s, s:b}", "level",
 			 guest_level_name(p->level), "sev", p->sev, "sev_es", p->sev_es, "sev_snp",
 			 p->snp, "simulated", p->simulated, "sev_status",
 			 p->has_sev_status ? json_string(hex) : json_null(), "sev_status_source",
 			 p->sev_status_source ? json_string(p->sev_status_source) : json_null(),
 			 "vmpl", p->vmpl >= 0 ? json_integer(p->vmpl) : json_null(), "sev_guest_device",
 			 p->sev_guest_dev, "configfs_tsm", p->tsm_report, "secure_boot",
-			 guest_secure_boot_name(p->secure_boot));
+			 guest_secure_boot_name(p->secure_boot), "azure_paravisor",
+			 p->azure_paravisor);
 }
 
 void guest_posture_print(FILE *f, const struct guest_posture *p)

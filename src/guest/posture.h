@@ -52,7 +52,17 @@ struct guest_posture {
 	bool tsm_report;         /* <configfs>/tsm/report exists */
 	enum guest_secure_boot secure_boot;
 	const char *snp_evidence; /* which interface implied SNP (no MSR) */
+	bool azure_paravisor;    /* Azure: the vTPM holds the paravisor's HCL report */
 };
+
+/*
+ * Azure confidential VM: the guest runs above Microsoft's paravisor (at a
+ * VMPL above 0, as the kernel may report) and its SEV-SNP evidence is the
+ * paravisor's HCL report, read through the vTPM. Marks @p so: SNP implied
+ * by the HCL report when no other interface said so, and a VMPL above 0 is
+ * the paravisor's design, not a refusal (the broker verifies the report).
+ */
+void guest_posture_azure(struct guest_posture *p);
 
 /* Probe every location; never fails (absence is information). */
 void guest_posture_probe(const struct guest_roots *r, struct guest_posture *out);

@@ -18,6 +18,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 #include "common/reason.h"
 #include "guest/config.h"
 #include "snp/report.h"
@@ -42,6 +44,10 @@ struct guest_seams {
 	/* told after each attribute write (a fake tree bumps its generation) */
 	void (*tsm_written)(const char *dir, const char *attr, void *ud);
 	void *ud;
+	/* azure-vtpm: the TPM (a test's swtpm socket) instead of <dev>/tpmrm0, and
+	 * the VCEK source instead of Azure IMDS; return an fd / 0 or -errno. */
+	int (*tpm_open)(void *ud);
+	int (*azure_vcek)(const uint8_t *hcl, size_t len, uint8_t **der, size_t *der_len, void *ud);
 };
 
 struct guest_provider_ctx {
@@ -68,10 +74,17 @@ struct guest_provider {
 	/* A report for @report_data at VMPL 0. */
 	int (*get)(const struct guest_provider_ctx *c, const uint8_t report_data[64],
 		   struct guest_evidence *out, struct ccu_reason *err);
+	/* Providers whose evidence is not a bare SNP report (azure-vtpm): the KBS
+	 * tee name and the whole primary_evidence object; NULL for the others. */
+	const char *tee;
+	int (*get_json)(const struct guest_provider_ctx *c, const uint8_t report_data[64],
+			json_t **ret, struct ccu_reason *err);
 };
 
 extern const struct guest_provider guest_provider_tsm;
 extern const struct guest_provider guest_provider_sevguest;
+/* Azure confidential VMs: HCL report + vTPM quote (guest/evidence_azure.c). */
+extern const struct guest_provider guest_provider_azure;
 /* Test builds only (src/guest/evidence_sim.c). */
 extern const struct guest_provider guest_provider_sim;
 

@@ -5,6 +5,7 @@
 static const struct guest_provider *const providers[] = {
 	&guest_provider_tsm,
 	&guest_provider_sevguest,
+	&guest_provider_azure,
 };
 
 const struct guest_build guest_build_info = {

@@ -9,6 +9,7 @@
 static const struct guest_provider *const providers[] = {
 	&guest_provider_tsm,
 	&guest_provider_sevguest,
+	&guest_provider_azure,
 	&guest_provider_sim,
 };
 

@@ -20,12 +20,14 @@
 #include "common/conf.h"
 #include "common/macros.h"
 #include "common/util.h"
+#include "snp/azure.h"
 
 /* Most entries one repeatable key may have: a policy is written by hand, and
  * a longer list would make every evaluation a long scan. */
 #define SNP_POLICY_MAX_LIST 1024
 
 #define MEAS_LEN 48
+#define SNP_POLICY_MAX_VM_IDS 64
 
 /* A set of byte strings of one length (measurement, host_data, ...). */
 struct hexlist {
@@ -71,8 +73,21 @@ struct snp_policy {
 	bool has_report_version;
 	uint32_t version_lo, version_hi;
 
+	/* init_data_digest allowlists, by digest length (sha256/384/512) */
+	struct hexlist init_data[3];
+	bool forbid_additional_evidence;
+
 	unsigned products;                /* bit per enum snp_product; 0 = any */
 	unsigned product_line[SNP_PRODUCT_COUNT];
+
+	/* Azure vTPM evidence (az-snp-vtpm) rules; see snp_policy_eval_azure. */
+	uint32_t pcr_rules;               /* bit per PCR with a pcr.N rule */
+	struct hexlist pcr[AZ_TPM_PCR_COUNT];
+	bool az_secure_boot;              /* azure.secure_boot = required */
+	bool az_console_forbidden;        /* azure.console = forbidden */
+	bool az_console_set;
+	size_t az_vm_ids;
+	char az_vm_id[SNP_POLICY_MAX_VM_IDS][AZ_VM_ID_MAX + 1];
 };
 
 /* ------------------------------------------------------------------ parsing */
@@ -406,6 +421,34 @@ static int k_host_data(struct snp_policy *p, const char *key, const char *v, uns
 	return hexlist_add(&p->host_data, 32, v, line, key, err);
 }
 
+/* init_data_digest = <64, 96 or 128 hex>: the SHA-256/384/512 digest of the
+ * init-data document (kbs/initdata.h) the guest presented. */
+static int k_init_data(struct snp_policy *p, const char *key, const char *v, unsigned line,
+		       struct ccu_reason *err)
+{
+	size_t l = strlen(v);
+	int i = l == 64 ? 0 : l == 96 ? 1 : l == 128 ? 2 : -1;
+
+	if (i < 0)
+		return value_error(err, line, key,
+				   "is %zu characters long, expected 64, 96 or 128 hex digits "
+				   "(a sha256, sha384 or sha512 digest)",
+				   l);
+	return hexlist_add(&p->init_data[i], l / 2, v, line, key, err);
+}
+
+static int k_additional_evidence(struct snp_policy *p, const char *key, const char *v,
+				 unsigned line, struct ccu_reason *err)
+{
+	if (strcmp(v, "forbidden") == 0)
+		p->forbid_additional_evidence = true;
+	else if (strcmp(v, "allowed") == 0)
+		p->forbid_additional_evidence = false;
+	else
+		return value_error(err, line, key, "'%.32s' is not forbidden or allowed", v);
+	return 0;
+}
+
 static int k_id_key(struct snp_policy *p, const char *key, const char *v, unsigned line,
 		    struct ccu_reason *err)
 {
@@ -495,6 +538,82 @@ static int k_product(struct snp_policy *p, const char *key, const char *v, unsig
 	return 0;
 }
 
+/* pcr.N = <64 hex>[, <64 hex>...]: the values PCR N may have (sha256 bank). */
+static int k_pcr(struct snp_policy *p, const char *key, const char *v, unsigned line,
+		 struct ccu_reason *err)
+{
+	uint64_t n;
+	char buf[CCU_CONF_MAX_SIZE > 4096 ? 4096 : CCU_CONF_MAX_SIZE];
+	char *tok, *rest = buf;
+	int r;
+
+	r = parse_num(key + 4, AZ_TPM_PCR_COUNT - 1, "PCR index", &n, line, key, err);
+	if (r < 0)
+		return r;
+	if (strlen(v) >= sizeof(buf))
+		return value_error(err, line, key, "value is too long");
+	memcpy(buf, v, strlen(v) + 1);
+	while ((tok = strsep(&rest, ",")) != NULL) {
+		r = hexlist_add(&p->pcr[n], 32, ccu_strstrip(tok), line, key, err);
+		if (r < 0)
+			return r;
+	}
+	if (!p->pcr[n].n)
+		return value_error(err, line, key, "needs at least one 64-hex-digit value");
+	p->pcr_rules |= 1u << n;
+	return 0;
+}
+
+static int k_az_secure_boot(struct snp_policy *p, const char *key, const char *v, unsigned line,
+			    struct ccu_reason *err)
+{
+	if (strcmp(v, "required") != 0)
+		return value_error(err, line, key, "must be 'required' (omit the key otherwise)");
+	p->az_secure_boot = true;
+	return 0;
+}
+
+static int k_az_console(struct snp_policy *p, const char *key, const char *v, unsigned line,
+			struct ccu_reason *err)
+{
+	if (strcmp(v, "forbidden") == 0)
+		p->az_console_forbidden = true;
+	else if (strcmp(v, "allowed") != 0)
+		return value_error(err, line, key, "must be 'forbidden' or 'allowed'");
+	p->az_console_set = true;
+	return 0;
+}
+
+/* azure.vm_id = <vmUniqueId>[, ...]: compared case-insensitively (a GUID). */
+static int k_az_vm_id(struct snp_policy *p, const char *key, const char *v, unsigned line,
+		      struct ccu_reason *err)
+{
+	char buf[SNP_POLICY_MAX_VM_IDS * (AZ_VM_ID_MAX + 2)];
+	char *tok, *rest = buf;
+
+	if (strlen(v) >= sizeof(buf))
+		return value_error(err, line, key, "value is too long");
+	memcpy(buf, v, strlen(v) + 1);
+	while ((tok = strsep(&rest, ",")) != NULL) {
+		const char *id = ccu_strstrip(tok);
+		size_t l = strlen(id);
+
+		if (l == 0 || l > AZ_VM_ID_MAX)
+			return value_error(err, line, key, "an id is empty or longer than %d",
+					   AZ_VM_ID_MAX);
+		if (p->az_vm_ids == SNP_POLICY_MAX_VM_IDS)
+			return value_error(err, line, key, "more than %d ids",
+					   SNP_POLICY_MAX_VM_IDS);
+		for (size_t i = 0; i < p->az_vm_ids; i++)
+			if (strcasecmp(p->az_vm_id[i], id) == 0)
+				return value_error(err, line, key, "'%s' listed twice", id);
+		memcpy(p->az_vm_id[p->az_vm_ids++], id, l + 1);
+	}
+	return 0;
+}
+
+#define PCR_KEY(n) { "pcr." #n, false, k_pcr }
+
 static const struct {
 	const char *name;
 	bool repeatable;
@@ -520,6 +639,15 @@ static const struct {
 	{ "min_guest_svn", false, k_guest_svn },
 	{ "report_version", false, k_report_version },
 	{ "product", true, k_product },
+	PCR_KEY(0), PCR_KEY(1), PCR_KEY(2), PCR_KEY(3), PCR_KEY(4), PCR_KEY(5),
+	PCR_KEY(6), PCR_KEY(7), PCR_KEY(8), PCR_KEY(9), PCR_KEY(10), PCR_KEY(11),
+	PCR_KEY(12), PCR_KEY(13), PCR_KEY(14), PCR_KEY(15), PCR_KEY(16), PCR_KEY(17),
+	PCR_KEY(18), PCR_KEY(19), PCR_KEY(20), PCR_KEY(21), PCR_KEY(22), PCR_KEY(23),
+	{ "azure.secure_boot", false, k_az_secure_boot },
+	{ "azure.console", false, k_az_console },
+	{ "azure.vm_id", false, k_az_vm_id },
+	{ "init_data_digest", true, k_init_data },
+	{ "additional_evidence", false, k_additional_evidence },
 };
 
 void snp_policy_free(struct snp_policy *p)
@@ -533,6 +661,10 @@ void snp_policy_free(struct snp_policy *p)
 	hexlist_free(&p->family_id);
 	hexlist_free(&p->image_id);
 	hexlist_free(&p->chip_id);
+	for (size_t i = 0; i < AZ_TPM_PCR_COUNT; i++)
+		hexlist_free(&p->pcr[i]);
+	for (size_t i = 0; i < ARRAY_SIZE(p->init_data); i++)
+		hexlist_free(&p->init_data[i]);
 	free(p);
 }
 
@@ -625,6 +757,7 @@ struct eval_ctx {
 	const struct snp_policy *p;
 	const struct snp_report *r;
 	enum snp_product product;
+	const struct snp_policy_session *sess; /* NULL: a report on its own */
 	struct ccu_reason *deny;
 };
 
@@ -751,6 +884,39 @@ LIST_RULE(rule_author_key, author_key_digest, "POLICY_AUTHOR_KEY", 48)
 LIST_RULE(rule_family_id, family_id, "POLICY_FAMILY_ID", 16)
 LIST_RULE(rule_image_id, image_id, "POLICY_IMAGE_ID", 16)
 LIST_RULE(rule_chip_id, chip_id, "POLICY_CHIP_ID", 64)
+
+static int rule_init_data(const struct eval_ctx *c)
+{
+	const struct snp_policy_session *s = c->sess;
+	size_t total = 0, n = s && s->init_data_digest ? s->init_data_digest_len : 0;
+	int i = n == 32 ? 0 : n == 48 ? 1 : n == 64 ? 2 : -1;
+	char have[129];
+
+	for (size_t k = 0; k < ARRAY_SIZE(c->p->init_data); k++)
+		total += c->p->init_data[k].n;
+	if (total == 0)
+		return 0;
+	if (i < 0)
+		return DENY(c->deny, "POLICY_INIT_DATA",
+			    "init_data_digest: the guest presented no init-data (%zu allowed "
+			    "digest%s)",
+			    total, total == 1 ? "" : "s");
+	/* an empty list for this digest length allows nothing here */
+	if (c->p->init_data[i].n && hexlist_allows(&c->p->init_data[i], n, s->init_data_digest))
+		return 0;
+	ccu_hex_encode(s->init_data_digest, n, have, sizeof(have));
+	return DENY(c->deny, "POLICY_INIT_DATA",
+		    "init_data_digest: init-data digest %s is not among the %zu allowed value%s",
+		    have, total, total == 1 ? "" : "s");
+}
+
+static int rule_additional_evidence(const struct eval_ctx *c)
+{
+	if (!c->p->forbid_additional_evidence || !c->sess || !c->sess->additional_evidence)
+		return 0;
+	return DENY(c->deny, "POLICY_ADDITIONAL_EVIDENCE",
+		    "additional_evidence = forbidden, and the guest sent additional evidence");
+}
 
 static int rule_guest_svn(const struct eval_ctx *c)
 {
@@ -915,22 +1081,126 @@ static int (*const rules[])(const struct eval_ctx *c) = {
 	rule_id_key,       rule_author_key,     rule_family_id,      rule_image_id,
 	rule_guest_svn,    rule_smt,            rule_single_socket,  rule_abi,
 	rule_chip_id,      rule_reported_tcb,   rule_committed_tcb,  rule_launch_tcb,
-	rule_firmware,     rule_committed_firmware,
+	rule_firmware,     rule_committed_firmware, rule_init_data, rule_additional_evidence,
 };
 
-int snp_policy_eval(const struct snp_policy *p, const struct snp_report *r, enum snp_product product,
-		    struct ccu_reason *deny)
+static int eval_snp(const struct eval_ctx *c)
 {
-	const struct eval_ctx c = { .p = p, .r = r, .product = product, .deny = deny };
-
-	ccu_reason_clear(deny);
-	if (!p || !r)
-		return ccu_fail(deny, -EINVAL, "INTERNAL", "snp_policy_eval: no policy or report");
 	for (size_t i = 0; i < ARRAY_SIZE(rules); i++) {
-		int ret = rules[i](&c);
+		int ret = rules[i](c);
 
 		if (ret < 0)
 			return ret;
 	}
 	return 0;
+}
+
+static bool has_azure_rules(const struct snp_policy *p)
+{
+	return p->pcr_rules || p->az_secure_boot || p->az_console_forbidden || p->az_vm_ids;
+}
+
+int snp_policy_eval(const struct snp_policy *p, const struct snp_report *r, enum snp_product product,
+		    struct ccu_reason *deny)
+{
+	return snp_policy_eval_session(p, r, product, NULL, deny);
+}
+
+int snp_policy_eval_session(const struct snp_policy *p, const struct snp_report *r,
+			    enum snp_product product, const struct snp_policy_session *sess,
+			    struct ccu_reason *deny)
+{
+	const struct eval_ctx c = {
+		.p = p, .r = r, .product = product, .sess = sess, .deny = deny
+	};
+
+	ccu_reason_clear(deny);
+	if (!p || !r)
+		return ccu_fail(deny, -EINVAL, "INTERNAL", "snp_policy_eval: no policy or report");
+	/* A rule that cannot be checked is a denial: plain SNP evidence has no
+	 * vTPM PCRs and no Azure VM configuration. */
+	if (has_azure_rules(p))
+		return DENY(deny, "POLICY_UNCHECKABLE",
+			    "the policy has pcr.N / azure.* rules, which only %s evidence can "
+			    "satisfy; this is plain SEV-SNP evidence",
+			    AZ_TEE_NAME);
+	return eval_snp(&c);
+}
+
+static int rule_pcrs(const struct snp_policy *p, const struct az_claims *a,
+		     struct ccu_reason *deny)
+{
+	for (unsigned i = 0; i < AZ_TPM_PCR_COUNT; i++) {
+		char have[65];
+
+		if (!(p->pcr_rules >> i & 1u))
+			continue;
+		if (!(a->pcr_mask >> i & 1u))
+			return DENY(deny, "POLICY_PCR",
+				    "pcr.%u: the quote does not cover PCR %u, so the rule cannot "
+				    "be checked",
+				    i, i);
+		if (hexlist_allows(&p->pcr[i], 32, a->pcr[i]))
+			continue;
+		ccu_hex_encode(a->pcr[i], 32, have, sizeof(have));
+		return DENY(deny, "POLICY_PCR", "pcr.%u: %s is not among the %zu allowed values",
+			    i, have, p->pcr[i].n);
+	}
+	return 0;
+}
+
+static const char *tri(enum az_tristate t)
+{
+	return t == AZ_TRUE ? "true" : t == AZ_FALSE ? "false" : "absent";
+}
+
+static int rules_azure(const struct snp_policy *p, const struct az_claims *a,
+		       struct ccu_reason *deny)
+{
+	int r = rule_pcrs(p, a, deny);
+
+	if (r < 0)
+		return r;
+	if (p->az_secure_boot && a->runtime.secure_boot != AZ_TRUE)
+		return DENY(deny, "POLICY_AZURE_SECURE_BOOT",
+			    "azure.secure_boot: required, the HCL runtime data says secure-boot %s",
+			    tri(a->runtime.secure_boot));
+	if (p->az_console_forbidden && a->runtime.console_enabled != AZ_FALSE)
+		return DENY(deny, "POLICY_AZURE_CONSOLE",
+			    "azure.console: forbidden, the HCL runtime data says "
+			    "console-enabled %s",
+			    tri(a->runtime.console_enabled));
+	if (p->az_vm_ids) {
+		for (size_t i = 0; i < p->az_vm_ids; i++)
+			if (a->runtime.vm_id[0] && strcasecmp(p->az_vm_id[i], a->runtime.vm_id) == 0)
+				return 0;
+		return DENY(deny, "POLICY_AZURE_VM_ID",
+			    "azure.vm_id: vmUniqueId '%s' is not among the %zu allowed",
+			    a->runtime.vm_id[0] ? a->runtime.vm_id : "(absent)", p->az_vm_ids);
+	}
+	return 0;
+}
+
+int snp_policy_eval_azure(const struct snp_policy *p, const struct az_claims *a,
+			  enum snp_product product, struct ccu_reason *deny)
+{
+	return snp_policy_eval_azure_session(p, a, product, NULL, deny);
+}
+
+int snp_policy_eval_azure_session(const struct snp_policy *p, const struct az_claims *a,
+				  enum snp_product product, const struct snp_policy_session *sess,
+				  struct ccu_reason *deny)
+{
+	struct eval_ctx c = { .p = p, .product = product, .sess = sess, .deny = deny };
+	int r;
+
+	ccu_reason_clear(deny);
+	if (!p || !a || !a->quote_ok)
+		return ccu_fail(deny, -EINVAL, "INTERNAL",
+				"snp_policy_eval_azure: no policy or unverified claims");
+	c.r = &a->report;
+	r = eval_snp(&c);
+	if (r < 0)
+		return r;
+	return rules_azure(p, a, deny);
 }

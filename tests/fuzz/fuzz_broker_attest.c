@@ -26,10 +26,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size > KBS_ATTESTATION_MAX + 16)
 		return 0;
 	if (broker_attest_prepare((const char *)data, size, FUZZ_NONCE, &p, &why) == 0) {
+		/* SNP: REPORT_DATA is the binding. az-snp-vtpm: the binding the quote
+		 * must carry (checked after its signature, in verification). */
 		if (!p.have_report ||
 		    kbs_report_data_broker(KBS_HASH_SHA384, FUZZ_NONCE, &p.att.tee_pubkey, "", rd,
 					   NULL) < 0 ||
-		    memcmp(rd, p.report.report_data, sizeof(rd)) != 0)
+		    (p.azure ? memcmp(rd, p.az_binding, sizeof(p.az_binding)) != 0 || !p.az :
+			       memcmp(rd, p.report.report_data, sizeof(rd)) != 0))
 			__builtin_trap();
 	} else if (!why.code[0]) {
 		__builtin_trap(); /* every refusal names its reason */

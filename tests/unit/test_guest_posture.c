@@ -242,6 +242,40 @@ static void test_simulated_and_json(void **state)
 	json_decref(j);
 }
 
+/* Azure: above the paravisor, a VMPL above 0 is the design; the HCL report
+ * in the vTPM implies SNP when nothing else says so. */
+static void test_azure_paravisor(void **state)
+{
+	struct tree *t = *state;
+	struct guest_posture p;
+
+	puts_(t->sys, "hypervisor/sev/sev_status", "0x7\n");
+	puts_(t->sys, "hypervisor/sev/vmpl", "2\n");
+	guest_posture_probe(&t->roots, &p);
+	assert_false(p.azure_paravisor);
+	guest_posture_azure(&p);
+	assert_true(p.azure_paravisor);
+	assert_int_equal(p.vmpl, 2);
+	assert_int_equal(guest_posture_check(&p, GUEST_LEVEL_SNP, false, &rsn), 0);
+
+	/* No SEV_STATUS, no SNP guest interface: the paravisor's report says SNP. */
+	memset(&p, 0, sizeof(p));
+	p.vmpl = -1;
+	assert_int_equal(guest_posture_check(&p, GUEST_LEVEL_SNP, false, &rsn), -EPERM);
+	assert_string_equal(rsn.code, "POSTURE_NOT_PROTECTED");
+	guest_posture_azure(&p);
+	assert_int_equal(p.level, GUEST_LEVEL_SNP);
+	assert_non_null(strstr(p.snp_evidence, "azure-paravisor"));
+	assert_int_equal(guest_posture_check(&p, GUEST_LEVEL_SNP, false, &rsn), 0);
+	/* A measured SEV_STATUS without SNP is not overridden. */
+	memset(&p, 0, sizeof(p));
+	p.has_sev_status = true;
+	p.sev_status = GUEST_SEV_STATUS_SEV;
+	p.sev = true;
+	guest_posture_azure(&p);
+	assert_int_equal(p.level, GUEST_LEVEL_SEV);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -251,6 +285,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_snp_implied_without_msr, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_secure_boot, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_simulated_and_json, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_azure_paravisor, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -196,7 +196,8 @@ static int setup(void **state)
 	mkdir(f->dev, 0755);
 	f->roots = (struct guest_roots){ "/nonexistent", f->dev, f->cfg, "/nonexistent",
 					 "/nonexistent" };
-	f->seams = (struct guest_seams){ fake_ioctl, fake_mkdir, fake_rmdir, fake_written, f };
+	f->seams = (struct guest_seams){ fake_ioctl, fake_mkdir, fake_rmdir, fake_written, f, NULL,
+					 NULL };
 	f->ctx = (struct guest_provider_ctx){ .roots = &f->roots, .seams = &f->seams,
 					      .tsm_entry = "test0" };
 	for (int i = 0; i < 64; i++)
