@@ -202,8 +202,8 @@ static void leave_header_state(struct cli *c, const struct guest_luks_copy *hc, 
 
 /*
  * The checked copy, for the build-time passphrase fallback (FALLBACK_PROMPT=yes):
- * the prompt is offered only while it exists (in the guest's memory). Absent
- * when the header was refused or never read.
+ * it opens with `cryptsetup --header` on this file (in the guest's memory),
+ * never with the header on the disk. Absent when the header was refused.
  */
 static void checked_copy_path(struct cli *c, char *buf, size_t len)
 {

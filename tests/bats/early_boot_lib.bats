@@ -398,7 +398,7 @@ EOS
 	assert_success
 	[ -e "$T/run/unlocked" ]
 	run cat "$T/calls"
-	assert_line "cryptsetup open --tries=3 --timeout=300 $dev cryptroot"
+	assert_line "cryptsetup open --header $T/run/luks-header.img --tries=3 --timeout=300 $dev cryptroot"
 	assert_equal "$(cat "$T/sysrq")" ""
 }
 

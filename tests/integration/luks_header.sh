@@ -232,7 +232,7 @@ else
 	sed 's/^/#   /' "$T/err" | tail -n 2
 fi
 if command -v cryptsetup >/dev/null 2>&1; then
-	check "the checked copy is a whole header (cryptsetup --header opens its passphrase keyslot)" \
+	check "the fallback's cryptsetup --header opens the passphrase keyslot from the copy" \
 		cryptsetup open --test-passphrase --header "$T/run2/luks-header.img" \
 		--key-file "$T/pass" "$T/base.img"
 else
