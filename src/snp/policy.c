@@ -75,7 +75,6 @@ struct snp_policy {
 
 	/* init_data_digest allowlists, by digest length (sha256/384/512) */
 	struct hexlist init_data[3];
-	bool forbid_additional_evidence;
 
 	unsigned products;                /* bit per enum snp_product; 0 = any */
 	unsigned product_line[SNP_PRODUCT_COUNT];
@@ -83,10 +82,12 @@ struct snp_policy {
 	/* Azure vTPM evidence (az-snp-vtpm) rules; see snp_policy_eval_azure. */
 	uint32_t pcr_rules;               /* bit per PCR with a pcr.N rule */
 	struct hexlist pcr[AZ_TPM_PCR_COUNT];
+	size_t az_vm_ids;
+
+	bool forbid_additional_evidence;  /* additional_evidence = forbidden */
 	bool az_secure_boot;              /* azure.secure_boot = required */
 	bool az_console_forbidden;        /* azure.console = forbidden */
 	bool az_console_set;
-	size_t az_vm_ids;
 	char az_vm_id[SNP_POLICY_MAX_VM_IDS][AZ_VM_ID_MAX + 1];
 };
 
