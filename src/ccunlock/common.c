@@ -72,15 +72,32 @@ static bool simulated(const struct guest_config *cfg)
 	return strcmp(cfg->evidence, "simulator") == 0;
 }
 
+/* Test builds: azure-vtpm against swtpm with the simulated paravisor. */
+static bool azure_simulated(const struct cli *c, const struct guest_config *cfg)
+{
+	struct guest_provider_ctx pctx = { .roots = &c->roots, .cfg = cfg,
+					   .azure_sim = c->build->azure_sim };
+
+	return pctx.azure_sim && strcmp(cfg->evidence, guest_provider_azure.name) == 0 &&
+	       pctx.azure_sim->active(&pctx) > 0;
+}
+
 int cli_posture(struct cli *c, const struct guest_config *cfg, struct guest_posture *out)
 {
-	if (simulated(cfg)) {
+	if (azure_simulated(c, cfg)) {
+		log_warning("TEST BUILD: simulated Azure paravisor (platform from %s) over the "
+			    "vTPM; this is no protected VM",
+			    cfg->simulator_dir);
+		guest_posture_simulated(&c->roots, out);
+		guest_posture_azure(out);
+	} else if (simulated(cfg)) {
 		log_warning("TEST BUILD: simulated SEV-SNP platform from %s; this is no "
 			    "protected VM",
 			    cfg->simulator_dir);
 		guest_posture_simulated(&c->roots, out);
 	} else {
-		struct guest_provider_ctx pctx = { .roots = &c->roots, .cfg = cfg };
+		struct guest_provider_ctx pctx = { .roots = &c->roots, .cfg = cfg,
+						   .azure_sim = c->build->azure_sim };
 
 		guest_posture_probe(&c->roots, out);
 		/* Azure: the paravisor's HCL report in the vTPM, no SNP guest device. */

@@ -12,12 +12,14 @@
 #include <stddef.h>
 
 struct guest_provider;
+struct guest_azure_sim;
 
 struct guest_build {
 	const char *name; /* "release" or "test" */
 	bool test_build;  /* accepts simulator_* config keys and rd.ccunlock.sim.* */
 	const struct guest_provider *const *providers; /* in `evidence = auto` order */
 	size_t n_providers;
+	const struct guest_azure_sim *azure_sim; /* test builds: the simulated paravisor */
 };
 
 /* Defined by providers_release.c or providers_test.c (one per binary). */
