@@ -12,9 +12,10 @@
 #
 # Image variants: main (secure boot on, console off), console (the VM's
 # serial console is enabled), replay (the guest sends evidence for an earlier
-# session's binding). Broker modes: allow (pcr.0/pcr.7 as read from the
-# provisioned swtpm, azure.secure_boot = required, azure.console = forbidden,
-# azure.vm_id), deny-pcr (pcr.7 pinned to another value).
+# session's binding). Broker modes: allow (pcr.0/4/7 as a known-good boot
+# of the kernel with that vTPM read them from it, azure.secure_boot =
+# required, azure.console = forbidden, azure.vm_id), deny-pcr (pcr.7 pinned
+# to another value).
 #
 # shellcheck disable=SC2034 # read by tests/vm/lib.sh
 # shellcheck source=provider-real.sh
@@ -22,7 +23,7 @@
 VM_PROVIDER_NAME="ccunlock (test build, azure-vtpm over swtpm, simulated paravisor) + ccunlock-kbs"
 VM_AZ_VTPM=$VM_TOP/tests/lib/azure-vtpm.sh
 VM_AZ_VM_ID=5E1A7C00-0000-4000-8000-00000000A2E0
-VM_AZ_PCRS="0 7"
+VM_AZ_PCRS="0 4 7" # firmware, boot loader, Secure Boot state
 VM_AZ_PORT_TRIES=5
 VM_AZ_SOCK_WAIT=100 # tenths of a second
 VM_TPM=vm_az_tpm
@@ -45,10 +46,7 @@ vm_provider_check() {
 	return 0
 }
 
-# vm_az_provision DIR: the vTPM state every boot starts from, in DIR/state;
-# DIR/pcr.N: the sha256 PCR values the guest will quote (a direct kernel
-# boot has no firmware measuring into them: the TPM's values after
-# TPM2_Startup(CLEAR), read here from the swtpm itself).
+# vm_az_provision DIR: the vTPM state every boot starts from, in DIR/state.
 vm_az_provision() {
 	vm_az_n=0
 	while :; do
@@ -63,13 +61,45 @@ vm_az_provision() {
 	# paravisor writes one (the guest only needs the index to exist).
 	head -c 2048 /dev/zero >"$1/hcl-empty.bin"
 	"$VM_AZ_VTPM" hcl "$1" "$vm_az_port" "$1/hcl-empty.bin" >&2 || return 1
-	for vm_az_i in $VM_AZ_PCRS; do
-		TPM2TOOLS_TCTI="swtpm:host=127.0.0.1,port=$vm_az_port" \
-			tpm2_pcrread -Q -o "$1/pcr.$vm_az_i.bin" "sha256:$vm_az_i" || return 1
-		od -An -v -tx1 "$1/pcr.$vm_az_i.bin" | tr -d ' \n' >"$1/pcr.$vm_az_i"
-	done
 	"$VM_AZ_VTPM" stop "$1"
 	[ -s "$1/state/tpm2-00.permall" ]
+}
+
+# vm_az_calibrate DIR: the known-good boot an owner does before writing the
+# policy (docs/azure.md): the kernel boots once with a copy of the
+# provisioned vTPM and a minimal initramfs that prints the sha256 PCRs the
+# firmware (SeaBIOS measures itself, its tables and option ROMs into PCRs
+# 0-7) left, from /sys/class/tpm/tpm0/pcr-sha256/N; into DIR/pcr.N. The
+# machine is the one tests/vm/lib.sh boots (memory, NIC and its option ROM).
+vm_az_calibrate() {
+	vm_az_r=$1/cal-root
+	rm -rf "$vm_az_r"
+	mkdir -p "$vm_az_r/bin" "$vm_az_r/sys" "$vm_az_r/dev" || return 1
+	cp "$(command -v busybox)" "$vm_az_r/bin/busybox" || return 1
+	{
+		echo '#!/bin/busybox sh'
+		echo '/bin/busybox mount -t sysfs sysfs /sys'
+		echo "for i in $VM_AZ_PCRS; do"
+		# shellcheck disable=SC2016 # expanded by the guest's shell
+		echo '	echo "CCU-PCR $i $(/bin/busybox cat /sys/class/tpm/tpm0/pcr-sha256/$i)"'
+		echo 'done'
+		echo '/bin/busybox poweroff -f'
+	} >"$vm_az_r/init"
+	chmod 755 "$vm_az_r/init"
+	(cd "$vm_az_r" && find . | cpio -o -H newc --quiet) >"$1/cal.img" || return 1
+	vm_az_sock=$(vm_az_tpm start "$1/cal") || return 1
+	timeout "$VM_TIMEOUT" qemu-system-x86_64 -nodefaults -display none -no-reboot -accel tcg \
+		-m "$VM_MEM" -smp 1 -serial "file:$1/cal.console" -kernel "$VM_VMLINUZ" \
+		-initrd "$1/cal.img" -append "console=ttyS0 panic=-1 no_timer_check" \
+		-chardev "socket,id=chrtpm,path=$vm_az_sock" -tpmdev emulator,id=tpm0,chardev=chrtpm \
+		-device tpm-crb,tpmdev=tpm0 -nic user,model=virtio-net-pci -device virtio-rng-pci \
+		>"$1/cal.qemu.log" 2>&1
+	vm_az_tpm stop "$1/cal"
+	for vm_az_i in $VM_AZ_PCRS; do
+		tr -d '\r' <"$1/cal.console" |
+			awk -v i="$vm_az_i" '$1 == "CCU-PCR" && $2 == i { print tolower($3) }' >"$1/pcr.$vm_az_i"
+		grep -Eqx '[0-9a-f]{64}' "$1/pcr.$vm_az_i" || return 1
+	done
 }
 
 vm_provider_setup() {
@@ -78,6 +108,10 @@ vm_provider_setup() {
 	ccu_make_tls "$VM_RP" "IP:10.0.2.2,IP:127.0.0.1" || return 1
 	"$VM_RP_KBS" admin-keygen --out "$VM_RP/admin" >&2 || return 1
 	ccu_broker_conf "$VM_RP" "127.0.0.1:$VM_PORT"
+	# Azure evidence carries the VCEK alone: ASK and ARK from the cache.
+	mkdir -p "$VM_RP/certs/genoa"
+	cp "$VM_RP/sim/ask.pem" "$VM_RP/sim/ark.pem" "$VM_RP/certs/genoa/" || return 1
+	echo "cert_cache = $VM_RP/certs" >>"$VM_RP/broker.conf"
 	"$VM_RP_KBS" init --config "$VM_RP/broker.conf" >&2 || return 1
 	VM_AZ_TPM=$VM_RP/vtpm
 	mkdir -p "$VM_AZ_TPM"
@@ -85,6 +119,12 @@ vm_provider_setup() {
 		vm_log "swtpm provisioning failed"
 		return 1
 	}
+	vm_az_calibrate "$VM_AZ_TPM" || {
+		vm_log "no PCR values from the known-good boot ($VM_AZ_TPM/cal.console)"
+		return 1
+	}
+	vm_log "PCRs of the known-good boot: $(for vm_az_i in $VM_AZ_PCRS; do
+		printf 'pcr.%s=%s ' "$vm_az_i" "$(cat "$VM_AZ_TPM/pcr.$vm_az_i")"; done)"
 	for vm_az_mode in allow deny-pcr; do
 		{
 			echo "# VM test policy (azure-vtpm, $vm_az_mode)"
