@@ -703,7 +703,14 @@ ccu_build_check() {
 			ccu_bc_rc=1
 		fi
 	fi
-	for ccu_bc_p in "$1" "$2" "${ccu_bc_ca:-}" "${ccu_bc_sim:-}"; do
+	if ccu_bc_id=$(ccu_conf_get init_data "$ccu_bc_conf"); then
+		ccu_bc_host=$(ccu_build_host_path "$ccu_bc_id" "$2")
+		if ! [ -f "$ccu_bc_host" ] || ! [ -r "$ccu_bc_host" ]; then
+			ccu_build_error "init_data $ccu_bc_id ($ccu_bc_host) is missing"
+			ccu_bc_rc=1
+		fi
+	fi
+	for ccu_bc_p in "$1" "$2" "${ccu_bc_ca:-}" "${ccu_bc_sim:-}" "${ccu_bc_id:-}"; do
 		case $ccu_bc_p in
 		*[[:space:]]*)
 			ccu_build_error "path '$ccu_bc_p' contains white space"
@@ -715,14 +722,17 @@ ccu_build_check() {
 }
 
 # ccu_build_files CONFDIR: "HOST_PATH IMAGE_PATH" lines for the files the
-# initramfs gets: the configuration, the broker CA and (test builds) the
-# simulator directory. Never the whole directory: an admin key kept next to
+# initramfs gets: the configuration, the broker CA, the init-data document
+# when one is configured and (test builds) the simulator directory. Never the whole directory: an admin key kept next to
 # the configuration must not end up in the unencrypted initramfs.
 ccu_build_files() {
 	ccu_bf_conf=$1/ccunlock.conf
 	echo "$ccu_bf_conf /etc/ccunlock/ccunlock.conf"
 	if ccu_bf_ca=$(ccu_conf_get broker_ca "$ccu_bf_conf"); then
 		echo "$(ccu_build_host_path "$ccu_bf_ca" "$1") $ccu_bf_ca"
+	fi
+	if ccu_bf_id=$(ccu_conf_get init_data "$ccu_bf_conf"); then
+		echo "$(ccu_build_host_path "$ccu_bf_id" "$1") $ccu_bf_id"
 	fi
 	if ccu_bf_sim=$(ccu_conf_get simulator_dir "$ccu_bf_conf"); then
 		ccu_bf_host=$(ccu_build_host_path "$ccu_bf_sim" "$1")

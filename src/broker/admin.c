@@ -12,6 +12,7 @@
 
 #include <jansson.h>
 
+#include "common/codec.h"
 #include "common/log.h"
 #include "common/util.h"
 #include "kbs/jwt.h"
@@ -25,11 +26,19 @@
 int broker_admin_authorize(EVP_PKEY *const *keys, size_t nkeys, const char *authorization,
 			   time_t now, struct ccu_reason *err)
 {
+	return broker_admin_authorize_lifetime(keys, nkeys, authorization, now,
+					       BROKER_ADMIN_MAX_LIFETIME, err);
+}
+
+int broker_admin_authorize_lifetime(EVP_PKEY *const *keys, size_t nkeys,
+				    const char *authorization, time_t now, unsigned max_lifetime,
+				    struct ccu_reason *err)
+{
 	struct kbs_jwt_verify_opts o = {
 		.alg = KBS_JWT_EDDSA,
 		.now = now,
 		.skew = BROKER_ADMIN_SKEW,
-		.max_lifetime = BROKER_ADMIN_MAX_LIFETIME,
+		.max_lifetime = max_lifetime,
 		.require_iat = true,
 	};
 	struct ccu_reason first = { 0 }, e;
@@ -147,9 +156,10 @@ static bool authorized(struct admin_ctx *c)
 {
 	struct ccu_reason why = { 0 };
 
-	if (broker_admin_authorize(c->s->admin_keys, c->s->n_admin_keys,
-				   http_req_header(c->req, "Authorization"), broker_now(c->s),
-				   &why) == 0)
+	if (broker_admin_authorize_lifetime(c->s->admin_keys, c->s->n_admin_keys,
+					    http_req_header(c->req, "Authorization"),
+					    broker_now(c->s), c->s->cfg->admin_token_max_lifetime,
+					    &why) == 0)
 		return true;
 	{
 		struct broker_audit_rec rec = {
@@ -202,7 +212,14 @@ void broker_admin_resource(struct broker_server *s, struct http_req *req)
 		finish(&c, r, &why, r >= 0 ? json_pack("{s:s}", "path", path) : NULL);
 		return;
 	}
-	r = broker_admin_query_policy(http_req_query(req), policy, &why);
+	/* Trustee's kbs-client (set-resource) sends no query: the resource is
+	 * then guarded by the configured default policy. */
+	if (http_req_query(req))
+		r = broker_admin_query_policy(http_req_query(req), policy, &why);
+	else
+		r = snprintf(policy, sizeof(policy), "%s", s->cfg->default_resource_policy) < 0 ?
+			    -EINVAL :
+			    0;
 	if (r < 0) {
 		finish(&c, r, &why, NULL);
 		return;
@@ -314,4 +331,93 @@ void broker_h_policy(struct http_req *req, void *ud)
 	if (r >= 0)
 		r = broker_store_put_policy(s->store, name, (const char *)body, &why);
 	finish(&c, r, &why, r >= 0 ? json_pack("{s:s}", "policy", name) : NULL);
+}
+
+/* ------------------------------------------------------------ Trustee's resource-policy */
+
+int broker_admin_trustee_policy(const char *body, size_t len, char **text,
+				struct ccu_reason *err)
+{
+	json_t *root;
+	json_error_t je;
+	const char *b64;
+	size_t bl;
+	uint8_t *out;
+	int n;
+
+	*text = NULL;
+	root = body && len <= 2 * BROKER_POLICY_TEXT_MAX ?
+		       json_loadb(body, len, JSON_REJECT_DUPLICATES, &je) :
+		       NULL;
+	b64 = json_string_value(json_object_get(root, "policy"));
+	bl = b64 ? strlen(b64) : 0;
+	if (!json_is_object(root) || !b64 || bl == 0 ||
+	    bl > ccu_b64_encoded_len(BROKER_POLICY_TEXT_MAX, CCU_B64_URL)) {
+		json_decref(root);
+		return ccu_fail(err, -EINVAL, "ADMIN_POLICY_BODY",
+				"expected {\"policy\": \"<base64url of the policy text>\"} "
+				"(Trustee's set-resource-policy)");
+	}
+	out = malloc(ccu_b64_decoded_max(bl) + 1);
+	if (!out) {
+		json_decref(root);
+		return ccu_fail(err, -ENOMEM, "INTERNAL", "out of memory");
+	}
+	n = ccu_b64_decode(b64, bl, CCU_B64_URL, out, ccu_b64_decoded_max(bl));
+	json_decref(root);
+	if (n <= 0 || memchr(out, 0, (size_t)n)) {
+		free(out);
+		return ccu_fail(err, -EINVAL, "ADMIN_POLICY_BODY",
+				"policy is not base64url (no padding) of a text without NUL");
+	}
+	out[n] = 0;
+	/* Trustee's policies are Rego: say so instead of a syntax error. */
+	{
+		const char *t = (const char *)out;
+
+		while (*t == ' ' || *t == '\t' || *t == '\n' || *t == '\r')
+			t++;
+		while (*t == '#') {
+			t = strchr(t, '\n');
+			if (!t)
+				break;
+			while (*t == ' ' || *t == '\t' || *t == '\n' || *t == '\r')
+				t++;
+		}
+		if (t && strncmp(t, "package ", 8) == 0) {
+			free(out);
+			return ccu_fail(err, -EINVAL, "ADMIN_REGO",
+					"a Rego policy cannot be enforced by ccunlock-kbs: send a "
+					"ccunlock policy (docs/policy.md) in the same form");
+		}
+	}
+	*text = (char *)out;
+	return 0;
+}
+
+void broker_h_resource_policy(struct http_req *req, void *ud)
+{
+	struct broker_server *s = ud;
+	struct admin_ctx c = { .s = s, .req = req, .action = "policy.put" };
+	struct ccu_reason why = { 0 };
+	_cleanup_free_ char *text = NULL;
+	const uint8_t *body;
+	size_t len;
+	int r;
+
+	if (!authorized(&c))
+		return;
+	c.policy = s->cfg->default_resource_policy;
+	body = http_req_body(req, &len);
+	if (!body)
+		r = ccu_fail(&why, -ENOMEM, "INTERNAL", "cannot read the request body");
+	else if (http_req_query(req))
+		r = ccu_fail(&why, -EINVAL, "ADMIN_QUERY", "resource-policy takes no query");
+	else
+		r = broker_admin_trustee_policy((const char *)body, len, &text, &why);
+	if (r >= 0)
+		r = validate_policy((const uint8_t *)text, strlen(text), &why);
+	if (r >= 0)
+		r = broker_store_put_policy(s->store, c.policy, text, &why);
+	finish(&c, r, &why, r >= 0 ? json_pack("{s:s}", "policy", c.policy) : NULL);
 }

@@ -135,6 +135,25 @@ static json_t *build(const struct broker_audit_rec *rec)
 		set_str(o, "signer", snp_signing_key_name((unsigned)rec->signer));
 	if (rec->evidence_sha256)
 		set_hex(o, "evidence_sha256", rec->evidence_sha256, 32);
+	if (rec->init_data_alg && rec->init_data_digest) {
+		json_t *i = json_object();
+
+		if (i) {
+			set_str(i, "algorithm", rec->init_data_alg);
+			set_hex(i, "digest", rec->init_data_digest, rec->init_data_digest_len);
+			json_object_set_new(o, "init_data", i);
+		}
+	}
+	if (rec->additional_evidence_sha256) {
+		json_t *e = json_object();
+
+		if (e) {
+			set_hex(e, "sha256", rec->additional_evidence_sha256, 32);
+			set_str(e, "tees", rec->additional_evidence_tees);
+			json_object_set_new(e, "verified", json_false());
+			json_object_set_new(o, "additional_evidence", e);
+		}
+	}
 	return o;
 }
 

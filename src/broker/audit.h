@@ -7,7 +7,9 @@
  * Members (absent when unknown): time, event ("attest", "release",
  * "admin"), action (admin), session, peer, resource, policy, decision
  * ("allow"/"deny"), reason {code, detail}, measurement, chip_id,
- * reported_tcb, product, signer, report_version, evidence_sha256.
+ * reported_tcb, product, signer, report_version, evidence_sha256,
+ * init_data {algorithm, digest}, additional_evidence {sha256, tees,
+ * verified: false} (accepted and bound into REPORT_DATA, never verified).
  */
 #pragma once
 
@@ -31,6 +33,14 @@ struct broker_audit_rec {
 	enum snp_product product;
 	int signer;			 /* enum snp_signing_key, -1 unknown */
 	const uint8_t *evidence_sha256;	 /* 32 bytes or NULL */
+	/* init-data bound to HOST_DATA (NULL: none sent) */
+	const char *init_data_alg;
+	const uint8_t *init_data_digest;
+	size_t init_data_digest_len;
+	/* non-empty additional_evidence: SHA-256 of the string (NULL: none),
+	 * the TEE names it carries when known; recorded as not verified */
+	const uint8_t *additional_evidence_sha256;
+	const char *additional_evidence_tees;
 };
 
 /* @path NULL: no file (records go to the log at info level only). */

@@ -8,9 +8,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include <curl/curl.h>
 #include <openssl/pem.h>
 
+#include "broker/kds.h"
 #include "common/codec.h"
 #include "common/log.h"
 #include "common/macros.h"
@@ -75,66 +75,12 @@ int broker_vcek_kds_path(const struct snp_report *r, enum snp_product p, char *b
 
 /* ------------------------------------------------------------ KDS */
 
-struct body {
-	uint8_t *data;
-	size_t len;
-	bool too_big;
-};
-
-static size_t on_data(char *p, size_t size, size_t n, void *ud)
-{
-	struct body *b = ud;
-	size_t l = size * n;
-	uint8_t *nd;
-
-	if (b->len + l > BROKER_KDS_MAX_BODY) {
-		b->too_big = true;
-		return 0;
-	}
-	nd = realloc(b->data, b->len + l + 1);
-	if (!nd)
-		return 0;
-	b->data = nd;
-	memcpy(b->data + b->len, p, l);
-	b->len += l;
-	return l;
-}
-
+/* One bounded, retried GET (broker/kds.h). */
 static int kds_get(const struct broker_certsrc *cs, const char *path, uint8_t **ret, size_t *len,
 		   struct ccu_reason *err)
 {
-	struct body b = { 0 };
-	char url[1024];
-	CURL *c;
-	CURLcode rc;
-	long status = 0;
-
-	if (snprintf(url, sizeof(url), "%s%s", cs->kds_url, path) >= (int)sizeof(url))
-		return ccu_fail(err, -ENAMETOOLONG, "KDS_FETCH", "KDS URL too long");
-	c = curl_easy_init();
-	if (!c)
-		return ccu_fail(err, -ENOMEM, "KDS_FETCH", "cannot create a HTTP client");
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT, (long)BROKER_KDS_TIMEOUT);
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "https,http");
-	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
-	rc = curl_easy_perform(c);
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-	curl_easy_cleanup(c);
-	if (rc != CURLE_OK || status != 200 || b.too_big || !b.len) {
-		free(b.data);
-		if (rc != CURLE_OK && !b.too_big)
-			return ccu_fail(err, -EIO, "KDS_FETCH", "GET %s: %s", url,
-					curl_easy_strerror(rc));
-		return ccu_fail(err, -EIO, "KDS_FETCH", "GET %s: status %ld%s", url, status,
-				b.too_big ? " (body too large)" : "");
-	}
-	*ret = b.data;
-	*len = b.len;
-	return 0;
+	return broker_kds_get(cs->kds_url, path, cs->kds_timeout ? cs->kds_timeout : BROKER_KDS_TIMEOUT,
+			      ret, len, NULL, err);
 }
 
 /* ------------------------------------------------------------ cache */

@@ -7,14 +7,16 @@
  *      <product> is milan/genoa/turin; <hwid hex> is CHIP_ID (64 bytes, the
  *      first 8 on Turin) in lower-case hex; the TCB is REPORTED_TCB decoded
  *      with the product's layout (fmc only on Turin);
- *   3. only with kds_fetch = yes: AMD's key distribution server (VCEKs and
- *      the ASK/ASVK + ARK chains; a VLEK cannot be fetched), written into
- *      the cache for the next time.
+ *   3. with kds_fetch = yes (the default): AMD's key distribution server
+ *      (VCEKs and the ASK/ASVK + ARK chains; a VLEK cannot be fetched),
+ *      bounded and retried as broker/kds.h says, written into the cache for
+ *      the next time.
  * Nothing from here is trusted: every certificate still goes through
  * snp_verify (the ARK must be pinned or configured).
  *
  * Reason codes: CHAIN_INCOMPLETE (no leaf / no intermediate or root to be
- * had), CERT_PARSE (a cached or fetched file is not a certificate), KDS_FETCH.
+ * had), CERT_PARSE (a cached or fetched file is not a certificate), KDS_FETCH,
+ * KDS_NOT_FOUND, KDS_RATE_LIMITED (broker/kds.h).
  */
 #pragma once
 
@@ -25,13 +27,13 @@
 #include "common/reason.h"
 #include "snp/report.h"
 
-#define BROKER_KDS_MAX_BODY (64 * 1024)
 #define BROKER_KDS_TIMEOUT 10 /* seconds per fetch */
 
 struct broker_certsrc {
 	const char *cache_dir; /* may be NULL */
 	bool kds_fetch;
 	const char *kds_url;   /* base, e.g. https://kdsintf.amd.com */
+	unsigned kds_timeout;  /* seconds per request (0: BROKER_KDS_TIMEOUT) */
 };
 
 /*

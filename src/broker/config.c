@@ -20,6 +20,8 @@ static const struct ccu_conf_key broker_keys[] = {
 	{ "port_file", false },       { "session_timeout", false }, { "max_sessions", false },
 	{ "token_lifetime", false },  { "workers", false },         { "max_connections", false },
 	{ "max_body", false },        { "max_header", false },      { "request_timeout", false },
+	{ "admin_token_max_lifetime", false }, { "default_resource_policy", false },
+	{ "kds_timeout", false },
 };
 
 struct uint_key {
@@ -37,6 +39,9 @@ static const struct uint_key uint_keys[] = {
 	{ "max_body", offsetof(struct broker_config, max_body), 1024, 16 * 1024 * 1024 },
 	{ "max_header", offsetof(struct broker_config, max_header), 1024, 1024 * 1024 },
 	{ "request_timeout", offsetof(struct broker_config, request_timeout), 1, 600 },
+	{ "admin_token_max_lifetime", offsetof(struct broker_config, admin_token_max_lifetime), 60,
+	  BROKER_ADMIN_LIFETIME_CAP },
+	{ "kds_timeout", offsetof(struct broker_config, kds_timeout), 1, BROKER_KDS_TIMEOUT_CAP },
 };
 
 static void set_defaults(struct broker_config *c)
@@ -51,6 +56,9 @@ static void set_defaults(struct broker_config *c)
 	c->max_body = 256 * 1024;
 	c->max_header = 16 * 1024;
 	c->request_timeout = 10;
+	c->admin_token_max_lifetime = 300;
+	c->kds_fetch = true; /* AMD's key server, bounded and cached (kds.h) */
+	c->kds_timeout = 10;
 }
 
 void broker_config_done(struct broker_config *c)
@@ -65,6 +73,7 @@ void broker_config_done(struct broker_config *c)
 	for (size_t i = 0; i < c->n_trusted_roots; i++)
 		free(c->trusted_roots[i]);
 	free(c->cert_cache);
+	free(c->default_resource_policy);
 	free(c->kds_url);
 	free(c->audit_log);
 	free(c->port_file);
@@ -121,6 +130,32 @@ static int set_path(char **dst, const struct ccu_conf_entry *e, struct ccu_reaso
 	free(*dst);
 	*dst = strdup(e->value);
 	return *dst ? 0 : -ENOMEM;
+}
+
+static bool policy_name_ok(const char *v)
+{
+	size_t n = strlen(v);
+
+	if (n == 0 || n > 64 || v[0] == '.')
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!((v[i] >= 'A' && v[i] <= 'Z') || (v[i] >= 'a' && v[i] <= 'z') ||
+		      (v[i] >= '0' && v[i] <= '9') || v[i] == '_' || v[i] == '.' || v[i] == '-'))
+			return false;
+	return true;
+}
+
+static int default_cache(struct broker_config *c)
+{
+	const char *slash = strrchr(c->database, '/');
+	size_t dl = slash ? (size_t)(slash - c->database) : 0;
+
+	c->cert_cache = malloc(dl + sizeof("/cert-cache"));
+	if (!c->cert_cache)
+		return -ENOMEM;
+	memcpy(c->cert_cache, c->database, dl);
+	memcpy(c->cert_cache + dl, "/cert-cache", sizeof("/cert-cache"));
+	return 0;
 }
 
 static int apply(const struct ccu_conf_entry *e, struct broker_config *c, struct ccu_reason *err)
@@ -183,6 +218,14 @@ static int apply(const struct ccu_conf_entry *e, struct broker_config *c, struct
 		return set_path(&c->audit_log, e, err);
 	if (strcmp(k, "port_file") == 0)
 		return set_path(&c->port_file, e, err);
+	if (strcmp(k, "default_resource_policy") == 0) {
+		if (!policy_name_ok(e->value))
+			return bad(err, e, "expected a policy name ([A-Za-z0-9_.-]{1,64}, not "
+					   "starting with '.')");
+		free(c->default_resource_policy);
+		c->default_resource_policy = strdup(e->value);
+		return c->default_resource_policy ? 0 : -ENOMEM;
+	}
 	return ccu_fail(err, -EINVAL, "CONFIG_UNKNOWN_KEY", "line %u: unknown key '%s'", e->line, k);
 }
 
@@ -213,8 +256,15 @@ int broker_config_parse(const char *text, size_t len, struct broker_config *c,
 	if (r >= 0 && c->insecure_http && (c->tls_cert || c->tls_key))
 		r = ccu_fail(err, -EINVAL, "CONFIG_VALUE",
 			     "insecure_http = yes contradicts tls_cert/tls_key");
+	/* The default cache sits next to the database (a directory the
+	 * service user owns). */
 	if (r >= 0 && c->kds_fetch && !c->cert_cache)
-		r = ccu_fail(err, -EINVAL, "CONFIG_MISSING", "kds_fetch needs a cert_cache to store into");
+		r = default_cache(c);
+	if (r >= 0 && !c->default_resource_policy) {
+		c->default_resource_policy = strdup("default");
+		if (!c->default_resource_policy)
+			r = -ENOMEM;
+	}
 	if (r >= 0 && c->kds_fetch && !c->kds_url) {
 		c->kds_url = strdup("https://kdsintf.amd.com");
 		if (!c->kds_url)

@@ -26,7 +26,7 @@ struct broker_config {
 	char *trusted_roots[BROKER_MAX_TRUSTED_ROOTS]; /* extra ARKs (e.g. a test root) */
 	size_t n_trusted_roots;
 	char *cert_cache;       /* offline AMD certificate directory, may be NULL */
-	bool kds_fetch;         /* fetch missing VCEKs / chains from AMD's KDS */
+	bool kds_fetch;         /* fetch missing VCEKs / chains from AMD's KDS (default yes) */
 	char *kds_url;
 	char *audit_log;
 	char *port_file;        /* write the bound port here (tests, port 0) */
@@ -38,7 +38,15 @@ struct broker_config {
 	unsigned max_body;         /* bytes */
 	unsigned max_header;       /* bytes */
 	unsigned request_timeout;  /* seconds */
+	unsigned admin_token_max_lifetime; /* seconds, exp - iat of an admin token */
+	char *default_resource_policy;     /* guards resources put without ?policy= */
+	unsigned kds_timeout;              /* seconds per KDS request */
 };
+
+/* Upper bounds of the configurable values above. Trustee's admin tokens
+ * (kbs/config/docker-compose/setup.sh) live ten years. */
+#define BROKER_ADMIN_LIFETIME_CAP (3660u * 86400u)
+#define BROKER_KDS_TIMEOUT_CAP 60
 
 /* Defaults, then @text. Returns 0 or -EINVAL with @err (CONFIG_*). */
 int broker_config_parse(const char *text, size_t len, struct broker_config *cfg,

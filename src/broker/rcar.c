@@ -86,7 +86,8 @@ static int check_binding(const struct broker_attest_prep *p, const char *nonce,
 {
 	uint8_t expect[KBS_REPORT_DATA_LEN];
 	char have[33], want[33];
-	int r = kbs_report_data_broker(KBS_HASH_SHA384, nonce, &p->att.tee_pubkey, "", expect, err);
+	int r = kbs_report_data_broker(KBS_HASH_SHA384, nonce, &p->att.tee_pubkey,
+				       p->att.additional_evidence, expect, err);
 
 	if (r < 0)
 		return r;
@@ -95,9 +96,77 @@ static int check_binding(const struct broker_attest_prep *p, const char *nonce,
 	ccu_hex_encode(expect, 16, want, sizeof(want));
 	ccu_hex_encode(p->report.report_data, 16, have, sizeof(have));
 	return ccu_fail(err, -EKEYREJECTED, "ATTEST_REPORT_DATA",
-			"REPORT_DATA does not bind this session's nonce and tee-pubkey: expected "
-			"SHA-384(JCS preimage)||0^16 = %s..., report has %s...",
+			"REPORT_DATA does not bind this session's nonce, tee-pubkey and additional "
+			"evidence: expected SHA-384(JCS preimage)||0^16 = %s..., report has %s...",
 			want, have);
+}
+
+/* additional_evidence: "" or a JSON object {"<tee>": evidence, ...}
+ * (Trustee's CompositeEvidence). Bound into REPORT_DATA, recorded, never
+ * verified here. */
+static int check_additional_evidence(struct broker_attest_prep *p, struct ccu_reason *err)
+{
+	const char *ae = p->att.additional_evidence, *k;
+	json_t *root, *v;
+	json_error_t je;
+	size_t used = 0, n;
+
+	if (!ae[0])
+		return 0;
+	root = json_loads(ae, JSON_REJECT_DUPLICATES, &je);
+	if (!json_is_object(root) || json_object_size(root) == 0 ||
+	    json_object_size(root) > BROKER_AE_MAX_TEES) {
+		json_decref(root);
+		return ccu_fail(err, -EBADMSG, "ATTEST_ADDITIONAL_EVIDENCE",
+				"additional_evidence must be \"\" or a JSON object of 1..%d "
+				"{\"<tee>\": evidence} members",
+				BROKER_AE_MAX_TEES);
+	}
+	json_object_foreach(root, k, v) {
+		n = strlen(k);
+		if (n == 0 || n > KBS_TEE_MAX || !kbs_tee_valid(k) ||
+		    used + n + 1 > sizeof(p->additional_evidence_tees)) {
+			json_decref(root);
+			return ccu_fail(err, -EBADMSG, "ATTEST_ADDITIONAL_EVIDENCE",
+					"additional_evidence: member '%.32s' is not a TEE name "
+					"([a-z0-9-]{1,%d})",
+					k, KBS_TEE_MAX);
+		}
+		if (used)
+			p->additional_evidence_tees[used++] = ',';
+		memcpy(p->additional_evidence_tees + used, k, n + 1);
+		used += n;
+	}
+	json_decref(root);
+	if (EVP_Digest(ae, strlen(ae), p->additional_evidence_sha256, NULL, EVP_sha256(), NULL) != 1)
+		return ccu_fail(err, -EIO, "INTERNAL", "SHA-256 failed");
+	p->have_additional_evidence = true;
+	return 0;
+}
+
+/* init-data: a valid document whose digest is HOST_DATA (Trustee's
+ * verifier, kbs-protocol §10.1 step 8). */
+static int check_init_data(struct broker_attest_prep *p, struct ccu_reason *err)
+{
+	char want[65], have[65];
+	int r;
+
+	if (!p->att.init_data_body)
+		return 0;
+	r = kbs_initdata_parse(p->att.init_data_body, p->att.init_data_len, &p->init_data, err);
+	if (r < 0)
+		return r;
+	if (!secmem_equal(p->init_data.host_data, p->report.host_data, KBS_INITDATA_HOST_DATA_LEN)) {
+		ccu_hex_encode(p->init_data.host_data, KBS_INITDATA_HOST_DATA_LEN, want,
+			       sizeof(want));
+		ccu_hex_encode(p->report.host_data, KBS_INITDATA_HOST_DATA_LEN, have, sizeof(have));
+		return ccu_fail(err, -EKEYREJECTED, "ATTEST_HOST_DATA",
+				"init-data %s digest (padded/truncated to 32 bytes) %s is not the "
+				"report's HOST_DATA %s",
+				kbs_hash_alg_name(p->init_data.alg), want, have);
+	}
+	p->have_init_data = true;
+	return 0;
 }
 
 int broker_attest_prepare(const char *body, size_t len, const char *nonce,
@@ -114,13 +183,9 @@ int broker_attest_prepare(const char *body, size_t len, const char *nonce,
 	if (strlen(p->att.nonce) != nl || !secmem_equal(p->att.nonce, nonce, nl))
 		return ccu_fail(err, -EKEYREJECTED, "ATTEST_NONCE",
 				"runtime-data.nonce is not this session's challenge nonce");
-	if (p->att.init_data_body)
-		return ccu_fail(err, -EKEYREJECTED, "ATTEST_INIT_DATA",
-				"init-data is not supported by this broker (send null)");
-	if (p->att.additional_evidence[0])
-		return ccu_fail(err, -EKEYREJECTED, "ATTEST_ADDITIONAL_EVIDENCE",
-				"additional_evidence must be \"\": this broker verifies no "
-				"additional devices");
+	r = check_additional_evidence(p, err);
+	if (r < 0)
+		return r;
 	r = kbs_jwk_to_pkey(&p->att.tee_pubkey, &pk, err);
 	EVP_PKEY_free(pk);
 	if (r < 0)
@@ -134,10 +199,33 @@ int broker_attest_prepare(const char *body, size_t len, const char *nonce,
 	if (r < 0)
 		return r;
 	p->have_report = true;
-	return check_binding(p, nonce, err);
+	r = check_binding(p, nonce, err);
+	if (r < 0)
+		return r;
+	return check_init_data(p, err);
 }
 
 /* ------------------------------------------------------------ /attest */
+
+/* What an attested session adds to an audit record. */
+static void broker_audit_attested(struct broker_audit_rec *rec, const struct broker_attested *att,
+				  const char *tees)
+{
+	rec->report = &att->report;
+	rec->product = att->product;
+	rec->signer = (int)att->signer;
+	rec->evidence_sha256 = att->evidence_sha256;
+	if (att->init_data_alg) {
+		rec->init_data_alg = kbs_hash_alg_name((enum kbs_hash_alg)att->init_data_alg);
+		rec->init_data_digest = att->init_data_digest;
+		rec->init_data_digest_len =
+			kbs_hash_alg_len((enum kbs_hash_alg)att->init_data_alg);
+	}
+	if (att->additional_evidence) {
+		rec->additional_evidence_sha256 = att->additional_evidence_sha256;
+		rec->additional_evidence_tees = tees;
+	}
+}
 
 static int der_update(EVP_MD_CTX *md, X509 *x)
 {
@@ -206,6 +294,7 @@ struct attest_run {
 	X509 *leaf;
 	STACK_OF(X509) *pool;
 	bool have_digest;
+	bool repeat; /* the session was already attested: its stored token again */
 };
 
 static int attest_verify(struct attest_run *a, struct ccu_reason *why)
@@ -253,6 +342,12 @@ static int attest_run(struct attest_run *a, struct ccu_reason *why)
 				"no kbs-session-id cookie: call /kbs/v0/auth first");
 	if (broker_session_id_valid(cookie))
 		memcpy(a->sid, cookie, sizeof(a->sid));
+	/* As Trustee does: an attested session answers a repeated /attest with
+	 * the token it holds, without verifying the new body. */
+	if (broker_sessions_get(a->s->sessions, cookie, a->now, &a->att, NULL) == 0) {
+		a->repeat = true;
+		return 0;
+	}
 	r = broker_sessions_consume(a->s->sessions, cookie, a->now, nonce, why);
 	if (r < 0)
 		return r;
@@ -271,6 +366,15 @@ static int attest_run(struct attest_run *a, struct ccu_reason *why)
 	a->att.azure = a->prep.azure;
 	if (a->prep.azure)
 		a->att.az = *a->prep.az;
+	if (a->prep.have_init_data) {
+		a->att.init_data_alg = (unsigned)a->prep.init_data.alg;
+		memcpy(a->att.init_data_digest, a->prep.init_data.digest,
+		       a->prep.init_data.digest_len);
+	}
+	if (a->prep.have_additional_evidence) {
+		a->att.additional_evidence = true;
+		memcpy(a->att.additional_evidence_sha256, a->prep.additional_evidence_sha256, 32);
+	}
 	return issue_token(a->s, a->sid, a->now, a->att.token, why);
 }
 
@@ -284,6 +388,20 @@ static void audit_attest(struct attest_run *a, bool allow, const struct ccu_reas
 	rec->allow = allow;
 	rec->reason = why;
 	rec->signer = -1;
+	if (a->repeat) {
+		rec->action = "repeat";
+		broker_audit_attested(rec, &a->att, NULL);
+		return;
+	}
+	if (a->prep.have_init_data) {
+		rec->init_data_alg = kbs_hash_alg_name(a->prep.init_data.alg);
+		rec->init_data_digest = a->prep.init_data.digest;
+		rec->init_data_digest_len = a->prep.init_data.digest_len;
+	}
+	if (a->prep.have_additional_evidence) {
+		rec->additional_evidence_sha256 = a->prep.additional_evidence_sha256;
+		rec->additional_evidence_tees = a->prep.additional_evidence_tees;
+	}
 	if (a->prep.have_report) {
 		rec->report = &a->prep.report;
 		rec->product = a->att.product != SNP_PRODUCT_UNKNOWN ?
@@ -321,8 +439,9 @@ void broker_h_attest(struct http_req *req, void *ud)
 		broker_reply_error(req, 401, KBS_ERR_ATTESTATION, &why);
 		goto out;
 	}
-	r = broker_sessions_attested(a->s->sessions, a->sid, a->now, &a->att,
-				     a->now + (time_t)a->s->cfg->token_lifetime, &why);
+	if (!a->repeat)
+		r = broker_sessions_attested(a->s->sessions, a->sid, a->now, &a->att,
+					     a->now + (time_t)a->s->cfg->token_lifetime, &why);
 	if (r >= 0)
 		r = kbs_token_response_build(a->att.token, &body, &why);
 	if (r < 0) {
@@ -335,6 +454,7 @@ out:
 	X509_free(a->leaf);
 	sk_X509_pop_free(a->pool, X509_free);
 	broker_attest_prep_done(&a->prep);
+	secmem_wipe(&a->att, sizeof(a->att));
 	free(a);
 }
 
@@ -408,8 +528,16 @@ static int release_policy(struct broker_server *s, const char *name,
 	r = snp_policy_parse(text, strlen(text), &pol, why);
 	if (r < 0)
 		return r;
-	r = att->azure ? snp_policy_eval_azure(pol, &att->az, att->product, why) :
-			 snp_policy_eval(pol, &att->report, att->product, why);
+	{
+		const struct snp_policy_session ps = {
+			.init_data_digest = att->init_data_alg ? att->init_data_digest : NULL,
+			.init_data_digest_len = kbs_hash_alg_len((enum kbs_hash_alg)att->init_data_alg),
+			.additional_evidence = att->additional_evidence,
+		};
+
+		r = att->azure ? snp_policy_eval_azure_session(pol, &att->az, att->product, &ps, why) :
+				 snp_policy_eval_session(pol, &att->report, att->product, &ps, why);
+	}
 	snp_policy_free(pol);
 	return r;
 }
@@ -490,12 +618,8 @@ void broker_h_resource(struct http_req *req, void *ud)
 	rec.allow = r >= 0;
 	rec.reason = &why;
 	rec.signer = -1;
-	if (a->have_att) {
-		rec.report = &a->att.report;
-		rec.product = a->att.product;
-		rec.signer = (int)a->att.signer;
-		rec.evidence_sha256 = a->att.evidence_sha256;
-	}
+	if (a->have_att)
+		broker_audit_attested(&rec, &a->att, NULL);
 	/* Fail closed: no durable audit line, no key. */
 	if (broker_decide(s, &rec, &aerr) < 0)
 		broker_reply_error(req, 500, "InternalError", &aerr);

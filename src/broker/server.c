@@ -94,6 +94,7 @@ static const struct http_route routes[] = {
 	{ "resource", HTTP_GET | HTTP_POST | HTTP_DELETE, KBS_PATH_RESOURCE "/", broker_h_resource },
 	{ "resource-meta", HTTP_GET, KBS_API_PREFIX "/resource-meta/", broker_h_resource_meta },
 	{ "policy", HTTP_GET | HTTP_POST | HTTP_DELETE, KBS_API_PREFIX "/policy/", broker_h_policy },
+	{ "resource-policy", HTTP_POST, KBS_API_PREFIX "/resource-policy", broker_h_resource_policy },
 	{ "healthz", HTTP_GET, "/healthz", h_healthz },
 	{ "metrics", HTTP_GET, "/metrics", h_metrics },
 };
@@ -168,6 +169,7 @@ int broker_server_open(const struct broker_config *cfg, struct broker_server **r
 	s->certs.cache_dir = cfg->cert_cache;
 	s->certs.kds_fetch = cfg->kds_fetch;
 	s->certs.kds_url = cfg->kds_url;
+	s->certs.kds_timeout = cfg->kds_timeout;
 	s->trust = snp_trust_new();
 	s->chains = snp_chain_cache_new(BROKER_CHAIN_CACHE);
 	s->sessions = broker_sessions_new(cfg->max_sessions, cfg->session_timeout);

@@ -18,6 +18,7 @@
 
 #include "broker/config.h"
 #include "common/reason.h"
+#include "kbs/initdata.h"
 #include "kbs/msg.h"
 #include "snp/azure.h"
 #include "snp/evidence.h"
@@ -40,6 +41,9 @@ void broker_server_set_clock(struct broker_server *s, time_t (*now)(void));
 
 /* ------------------------------------------------------------ checks */
 
+#define BROKER_AE_MAX_TEES 16 /* members of an additional_evidence object */
+#define BROKER_AE_TEES_MAX 160 /* bytes of their names, comma-separated */
+
 /* What /attest has established before the AMD chain is verified. */
 struct broker_attest_prep {
 	struct kbs_attestation att;
@@ -52,15 +56,23 @@ struct broker_attest_prep {
 	struct az_evidence az_ev;
 	struct az_claims *az;
 	uint8_t az_binding[48];
+	bool have_init_data;		 /* init-data sent, parsed and equal to HOST_DATA */
+	struct kbs_initdata init_data;
+	bool have_additional_evidence;	 /* non-empty additional_evidence (not verified) */
+	uint8_t additional_evidence_sha256[32];
+	char additional_evidence_tees[BROKER_AE_TEES_MAX + 1]; /* "gpu,nvidia" */
 };
 
 /*
  * The /attest body against the session's @nonce: Attestation shape
- * (kbs_attestation_parse), nonce equality (ATTEST_NONCE), no init-data
- * (ATTEST_INIT_DATA), no additional evidence (ATTEST_ADDITIONAL_EVIDENCE),
- * tee-pubkey usable (KBS_PUBKEY), SNP evidence (EVIDENCE_*), report format
- * (FORMAT_*), and REPORT_DATA == kbs_report_data_broker(sha384, nonce, jwk,
- * "") over all 64 bytes (ATTEST_REPORT_DATA). Pure. @p is filled as far as
+ * (kbs_attestation_parse), nonce equality (ATTEST_NONCE), init-data a valid
+ * document (KBS_INIT_DATA_DOC) whose digest, regularised to 32 bytes, is the
+ * report's HOST_DATA (ATTEST_HOST_DATA), additional evidence "" or a JSON
+ * object of at most BROKER_AE_MAX_TEES TEE names (ATTEST_ADDITIONAL_EVIDENCE;
+ * accepted, bound, not verified), tee-pubkey usable (KBS_PUBKEY), SNP
+ * evidence (EVIDENCE_*), report format (FORMAT_*), and REPORT_DATA ==
+ * kbs_report_data_broker(sha384, nonce, jwk, additional evidence) over all
+ * 64 bytes (ATTEST_REPORT_DATA). Pure. @p is filled as far as
  * it got (have_report once the report parsed); always release it with
  * broker_attest_prep_done.
  */
@@ -79,6 +91,21 @@ void broker_attest_prep_done(struct broker_attest_prep *p);
 #define BROKER_ADMIN_SKEW 60
 int broker_admin_authorize(EVP_PKEY *const *keys, size_t nkeys, const char *authorization,
 			   time_t now, struct ccu_reason *err);
+/* The same with the configured bound on exp - iat (admin_token_max_lifetime:
+ * Trustee's admin tokens are long-lived). */
+int broker_admin_authorize_lifetime(EVP_PKEY *const *keys, size_t nkeys,
+				    const char *authorization, time_t now, unsigned max_lifetime,
+				    struct ccu_reason *err);
+
+/*
+ * Trustee's set-resource-policy body {"policy": "<base64url, no padding>"}
+ * (other members ignored) decoded into *@text (malloc'ed, NUL-terminated):
+ * ADMIN_POLICY_BODY when it is not that shape. The text is then a ccunlock
+ * policy (docs/policy.md); a Rego document is refused with ADMIN_REGO. Pure.
+ */
+#define BROKER_POLICY_TEXT_MAX (64 * 1024)
+int broker_admin_trustee_policy(const char *body, size_t len, char **text,
+				struct ccu_reason *err);
 
 #define BROKER_POLICY_NAME_MAX 64
 

@@ -51,4 +51,5 @@ void broker_h_attest(struct http_req *req, void *ud);
 void broker_h_resource(struct http_req *req, void *ud);      /* GET release, POST/DELETE admin */
 void broker_h_resource_meta(struct http_req *req, void *ud);
 void broker_h_policy(struct http_req *req, void *ud);
+void broker_h_resource_policy(struct http_req *req, void *ud); /* Trustee's form */
 void broker_admin_resource(struct broker_server *s, struct http_req *req);

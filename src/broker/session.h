@@ -48,6 +48,13 @@ struct broker_attested {
 	char token[BROKER_TOKEN_MAX + 1];
 	bool azure;		/* az-snp-vtpm: the release policy sees az too */
 	struct az_claims az;
+	/* init-data whose digest is HOST_DATA: its algorithm (enum
+	 * kbs_hash_alg, 0 = none sent) and full digest */
+	unsigned init_data_alg;
+	uint8_t init_data_digest[KBS_DIGEST_MAX];
+	/* a non-empty additional_evidence was bound (never verified) */
+	bool additional_evidence;
+	uint8_t additional_evidence_sha256[32];
 };
 
 struct broker_sessions;

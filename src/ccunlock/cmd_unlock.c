@@ -15,6 +15,7 @@
 #include "guest/cmdline.h"
 #include "guest/kbs_client.h"
 #include "guest/luks.h"
+#include "kbs/initdata.h"
 #include "common/codec.h"
 #include "snp/describe.h"
 #include "snp/evidence.h"
@@ -55,6 +56,8 @@ static int make_evidence(void *ud, const uint8_t report_data[64], json_t **ret,
 	struct evidence_ud *e = ud;
 	struct guest_evidence ev;
 	STACK_OF(X509) *certs = NULL;
+	struct guest_certtable_other others[GUEST_CERTTABLE_MAX_ENTRIES];
+	size_t n_others = 0;
 	int r;
 
 	if (e->p->get_json) {
@@ -67,16 +70,51 @@ static int make_evidence(void *ud, const uint8_t report_data[64], json_t **ret,
 	r = guest_provider_get(e->p, e->ctx, report_data, &ev, err);
 	if (r < 0)
 		return r;
-	r = guest_certtable_parse(ev.certtable, ev.certtable_len, &certs, err);
+	r = guest_certtable_parse_all(ev.certtable, ev.certtable_len, &certs, others, &n_others,
+				      err);
 	if (r == 0) {
 		log_evidence(e->p->name, ev.report, certs ? sk_X509_num(certs) : 0);
 		*ret = snp_evidence_build(ev.report, certs);
-		if (!*ret)
+		if (!*ret || guest_certtable_add_others(*ret, others, n_others) < 0)
 			r = ccu_fail(err, -ENOMEM, "INTERNAL", "out of memory");
 	}
 	sk_X509_pop_free(certs, X509_free);
 	guest_evidence_done(&ev);
 	return r;
+}
+
+/* The configured init-data document, checked as the broker will check it;
+ * its digest is what the host must have put in HOST_DATA. */
+static int load_init_data(struct cli *c, const char *path, uint8_t **ret)
+{
+	struct kbs_initdata d;
+	struct ccu_reason why = { 0 };
+	char hex[2 * KBS_DIGEST_MAX + 1];
+	uint8_t *text = NULL;
+	size_t len;
+	int r = ccu_read_file(path, KBS_INITDATA_MAX + 1, &text, &len);
+
+	if (r == -EFBIG)
+		return ccu_fail(&c->why, -EINVAL, "CONFIG_VALUE", "init_data %s: longer than %d bytes",
+				path, KBS_INITDATA_MAX);
+	if (r < 0)
+		return ccu_fail(&c->why, r, "CONFIG_READ", "init_data %s: %s", path, strerror(-r));
+	if (len > KBS_INITDATA_MAX || memchr(text, 0, len)) {
+		free(text);
+		return ccu_fail(&c->why, -EINVAL, "CONFIG_VALUE",
+				"init_data %s: longer than %d bytes or contains NUL", path,
+				KBS_INITDATA_MAX);
+	}
+	r = kbs_initdata_parse((const char *)text, len, &d, &why);
+	free(r < 0 ? text : NULL);
+	if (r < 0)
+		/* the image's own file: a configuration error (exit 3) */
+		return ccu_fail(&c->why, -EINVAL, "CONFIG_VALUE", "init_data %s: %s", path,
+				why.detail);
+	ccu_hex_encode(d.host_data, sizeof(d.host_data), hex, sizeof(hex));
+	log_info("init-data %s: %s, HOST_DATA must be %s", path, kbs_hash_alg_name(d.alg), hex);
+	*ret = text; /* ccu_read_file NUL-terminates */
+	return 0;
 }
 
 /* The kernel command line: may only make things stricter. */
@@ -133,6 +171,7 @@ static int run(struct cli *c, const struct unlock_opts *o)
 	const struct guest_provider *prov = NULL;
 	char device[GUEST_PATH_MAX];
 	_cleanup_secmem_ uint8_t *key = NULL;
+	_cleanup_free_ uint8_t *init_data = NULL;
 	size_t key_len = 0;
 	int r;
 
@@ -167,6 +206,11 @@ static int run(struct cli *c, const struct unlock_opts *o)
 		goto fail;
 	log_info("%s: keyslot %d, resource %s", device, tok.keyslot, tok.resource_str);
 
+	if (cfg.init_data) {
+		r = load_init_data(c, cfg.init_data, &init_data);
+		if (r < 0)
+			goto fail;
+	}
 	struct evidence_ud eud = { .p = prov, .ctx = &pctx };
 	struct guest_kbs k = {
 		.url = cfg.broker_url,
@@ -175,6 +219,7 @@ static int run(struct cli *c, const struct unlock_opts *o)
 		.evidence = make_evidence,
 		.evidence_ud = &eud,
 		.tee = prov->tee,
+		.init_data = (const char *)init_data,
 	};
 	r = guest_kbs_fetch(&k, &tok.resource, &key, &key_len, &c->why);
 	if (r < 0)

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "common/macros.h"
+#include "snp/certblob.h"
 #include "snp/certs.h"
 #include "snp/evidence.h"
 
@@ -21,7 +22,7 @@ const uint8_t guest_guid_vlek[16] = { 0xa8, 0x07, 0x4b, 0xc2, 0xa2, 0x5a, 0x48, 
 const uint8_t guest_guid_crl[16] = { 0x92, 0xf8, 0x1b, 0xc3, 0x58, 0x11, 0x4d, 0x3d,
 				     0x97, 0xff, 0xd1, 0x9f, 0x88, 0xdc, 0x67, 0xea };
 
-enum kind { K_ARK, K_ASK, K_VCEK, K_VLEK, K_CRL, K_COUNT };
+enum kind { K_ARK, K_ASK, K_VCEK, K_VLEK, K_CRL, K_COUNT, K_OTHER = K_COUNT };
 
 static const struct {
 	const uint8_t *guid;
@@ -64,7 +65,13 @@ static bool role_matches(enum kind k, enum snp_cert_role role)
 struct entry {
 	enum kind kind;
 	uint32_t off, len;
+	const uint8_t *guid;
 };
+
+static const char *kind_name(enum kind k)
+{
+	return k == K_OTHER ? "OTHER" : kinds[k].name;
+}
 
 static int read_entries(const uint8_t *buf, size_t len, struct entry *e, size_t *ret_n,
 			struct ccu_reason *err)
@@ -87,15 +94,21 @@ static int read_entries(const uint8_t *buf, size_t len, struct entry *e, size_t 
 		for (k = 0; k < K_COUNT; k++)
 			if (memcmp(p, kinds[k].guid, 16) == 0)
 				break;
-		if (k == K_COUNT)
-			return ccu_fail(err, -EBADMSG, "CERTTABLE_GUID",
-					"certificate table entry %zu: unknown GUID", n);
-		if (seen & (1u << k))
+		/* An unknown GUID is forwarded as {"OTHER": uuid}, as upstream's
+		 * attester does; only a repeated GUID is an error. */
+		for (size_t j = 0; k == K_OTHER && j < n; j++)
+			if (memcmp(p, e[j].guid, 16) == 0)
+				return ccu_fail(err, -EBADMSG, "CERTTABLE_GUID",
+						"certificate table entry %zu: GUID of entry %zu again",
+						n, j);
+		if (k != K_OTHER && (seen & (1u << k)))
 			return ccu_fail(err, -EBADMSG, "CERTTABLE_GUID",
 					"certificate table entry %zu: second %s entry", n,
 					kinds[k].name);
-		seen |= 1u << k;
+		if (k != K_OTHER)
+			seen |= 1u << k;
 		e[n].kind = (enum kind)k;
+		e[n].guid = p;
 		e[n].off = le32(p + 16);
 		e[n].len = le32(p + 20);
 	}
@@ -112,17 +125,17 @@ static int check_bounds(const struct entry *e, size_t n, size_t len, struct ccu_
 		if (e[i].len == 0 || e[i].len > SNP_EVIDENCE_MAX_CERT_DER)
 			return ccu_fail(err, -EBADMSG, "CERTTABLE_FORMAT",
 					"certificate table %s: length %u, expected 1..%d",
-					kinds[e[i].kind].name, e[i].len, SNP_EVIDENCE_MAX_CERT_DER);
+					kind_name(e[i].kind), e[i].len, SNP_EVIDENCE_MAX_CERT_DER);
 		if (e[i].off < table_end || end > len)
 			return ccu_fail(err, -EBADMSG, "CERTTABLE_FORMAT",
 					"certificate table %s: payload %u+%u outside %zu..%zu",
-					kinds[e[i].kind].name, e[i].off, e[i].len, table_end, len);
+					kind_name(e[i].kind), e[i].off, e[i].len, table_end, len);
 		for (size_t j = 0; j < i; j++) {
 			uint64_t jend = (uint64_t)e[j].off + e[j].len;
 			if (e[i].off < jend && e[j].off < end)
 				return ccu_fail(err, -EBADMSG, "CERTTABLE_FORMAT",
 						"certificate table: %s and %s payloads overlap",
-						kinds[e[j].kind].name, kinds[e[i].kind].name);
+						kind_name(e[j].kind), kind_name(e[i].kind));
 		}
 	}
 	return 0;
@@ -131,15 +144,14 @@ static int check_bounds(const struct entry *e, size_t n, size_t len, struct ccu_
 static int load_cert(const uint8_t *buf, const struct entry *e, X509 **ret,
 		     struct ccu_reason *err)
 {
-	const unsigned char *p = buf + e->off;
-	X509 *x = d2i_X509(NULL, &p, e->len);
+	X509 *x = NULL;
 
-	if (!x || p != buf + e->off + e->len) {
-		X509_free(x);
+	/* DER (zero padding allowed) or one PEM block, as upstream accepts */
+	if (snp_cert_blob_parse(buf + e->off, e->len, &x, NULL) < 0)
 		return ccu_fail(err, -EBADMSG, "CERTTABLE_CERT",
-				"certificate table %s: payload is not exactly one DER certificate",
+				"certificate table %s: payload is not exactly one certificate "
+				"(DER, DER + zero padding, or one PEM block)",
 				kinds[e->kind].name);
-	}
 	enum snp_cert_role role = snp_cert_role(x, NULL);
 	if (!role_matches(e->kind, role)) {
 		X509_free(x);
@@ -154,12 +166,21 @@ static int load_cert(const uint8_t *buf, const struct entry *e, X509 **ret,
 int guest_certtable_parse(const uint8_t *buf, size_t len, STACK_OF(X509) **ret,
 			  struct ccu_reason *err)
 {
+	return guest_certtable_parse_all(buf, len, ret, NULL, NULL, err);
+}
+
+int guest_certtable_parse_all(const uint8_t *buf, size_t len, STACK_OF(X509) **ret,
+			      struct guest_certtable_other *others, size_t *n_others,
+			      struct ccu_reason *err)
+{
 	struct entry e[GUEST_CERTTABLE_MAX_ENTRIES];
 	STACK_OF(X509) *sk = NULL;
 	size_t n = 0;
 	int r;
 
 	*ret = NULL;
+	if (n_others)
+		*n_others = 0;
 	if (len > GUEST_CERTTABLE_MAX)
 		return ccu_fail(err, -EBADMSG, "CERTTABLE_FORMAT",
 				"certificate table: %zu bytes, at most %d", len, GUEST_CERTTABLE_MAX);
@@ -173,7 +194,13 @@ int guest_certtable_parse(const uint8_t *buf, size_t len, STACK_OF(X509) **ret,
 		return r;
 	for (size_t i = 0; i < n; i++) {
 		X509 *x = NULL;
-		if (e[i].kind == K_CRL)
+		if (e[i].kind == K_OTHER && others && n_others) {
+			memcpy(others[*n_others].guid, e[i].guid, 16);
+			others[*n_others].data = buf + e[i].off;
+			others[*n_others].len = e[i].len;
+			(*n_others)++;
+		}
+		if (e[i].kind == K_CRL || e[i].kind == K_OTHER)
 			continue;
 		if (!sk && !(sk = sk_X509_new_null()))
 			return ccu_fail(err, -ENOMEM, "INTERNAL", "out of memory");
@@ -216,5 +243,47 @@ int guest_certtable_build(const uint8_t (*guids)[16], const uint8_t *const *der,
 	}
 	*ret = b;
 	*ret_len = total;
+	return 0;
+}
+
+void guest_guid_format(const uint8_t guid[16], char out[GUEST_UUID_TEXT + 1])
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t o = 0;
+
+	for (size_t i = 0; i < 16; i++) {
+		if (i == 4 || i == 6 || i == 8 || i == 10)
+			out[o++] = '-';
+		out[o++] = hex[guid[i] >> 4];
+		out[o++] = hex[guid[i] & 15];
+	}
+	out[o] = '\0';
+}
+
+int guest_certtable_add_others(json_t *evidence, const struct guest_certtable_other *others,
+			       size_t n)
+{
+	json_t *chain = json_object_get(evidence, "cert_chain");
+
+	/* With no certificate there is no list: "cert_chain": null lets the
+	 * verifier fetch the VCEK (a list without one would make Trustee's
+	 * verifier give up). */
+	if (!json_is_array(chain))
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		char uuid[GUEST_UUID_TEXT + 1];
+		json_t *data = json_array(), *ent;
+
+		guest_guid_format(others[i].guid, uuid);
+		for (size_t k = 0; data && k < others[i].len; k++)
+			if (json_array_append_new(data, json_integer(others[i].data[k])) < 0) {
+				json_decref(data);
+				data = NULL;
+			}
+		ent = data ? json_pack("{s:{s:s},s:o}", "cert_type", "OTHER", uuid, "data", data)
+			   : NULL;
+		if (!ent || json_array_append_new(chain, ent) < 0)
+			return -ENOMEM;
+	}
 	return 0;
 }

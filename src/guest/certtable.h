@@ -6,16 +6,20 @@
  *
  * The host controls every byte, so the parse is strict: the terminator
  * must be within the buffer and within GUEST_CERTTABLE_MAX_ENTRIES; every
- * entry has a known GUID (ARK, ASK/ASVK, VCEK, VLEK, CRL), at most once
- * each; a payload is non-empty, at most SNP_EVIDENCE_MAX_CERT_DER bytes,
- * starts after the terminator, ends within the buffer and overlaps no other
- * payload; a certificate payload is exactly one DER certificate whose AMD
- * role matches its GUID. CRLs are checked for bounds only and not returned
- * (the evidence carries certificates). Bytes after the payloads (page
- * padding) are not interpreted.
+ * GUID appears at most once; a payload is non-empty, at most
+ * SNP_EVIDENCE_MAX_CERT_DER bytes, starts after the terminator, ends within
+ * the buffer and overlaps no other payload; a payload under a known
+ * certificate GUID (ARK, ASK/ASVK, VCEK, VLEK) is exactly one certificate
+ * (DER, DER followed by zero padding, or one PEM block: snp/certblob.h)
+ * whose AMD role matches its GUID. CRLs are checked for bounds only and not
+ * returned (the evidence carries certificates). A GUID we do not know is
+ * not an error: its payload is returned as an "other" entry, which the
+ * evidence forwards as {"cert_type": {"OTHER": "<uuid>"}, "data": [...]}
+ * the way Trustee's attester does (the broker ignores what it does not
+ * use). Bytes after the payloads (page padding) are not interpreted.
  *
  * Pure. Reason codes: CERTTABLE_FORMAT (size, terminator, bounds,
- * overlap), CERTTABLE_GUID (unknown or repeated GUID), CERTTABLE_CERT
+ * overlap), CERTTABLE_GUID (repeated GUID), CERTTABLE_CERT
  * (payload not one DER certificate, or of another role).
  */
 #pragma once
@@ -23,6 +27,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
 #include <openssl/x509.h>
 
 #include "common/reason.h"
@@ -38,6 +43,29 @@
  */
 int guest_certtable_parse(const uint8_t *buf, size_t len, STACK_OF(X509) **ret,
 			  struct ccu_reason *err);
+
+/* A payload under a GUID we do not know (borrowed from the table). */
+struct guest_certtable_other {
+	uint8_t guid[16];
+	const uint8_t *data;
+	size_t len;
+};
+
+/* guest_certtable_parse, and the unknown GUIDs' payloads into @others
+ * (GUEST_CERTTABLE_MAX_ENTRIES slots; may be NULL to drop them). */
+int guest_certtable_parse_all(const uint8_t *buf, size_t len, STACK_OF(X509) **ret,
+			      struct guest_certtable_other *others, size_t *n_others,
+			      struct ccu_reason *err);
+
+/* Append @others to @evidence's cert_chain as {"cert_type":{"OTHER":uuid},
+ * "data":[...]}, when cert_chain is a list (with no certificate it stays
+ * null). -ENOMEM. */
+int guest_certtable_add_others(json_t *evidence, const struct guest_certtable_other *others,
+			       size_t n);
+
+#define GUEST_UUID_TEXT 36
+/* RFC 4122 text of a table GUID ("63da758d-e664-4564-adc5-f4b93be8accd"). */
+void guest_guid_format(const uint8_t guid[16], char out[GUEST_UUID_TEXT + 1]);
 
 /* Builder for tests and the simulator: @n DER payloads with @guids (16 bytes
  * each) into a malloc'ed table. */

@@ -14,6 +14,7 @@ static const struct ccu_conf_key base_keys[] = {
 	{ "broker_url", false }, { "broker_ca", false }, { "device", false },
 	{ "name", false },       { "deadline", false },  { "require", false },
 	{ "require_secure_boot", false }, { "evidence", false },
+	{ "init_data", false },
 };
 
 static const struct ccu_conf_key sim_keys[] = {
@@ -62,6 +63,7 @@ void guest_config_done(struct guest_config *c)
 	free(c->device);
 	free(c->name);
 	free(c->simulator_dir);
+	free(c->init_data);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -204,6 +206,11 @@ static int set_value(const struct ccu_conf_entry *e, const struct guest_build *b
 		if (r < 0)
 			return ccu_fail(err, r, "CONFIG_VALUE", "line %u: %s", e->line, why.detail);
 		return dup_value(&c->broker_url, v);
+	}
+	if (strcmp(k, "init_data") == 0) {
+		if (v[0] != '/' || strlen(v) >= GUEST_PATH_MAX)
+			return bad(err, e, "expected an absolute path");
+		return dup_value(&c->init_data, v);
 	}
 	if (strcmp(k, "broker_ca") == 0) {
 		if (v[0] != '/' || strlen(v) >= GUEST_PATH_MAX)

@@ -40,6 +40,7 @@ const char *guest_level_name(enum guest_level l); /* "none", "sev", "sev-es", "s
 struct guest_config {
 	char *broker_url;  /* https://HOST[:PORT], no path */
 	char *broker_ca;   /* path of a PEM file */
+	char *init_data;   /* NULL or the path of an init-data TOML document (kbs/initdata.h) */
 	char *device;      /* NULL, "UUID=<uuid>" or a path */
 	char *name;        /* device-mapper name */
 	unsigned deadline; /* seconds */

@@ -442,7 +442,7 @@ static int do_attest(struct round *rd, const struct kbs_challenge *ch, const str
 	if (r < 0)
 		return r;
 	struct kbs_attestation_in in = { .nonce = ch->nonce, .tee_pubkey = jwk,
-					 .primary_evidence = ev };
+					 .primary_evidence = ev, .init_data_toml = rd->k->init_data };
 	r = kbs_attestation_build(&in, &body, &len, err);
 	if (r < 0)
 		return r;

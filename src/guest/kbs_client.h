@@ -60,6 +60,7 @@ struct guest_kbs {
 	void *evidence_ud;
 	const char *tee;      /* KBS tee of /auth; NULL = "snp" */
 	unsigned *attempts;   /* optional: attempts made (for logs/tests) */
+	const char *init_data; /* optional init-data TOML sent in the Attestation */
 };
 
 /*

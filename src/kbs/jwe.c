@@ -368,7 +368,7 @@ static int parse_epk(const json_t *epk, struct kbs_jwk *out, struct ccu_reason *
 
 static int parse_header(struct jwe_parsed *p, struct ccu_reason *err)
 {
-	static const char *const members[] = { "alg", "enc", "epk" };
+	static const char *const refused[] = { "crit", "zip", "apu", "apv" };
 	uint8_t raw[HEADER_MAX];
 	const char *alg, *enc;
 	int n, r;
@@ -382,10 +382,14 @@ static int parse_header(struct jwe_parsed *p, struct ccu_reason *err)
 			      &p->header, err);
 	if (r < 0)
 		return r;
-	r = kjson_only_members(p->header, members, ARRAY_SIZE(members), KBS_R_JWE_ALG, "JWE header",
-			       err);
-	if (r < 0)
-		return r;
+	/* Other members are ignored (Trustee may add some), except those that
+	 * would change how the content is to be read: "crit" names extensions
+	 * we would have to understand, "zip" compression we do not apply,
+	 * "apu"/"apv" enter the key derivation we do without them. */
+	for (size_t i = 0; i < ARRAY_SIZE(refused); i++)
+		if (json_object_get(p->header, refused[i]))
+			return ccu_fail(err, -EBADMSG, KBS_R_JWE_ALG,
+					"JWE header: member \"%s\" is not accepted", refused[i]);
 	alg = kjson_string(p->header, "alg", 1, 20, KBS_R_JWE_ALG, "JWE header", err);
 	enc = alg ? kjson_string(p->header, "enc", 1, 20, KBS_R_JWE_ALG, "JWE header", err) : NULL;
 	if (!enc)

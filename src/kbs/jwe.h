@@ -63,8 +63,10 @@ int kbs_jwe_encrypt(EVP_PKEY *recipient, const uint8_t *pt, size_t len, char **r
  * Guest: decrypt the flattened JWE text @json (@len bytes, at most
  * KBS_JWE_MAX_TEXT) with the private key @priv. Strict: the five members
  * above are required, each exactly once, base64url without padding; the
- * protected header has exactly alg, enc (and epk for ECDH-ES, with exactly
- * crv, kty, x, y, a valid point on @priv's curve); alg must match @priv's
+ * protected header has alg, enc (and epk for ECDH-ES, with exactly
+ * crv, kty, x, y, a valid point on @priv's curve), "crit", "zip", "apu" and
+ * "apv" are refused, other header members are ignored (as Trustee's client does, so an
+ * additive change upstream does not break us); alg must match @priv's
  * type (EC: ECDH-ES+A256KW, RSA: RSA-OAEP-256); enc must be A256GCM.
  *
  * An "aad" member (a bounded string) is accepted and ignored, as Trustee's

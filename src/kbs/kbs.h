@@ -8,6 +8,7 @@
  *   kbs/jwe.h       flattened JWE: encrypt (broker), decrypt (guest)       §7
  *   kbs/jwt.h       compact JWS: EdDSA admin tokens, ES256 attestation tokens §5.4
  *   kbs/msg.h       RCAR messages, error bodies, resource paths, nonces    §4, §5, §8
+ *   kbs/initdata.h  init-data TOML document: strict parse, digest, HOST_DATA
  *
  * Conventions: functions return >= 0 or -errno; every refusal fills the
  * caller's struct ccu_reason (may be NULL) with one of the codes below.
@@ -39,6 +40,7 @@
 #define KBS_R_HASH_ALG "KBS_HASH_ALG"	    /* unsupported (selected-)hash-algorithm */
 #define KBS_R_PUBKEY "KBS_PUBKEY"	    /* tee-pubkey JWK invalid */
 #define KBS_R_INIT_DATA "KBS_INIT_DATA"	    /* init-data not null/absent/{"format":"toml",...} */
+#define KBS_R_INIT_DATA_DOC "KBS_INIT_DATA_DOC" /* init-data TOML invalid (kbs/initdata.h) */
 #define KBS_R_EVIDENCE "KBS_EVIDENCE"	    /* tee-evidence shape */
 #define KBS_R_JCS "KBS_JCS"		    /* value outside the canonicaliser's subset */
 #define KBS_R_JWE "KBS_JWE"		    /* JWE malformed */

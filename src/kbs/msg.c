@@ -36,6 +36,11 @@ static bool tee_valid(const char *tee)
 	return l > 0 && l <= KBS_TEE_MAX && kjson_charset(tee, l, KJSON_TEE);
 }
 
+bool kbs_tee_valid(const char *tee)
+{
+	return tee_valid(tee);
+}
+
 /* ------------------------------------------------------------ Request */
 
 int kbs_request_build(const char *tee, char **ret, struct ccu_reason *err)
@@ -60,7 +65,6 @@ void kbs_request_done(struct kbs_request *r)
 
 int kbs_request_parse(const char *text, size_t len, struct kbs_request *out, struct ccu_reason *err)
 {
-	static const char *const members[] = { "version", "tee", "extra-params" };
 	_cleanup_(json_decrefp) json_t *root = NULL;
 	const json_t *v;
 	const char *tee;
@@ -80,9 +84,8 @@ int kbs_request_parse(const char *text, size_t len, struct kbs_request *out, str
 				"KBS Client Protocol Version Mismatch: expect =%s while the "
 				"request is %.32s",
 				KBS_PROTOCOL_VERSION, json_string_value(v));
-	r = kjson_only_members(root, members, ARRAY_SIZE(members), KBS_R_JSON, "Request", err);
-	if (r < 0)
-		return r;
+	/* Unknown members are ignored, as Trustee does: an additive change
+	 * upstream must not break its guests here. */
 	tee = kjson_string(root, "tee", 1, KBS_TEE_MAX, KBS_R_TEE, "Request", err);
 	if (!tee)
 		return -EBADMSG;
@@ -133,7 +136,6 @@ static int parse_extra_params(const json_t *v, struct kbs_challenge *out, struct
 {
 	static const char *const members[] = { "selected-hash-algorithm" };
 	const char *name;
-	int r;
 
 	out->hash = KBS_HASH_DEFAULT;
 	if (json_is_string(v)) {
@@ -145,10 +147,9 @@ static int parse_extra_params(const json_t *v, struct kbs_challenge *out, struct
 	if (!json_is_object(v))
 		return ccu_fail(err, -EBADMSG, KBS_R_JSON,
 				"Challenge: extra-params missing or neither \"\" nor an object");
-	r = kjson_only_members(v, members, ARRAY_SIZE(members), KBS_R_JSON,
-			       "Challenge extra-params", err);
-	if (r < 0 || !json_object_get(v, members[0]))
-		return r;
+	/* other members: ignored (Trustee may add parameters for other TEEs) */
+	if (!json_object_get(v, members[0]))
+		return 0;
 	name = kjson_string(v, members[0], 1, 16, KBS_R_HASH_ALG, "Challenge extra-params", err);
 	if (!name)
 		return -EBADMSG;
@@ -162,7 +163,6 @@ static int parse_extra_params(const json_t *v, struct kbs_challenge *out, struct
 int kbs_challenge_parse(const char *text, size_t len, struct kbs_challenge *out,
 			struct ccu_reason *err)
 {
-	static const char *const members[] = { "nonce", "extra-params" };
 	_cleanup_(json_decrefp) json_t *root = NULL;
 	const char *nonce;
 	int r;
@@ -171,9 +171,7 @@ int kbs_challenge_parse(const char *text, size_t len, struct kbs_challenge *out,
 	r = kjson_load_object(text, len, KBS_CHALLENGE_MAX, KBS_R_JSON, "Challenge", &root, err);
 	if (r < 0)
 		return r;
-	r = kjson_only_members(root, members, ARRAY_SIZE(members), KBS_R_JSON, "Challenge", err);
-	if (r < 0)
-		return r;
+	/* unknown members: ignored */
 	nonce = kjson_string(root, "nonce", 1, KBS_NONCE_MAX, KBS_R_NONCE, "Challenge", err);
 	if (!nonce)
 		return -EBADMSG;
@@ -234,18 +232,13 @@ void kbs_attestation_done(struct kbs_attestation *a)
 
 static int parse_init_data(const json_t *v, struct kbs_attestation *out, struct ccu_reason *err)
 {
-	static const char *const members[] = { "format", "body" };
 	const char *fmt, *body;
-	int r;
 
 	if (!v || json_is_null(v))
 		return 0;
 	if (!json_is_object(v))
 		return ccu_fail(err, -EBADMSG, KBS_R_INIT_DATA,
 				"init-data: expected null or an object");
-	r = kjson_only_members(v, members, ARRAY_SIZE(members), KBS_R_INIT_DATA, "init-data", err);
-	if (r < 0)
-		return r;
 	fmt = kjson_string(v, "format", 1, 16, KBS_R_INIT_DATA, "init-data", err);
 	body = fmt ? kjson_string(v, "body", 0, KBS_INIT_DATA_MAX, KBS_R_INIT_DATA, "init-data",
 				  err)
@@ -262,15 +255,10 @@ static int parse_init_data(const json_t *v, struct kbs_attestation *out, struct 
 
 static int parse_runtime_data(const json_t *v, struct kbs_attestation *out, struct ccu_reason *err)
 {
-	static const char *const members[] = { "nonce", "tee-pubkey" };
 	const char *nonce;
-	int r;
 
 	if (!json_is_object(v))
 		return ccu_fail(err, -EBADMSG, KBS_R_JSON, "runtime-data missing or not an object");
-	r = kjson_only_members(v, members, ARRAY_SIZE(members), KBS_R_JSON, "runtime-data", err);
-	if (r < 0)
-		return r;
 	nonce = kjson_string(v, "nonce", 1, KBS_NONCE_MAX, KBS_R_NONCE, "runtime-data", err);
 	if (!nonce)
 		return -EBADMSG;
@@ -283,17 +271,11 @@ static int parse_runtime_data(const json_t *v, struct kbs_attestation *out, stru
 
 static int parse_tee_evidence(const json_t *v, struct kbs_attestation *out, struct ccu_reason *err)
 {
-	static const char *const members[] = { "primary_evidence", "additional_evidence" };
 	const json_t *pe;
-	int r;
 
 	if (!json_is_object(v))
 		return ccu_fail(err, -EBADMSG, KBS_R_EVIDENCE,
 				"tee-evidence missing or not an object");
-	r = kjson_only_members(v, members, ARRAY_SIZE(members), KBS_R_EVIDENCE, "tee-evidence",
-			       err);
-	if (r < 0)
-		return r;
 	pe = json_object_get(v, "primary_evidence");
 	if (!json_is_object(pe))
 		return ccu_fail(err, -EBADMSG, KBS_R_EVIDENCE,
@@ -308,15 +290,14 @@ static int parse_tee_evidence(const json_t *v, struct kbs_attestation *out, stru
 int kbs_attestation_parse(const char *text, size_t len, struct kbs_attestation *out,
 			  struct ccu_reason *err)
 {
-	static const char *const members[] = { "init-data", "runtime-data", "tee-evidence" };
 	int r;
 
 	memset(out, 0, sizeof(*out));
+	/* Unknown members of the envelope (Attestation, runtime-data,
+	 * tee-evidence, init-data) are ignored as upstream does; what they
+	 * carry that matters (tee-pubkey, evidence) stays strict. */
 	r = kjson_load_object(text, len, KBS_ATTESTATION_MAX, KBS_R_JSON, "Attestation", &out->root,
 			      err);
-	if (r >= 0)
-		r = kjson_only_members(out->root, members, ARRAY_SIZE(members), KBS_R_JSON,
-				       "Attestation", err);
 	if (r >= 0)
 		r = parse_runtime_data(json_object_get(out->root, "runtime-data"), out, err);
 	if (r >= 0)
@@ -362,7 +343,6 @@ int kbs_token_response_build(const char *token, char **ret, struct ccu_reason *e
 
 int kbs_token_response_parse(const char *text, size_t len, char **ret, struct ccu_reason *err)
 {
-	static const char *const members[] = { "token" };
 	_cleanup_(json_decrefp) json_t *root = NULL;
 	const char *t;
 	int r;
@@ -372,10 +352,7 @@ int kbs_token_response_parse(const char *text, size_t len, char **ret, struct cc
 			      &root, err);
 	if (r < 0)
 		return r;
-	r = kjson_only_members(root, members, ARRAY_SIZE(members), KBS_R_JSON, "token response",
-			       err);
-	if (r < 0)
-		return r;
+	/* unknown members: ignored */
 	t = kjson_string(root, "token", 5, KBS_TOKEN_MAX, KBS_R_TOKEN, "token response", err);
 	if (!t)
 		return -EBADMSG;
@@ -442,7 +419,6 @@ int kbs_error_build(const char *variant, const char *detail, char **ret, struct 
 int kbs_error_parse(const char *text, size_t len, struct kbs_error_info *out,
 		    struct ccu_reason *err)
 {
-	static const char *const members[] = { "type", "detail" };
 	_cleanup_(json_decrefp) json_t *root = NULL;
 	const size_t plen = strlen(KBS_ERROR_TYPE_PREFIX);
 	const char *type, *detail;
@@ -453,10 +429,7 @@ int kbs_error_parse(const char *text, size_t len, struct kbs_error_info *out,
 			      err);
 	if (r < 0)
 		return r;
-	r = kjson_only_members(root, members, ARRAY_SIZE(members), KBS_R_ERROR_BODY, "error body",
-			       err);
-	if (r < 0)
-		return r;
+	/* unknown members: ignored */
 	type = kjson_string(root, "type", plen + 1, plen + KBS_ERROR_VARIANT_MAX, KBS_R_ERROR_BODY,
 			    "error body", err);
 	detail = type ? kjson_string(root, "detail", 0, ERROR_DETAIL_PARSE_MAX, KBS_R_ERROR_BODY,

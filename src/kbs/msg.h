@@ -9,10 +9,17 @@
  *   Error        broker -> guest   401/404               {"type","detail"}
  *
  * Parsers are pure, take the body with its length, bound it, refuse
- * duplicate keys, unknown members, wrong types and trailing bytes, and fill
+ * duplicate keys, wrong types and trailing bytes, and fill
  * plain structs (strings copied or borrowed from a json_t the struct owns;
  * release with the matching *_done). Builders return malloc'ed,
  * NUL-terminated compact JSON.
+ *
+ * Unknown members of these envelopes (Request, Challenge and its
+ * extra-params, Attestation, runtime-data, tee-evidence, init-data, token
+ * response, error body) are ignored, as Trustee's serde types do, so that an
+ * additive change upstream does not break us first. What is inside them and
+ * matters stays strict: the tee-pubkey JWK (kbs/jwk.h), the SNP evidence
+ * (snp/evidence.h), the nonce, the token's shape.
  *
  * Reason codes: KBS_JSON, KBS_VERSION, KBS_TEE, KBS_NONCE, KBS_HASH_ALG,
  * KBS_PUBKEY, KBS_INIT_DATA, KBS_EVIDENCE, KBS_TOKEN, KBS_ERROR_BODY,
@@ -46,6 +53,9 @@
 /* Nonces we generate: 32 random bytes, standard base64 with padding. */
 #define KBS_NONCE_BYTES 32
 #define KBS_NONCE_LEN 44
+
+/* A TEE name: 1..KBS_TEE_MAX of [a-z0-9-]. */
+bool kbs_tee_valid(const char *tee);
 
 /* ------------------------------------------------------------ Request */
 
@@ -132,8 +142,8 @@ struct kbs_attestation {
 /*
  * Broker: strict parse. Shape errors KBS_JSON; nonce KBS_NONCE; tee-pubkey
  * KBS_PUBKEY (see kbs_jwk_parse); init-data KBS_INIT_DATA (null, absent,
- * or exactly {"format":"toml","body":string}); tee-evidence KBS_EVIDENCE
- * (exactly primary_evidence: object and additional_evidence: string).
+ * or {"format":"toml","body":string}); tee-evidence KBS_EVIDENCE
+ * (primary_evidence: object and additional_evidence: string).
  */
 int kbs_attestation_parse(const char *text, size_t len, struct kbs_attestation *out,
 			  struct ccu_reason *err);
@@ -145,7 +155,7 @@ void kbs_attestation_done(struct kbs_attestation *a);
 int kbs_token_response_build(const char *token, char **ret, struct ccu_reason *err);
 
 /*
- * Guest: exactly {"token": string}, the string JWT-shaped (three non-empty
+ * Guest: {"token": string}, the string JWT-shaped (three non-empty
  * base64url segments, <= KBS_TOKEN_MAX) (KBS_TOKEN). *@ret malloc'ed copy;
  * read its claims with kbs_jwt_peek_claims().
  */
@@ -182,7 +192,7 @@ struct kbs_error_info {
 };
 
 /*
- * Guest: exactly {"type","detail"} strings; type = prefix + [A-Za-z0-9]
+ * Guest: {"type","detail"} strings; type = prefix + [A-Za-z0-9]
  * variant (KBS_ERROR_BODY). The detail is made safe to print on a console:
  * bytes outside 0x20..0x7e become '?', and it is cut to
  * KBS_ERROR_DETAIL_MAX.

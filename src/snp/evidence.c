@@ -19,6 +19,7 @@
 #include <openssl/objects.h>
 
 #include "common/codec.h"
+#include "snp/certblob.h"
 
 /* Bound on the JSON text of one primary_evidence. A real one (report plus
  * ARK, ASK and VCEK as integer arrays) is about 20 KiB. */
@@ -675,25 +676,6 @@ static enum cert_type cert_type_from_json(const json_t *t)
 	return CT_INVALID;
 }
 
-/* DER of exactly @n bytes, in its one canonical encoding. */
-static X509 *der_to_x509(const uint8_t *der, size_t n)
-{
-	const unsigned char *p = der;
-	unsigned char *again = NULL;
-	X509 *x = d2i_X509(NULL, &p, (long)n);
-	int m;
-
-	if (!x)
-		return NULL;
-	m = p == der + n ? i2d_X509(x, &again) : -1;
-	if (m < 0 || (size_t)m != n || memcmp(again, der, n) != 0) {
-		X509_free(x);
-		x = NULL;
-	}
-	OPENSSL_free(again);
-	return x;
-}
-
 /*
  * One cert_chain entry. ARK/ASK/VCEK/VLEK become X509s in @certs. CRL,
  * Empty and OTHER entries are checked for shape only and then not used:
@@ -726,11 +708,12 @@ static int cert_entry(const json_t *ent, size_t idx, uint8_t *der, STACK_OF(X509
 			SNP_EVIDENCE_MAX_CERT_DER, where, "data", "EVIDENCE_CERT", der, &n, err);
 	if (ret < 0 || t > CT_VLEK)
 		return ret;
-	x = der_to_x509(der, n);
-	if (!x)
+	/* DER (optionally zero-padded) or one PEM block, as upstream accepts */
+	if (snp_cert_blob_parse(der, n, &x, NULL) < 0)
 		return ccu_fail(err, -EBADMSG, "EVIDENCE_CERT",
-				"%s: %s data is not one DER X.509 certificate (%zu bytes)", where,
-				cert_type_names[t], n);
+				"%s: %s data is not one X.509 certificate (DER, DER + zero "
+				"padding, or one PEM block; %zu bytes)",
+				where, cert_type_names[t], n);
 	k = cert_cn_kind(x);
 	if (!cn_fits_type(k, t)) {
 		X509_free(x);

@@ -73,6 +73,10 @@ struct snp_policy {
 	bool has_report_version;
 	uint32_t version_lo, version_hi;
 
+	/* init_data_digest allowlists, by digest length (sha256/384/512) */
+	struct hexlist init_data[3];
+	bool forbid_additional_evidence;
+
 	unsigned products;                /* bit per enum snp_product; 0 = any */
 	unsigned product_line[SNP_PRODUCT_COUNT];
 
@@ -417,6 +421,34 @@ static int k_host_data(struct snp_policy *p, const char *key, const char *v, uns
 	return hexlist_add(&p->host_data, 32, v, line, key, err);
 }
 
+/* init_data_digest = <64, 96 or 128 hex>: the SHA-256/384/512 digest of the
+ * init-data document (kbs/initdata.h) the guest presented. */
+static int k_init_data(struct snp_policy *p, const char *key, const char *v, unsigned line,
+		       struct ccu_reason *err)
+{
+	size_t l = strlen(v);
+	int i = l == 64 ? 0 : l == 96 ? 1 : l == 128 ? 2 : -1;
+
+	if (i < 0)
+		return value_error(err, line, key,
+				   "is %zu characters long, expected 64, 96 or 128 hex digits "
+				   "(a sha256, sha384 or sha512 digest)",
+				   l);
+	return hexlist_add(&p->init_data[i], l / 2, v, line, key, err);
+}
+
+static int k_additional_evidence(struct snp_policy *p, const char *key, const char *v,
+				 unsigned line, struct ccu_reason *err)
+{
+	if (strcmp(v, "forbidden") == 0)
+		p->forbid_additional_evidence = true;
+	else if (strcmp(v, "allowed") == 0)
+		p->forbid_additional_evidence = false;
+	else
+		return value_error(err, line, key, "'%.32s' is not forbidden or allowed", v);
+	return 0;
+}
+
 static int k_id_key(struct snp_policy *p, const char *key, const char *v, unsigned line,
 		    struct ccu_reason *err)
 {
@@ -614,6 +646,8 @@ static const struct {
 	{ "azure.secure_boot", false, k_az_secure_boot },
 	{ "azure.console", false, k_az_console },
 	{ "azure.vm_id", false, k_az_vm_id },
+	{ "init_data_digest", true, k_init_data },
+	{ "additional_evidence", false, k_additional_evidence },
 };
 
 void snp_policy_free(struct snp_policy *p)
@@ -629,6 +663,8 @@ void snp_policy_free(struct snp_policy *p)
 	hexlist_free(&p->chip_id);
 	for (size_t i = 0; i < AZ_TPM_PCR_COUNT; i++)
 		hexlist_free(&p->pcr[i]);
+	for (size_t i = 0; i < ARRAY_SIZE(p->init_data); i++)
+		hexlist_free(&p->init_data[i]);
 	free(p);
 }
 
@@ -721,6 +757,7 @@ struct eval_ctx {
 	const struct snp_policy *p;
 	const struct snp_report *r;
 	enum snp_product product;
+	const struct snp_policy_session *sess; /* NULL: a report on its own */
 	struct ccu_reason *deny;
 };
 
@@ -847,6 +884,39 @@ LIST_RULE(rule_author_key, author_key_digest, "POLICY_AUTHOR_KEY", 48)
 LIST_RULE(rule_family_id, family_id, "POLICY_FAMILY_ID", 16)
 LIST_RULE(rule_image_id, image_id, "POLICY_IMAGE_ID", 16)
 LIST_RULE(rule_chip_id, chip_id, "POLICY_CHIP_ID", 64)
+
+static int rule_init_data(const struct eval_ctx *c)
+{
+	const struct snp_policy_session *s = c->sess;
+	size_t total = 0, n = s && s->init_data_digest ? s->init_data_digest_len : 0;
+	int i = n == 32 ? 0 : n == 48 ? 1 : n == 64 ? 2 : -1;
+	char have[129];
+
+	for (size_t k = 0; k < ARRAY_SIZE(c->p->init_data); k++)
+		total += c->p->init_data[k].n;
+	if (total == 0)
+		return 0;
+	if (i < 0)
+		return DENY(c->deny, "POLICY_INIT_DATA",
+			    "init_data_digest: the guest presented no init-data (%zu allowed "
+			    "digest%s)",
+			    total, total == 1 ? "" : "s");
+	/* an empty list for this digest length allows nothing here */
+	if (c->p->init_data[i].n && hexlist_allows(&c->p->init_data[i], n, s->init_data_digest))
+		return 0;
+	ccu_hex_encode(s->init_data_digest, n, have, sizeof(have));
+	return DENY(c->deny, "POLICY_INIT_DATA",
+		    "init_data_digest: init-data digest %s is not among the %zu allowed value%s",
+		    have, total, total == 1 ? "" : "s");
+}
+
+static int rule_additional_evidence(const struct eval_ctx *c)
+{
+	if (!c->p->forbid_additional_evidence || !c->sess || !c->sess->additional_evidence)
+		return 0;
+	return DENY(c->deny, "POLICY_ADDITIONAL_EVIDENCE",
+		    "additional_evidence = forbidden, and the guest sent additional evidence");
+}
 
 static int rule_guest_svn(const struct eval_ctx *c)
 {
@@ -1011,7 +1081,7 @@ static int (*const rules[])(const struct eval_ctx *c) = {
 	rule_id_key,       rule_author_key,     rule_family_id,      rule_image_id,
 	rule_guest_svn,    rule_smt,            rule_single_socket,  rule_abi,
 	rule_chip_id,      rule_reported_tcb,   rule_committed_tcb,  rule_launch_tcb,
-	rule_firmware,     rule_committed_firmware,
+	rule_firmware,     rule_committed_firmware, rule_init_data, rule_additional_evidence,
 };
 
 static int eval_snp(const struct eval_ctx *c)
@@ -1033,7 +1103,16 @@ static bool has_azure_rules(const struct snp_policy *p)
 int snp_policy_eval(const struct snp_policy *p, const struct snp_report *r, enum snp_product product,
 		    struct ccu_reason *deny)
 {
-	const struct eval_ctx c = { .p = p, .r = r, .product = product, .deny = deny };
+	return snp_policy_eval_session(p, r, product, NULL, deny);
+}
+
+int snp_policy_eval_session(const struct snp_policy *p, const struct snp_report *r,
+			    enum snp_product product, const struct snp_policy_session *sess,
+			    struct ccu_reason *deny)
+{
+	const struct eval_ctx c = {
+		.p = p, .r = r, .product = product, .sess = sess, .deny = deny
+	};
 
 	ccu_reason_clear(deny);
 	if (!p || !r)
@@ -1105,7 +1184,14 @@ static int rules_azure(const struct snp_policy *p, const struct az_claims *a,
 int snp_policy_eval_azure(const struct snp_policy *p, const struct az_claims *a,
 			  enum snp_product product, struct ccu_reason *deny)
 {
-	struct eval_ctx c = { .p = p, .product = product, .deny = deny };
+	return snp_policy_eval_azure_session(p, a, product, NULL, deny);
+}
+
+int snp_policy_eval_azure_session(const struct snp_policy *p, const struct az_claims *a,
+				  enum snp_product product, const struct snp_policy_session *sess,
+				  struct ccu_reason *deny)
+{
+	struct eval_ctx c = { .p = p, .product = product, .sess = sess, .deny = deny };
 	int r;
 
 	ccu_reason_clear(deny);

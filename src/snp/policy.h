@@ -24,6 +24,9 @@
  *   min_guest_svn = 1
  *   report_version = 3-5                    # or a single number
  *   product = milan                         # repeatable
+ *   init_data_digest = <64|96|128 hex>      # repeatable: the init-data
+ *                                           # document's sha256/384/512
+ *   additional_evidence = allowed           # or forbidden
  *
  * Debug and migration agents are always refused (guest POLICY bits 19 and
  * 18); there is no key to allow them.
@@ -35,13 +38,16 @@
  *   POLICY_MIGRATE_MA POLICY_SMT POLICY_SINGLE_SOCKET POLICY_ABI POLICY_VMPL
  *   POLICY_REPORT_DATA POLICY_HOST_DATA POLICY_ID_KEY POLICY_AUTHOR_KEY
  *   POLICY_FAMILY_ID POLICY_IMAGE_ID POLICY_CHIP_ID POLICY_GUEST_SVN
- *   POLICY_REPORT_VERSION POLICY_PRODUCT
+ *   POLICY_REPORT_VERSION POLICY_PRODUCT POLICY_INIT_DATA
+ *   POLICY_ADDITIONAL_EVIDENCE
  * Parse errors: CONFIG_SYNTAX CONFIG_UNKNOWN_KEY CONFIG_DUPLICATE_KEY
  *   CONFIG_VALUE CONFIG_MISSING.
  */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "common/reason.h"
 #include "snp/report.h"
@@ -56,6 +62,23 @@ void snp_policy_free(struct snp_policy *p);
  * verified product (decides the TCB layout). */
 int snp_policy_eval(const struct snp_policy *p, const struct snp_report *r, enum snp_product product,
 		    struct ccu_reason *deny);
+
+/* What the KBS session adds to the report (the broker's release). */
+struct snp_policy_session {
+	const uint8_t *init_data_digest; /* NULL: no init-data was presented */
+	size_t init_data_digest_len;	 /* 32, 48 or 64 */
+	bool additional_evidence;	 /* non-empty additional evidence was bound */
+};
+
+/*
+ * snp_policy_eval plus the session rules: init_data_digest (the presented
+ * init-data's digest must be listed; none presented is a denial) and
+ * additional_evidence = forbidden. snp_policy_eval() is this with @sess
+ * NULL: no init-data, no additional evidence.
+ */
+int snp_policy_eval_session(const struct snp_policy *p, const struct snp_report *r,
+			    enum snp_product product, const struct snp_policy_session *sess,
+			    struct ccu_reason *deny);
 
 /*
  * Azure vTPM evidence (az-snp-vtpm, snp/azure.h), once verified: every rule
@@ -74,3 +97,7 @@ int snp_policy_eval(const struct snp_policy *p, const struct snp_report *r, enum
 struct az_claims;
 int snp_policy_eval_azure(const struct snp_policy *p, const struct az_claims *a,
 			  enum snp_product product, struct ccu_reason *deny);
+/* snp_policy_eval_azure plus the session rules (see snp_policy_eval_session). */
+int snp_policy_eval_azure_session(const struct snp_policy *p, const struct az_claims *a,
+				  enum snp_product product, const struct snp_policy_session *sess,
+				  struct ccu_reason *deny);

@@ -165,8 +165,8 @@ int kfc_attestation(const struct snp_sim *sim, const struct kfc_ev_opts *o, cons
 	r = kbs_jwk_from_pkey(tee, &jwk, NULL);
 	if (r < 0)
 		return r;
-	r = kbs_report_data_guest(KBS_HASH_SHA384, o->bind_nonce ? o->bind_nonce : nonce, &jwk, "",
-				  rd, NULL);
+	r = kbs_report_data_guest(KBS_HASH_SHA384, o->bind_nonce ? o->bind_nonce : nonce, &jwk,
+				  o->additional_evidence ? o->additional_evidence : "", rd, NULL);
 	if (r < 0)
 		return r;
 	if (o->corrupt_binding)
@@ -190,6 +190,8 @@ int kfc_attestation(const struct snp_sim *sim, const struct kfc_ev_opts *o, cons
 			.nonce = nonce,
 			.tee_pubkey = &jwk,
 			.primary_evidence = ev,
+			.additional_evidence = o->additional_evidence,
+			.init_data_toml = o->init_data,
 		};
 
 		r = kbs_attestation_build(&in, ret, NULL, NULL);

@@ -59,6 +59,8 @@ struct kfc_ev_opts {
 	const char *bind_nonce; /* bind this nonce instead of the one sent */
 	kfc_mutate_fn mutate;	/* applied to the report before signing */
 	void *mutate_ud;
+	const char *init_data;		 /* init-data TOML to send (HOST_DATA: set by mutate) */
+	const char *additional_evidence; /* bound and sent; NULL = "" */
 };
 
 /* The Attestation JSON for @nonce and @tee key; *@ret malloc'ed. */

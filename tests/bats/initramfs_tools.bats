@@ -88,6 +88,18 @@ EOS
 	assert_equal "$(cat "$DESTDIR/etc/ccunlock/sim/platform.conf")" platform
 }
 
+@test "hook: a configured init-data document goes into the image; a missing one fails the build" {
+	printf 'algorithm = "sha256"\nversion = "0.1.0"\n[data]\n' >"$T/confdir/initdata.toml"
+	echo 'init_data = /etc/ccunlock/initdata.toml' >>"$T/confdir/ccunlock.conf"
+	run "$HOOK"
+	assert_success
+	cmp "$T/confdir/initdata.toml" "$DESTDIR/etc/ccunlock/initdata.toml"
+	rm -rf "$DESTDIR/etc" "$T/confdir/initdata.toml"
+	run "$HOOK"
+	assert_failure
+	assert_output --partial "init_data /etc/ccunlock/initdata.toml"
+}
+
 @test "hook: fails the build without the binary" {
 	rm "$T/bin/ccunlock"
 	run "$HOOK"

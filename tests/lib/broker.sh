@@ -5,7 +5,7 @@
 # ccu_broker_conf DIR [LISTEN]: DIR/broker.conf for a ccunlock-kbs whose
 # state lives in DIR: TLS from ccu_make_tls (tests/lib/tls.sh), the
 # simulator's ARK in DIR/sim, the admin key DIR/admin.pub, the database
-# DIR/broker.db, the audit log DIR/audit.jsonl. LISTEN defaults to
+# DIR/broker.db, the audit log DIR/audit.jsonl, no KDS fetch. LISTEN defaults to
 # 127.0.0.1:0; the port the broker then picks is written to DIR/port.
 ccu_broker_conf() {
 	{
@@ -18,5 +18,7 @@ ccu_broker_conf() {
 		echo "admin_public_key = $1/admin.pub"
 		echo "trusted_root = $1/sim/ark.pem"
 		echo "audit_log = $1/audit.jsonl"
+		# air-gapped: no AMD key server (the default fetches from it)
+		echo "kds_fetch = no"
 	} >"$1/broker.conf"
 }

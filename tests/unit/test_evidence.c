@@ -10,6 +10,7 @@
 
 #include <jansson.h>
 #include <openssl/evp.h>
+#include <openssl/pem.h>
 #include <openssl/x509.h>
 
 #include "common/codec.h"
@@ -1175,13 +1176,14 @@ static void test_cert_chain_rejects(void **state)
 	set(o, "cert_type", json_string("VCEK"));
 	set(o, "data", int_array(100, 0x30));
 	json_array_append_new(a, o);
-	expect_ev_fail(ev, "EVIDENCE_CERT", "not one DER X.509 certificate");
+	expect_ev_fail(ev, "EVIDENCE_CERT", "not one X.509 certificate");
 	ev = evidence(3);
 	a = chain_of(ev);
 	o = cert_entry("VCEK", certs[C_VCEK]);
 	json_array_append_new(member(o, "data"), json_integer(0));
+	json_array_append_new(member(o, "data"), json_integer(7)); /* not padding */
 	json_array_append_new(a, o);
-	expect_ev_fail(ev, "EVIDENCE_CERT", "not one DER X.509 certificate");
+	expect_ev_fail(ev, "EVIDENCE_CERT", "not one X.509 certificate");
 	ev = evidence(3);
 	a = chain_of(ev);
 	o = cert_entry("VCEK", certs[C_VCEK]);
@@ -1225,7 +1227,7 @@ static void test_cert_not_canonical_der(void **state)
 	set(o, "cert_type", json_string("VCEK"));
 	set(o, "data", bytes_array(ber, (size_t)n + 1));
 	json_array_append_new(a, o);
-	expect_ev_fail(ev, "EVIDENCE_CERT", "not one DER X.509 certificate");
+	expect_ev_fail(ev, "EVIDENCE_CERT", "not one X.509 certificate");
 	free(ber);
 	OPENSSL_free(der);
 }
@@ -1253,6 +1255,93 @@ static char *replace_first(const char *s, const char *from, const char *to)
 	strcpy(out + (at - s), to);
 	strcat(out, at + strlen(from));
 	return out;
+}
+
+/* Certificate data as PEM, or DER followed by zero padding (what upstream's
+ * attester and hosts produce), is accepted; two blocks, another PEM type or
+ * text around the block are not. */
+static json_t *text_entry(const char *type, const char *text, size_t n)
+{
+	json_t *o = json_object();
+
+	set(o, "cert_type", json_string(type));
+	set(o, "data", bytes_array((const uint8_t *)text, n));
+	return o;
+}
+
+static void test_cert_pem_and_padding(void **state)
+{
+	struct snp_evidence e;
+	BIO *b = BIO_new(BIO_s_mem());
+	char *pem, *two, *buf;
+	long pl;
+	json_t *ev, *a, *o;
+	(void)state;
+
+	assert_int_equal(PEM_write_bio_X509(b, certs[C_VCEK]), 1);
+	pl = BIO_get_mem_data(b, &pem);
+	buf = calloc(1, (size_t)pl * 2 + 64);
+	two = calloc(1, (size_t)pl * 2 + 1);
+	assert_non_null(buf);
+	assert_non_null(two);
+	/* PEM, and PEM followed by whitespace and NUL padding */
+	ev = evidence(3);
+	a = chain_of(ev);
+	json_array_append_new(a, text_entry("VCEK", pem, (size_t)pl));
+	assert_int_equal(expect_ev_ok(ev, &e), 1);
+	assert_int_equal(X509_cmp(sk_X509_value(e.certs, 0), certs[C_VCEK]), 0);
+	snp_evidence_done(&e);
+	memcpy(buf, pem, (size_t)pl);
+	memcpy(buf + pl, "\n  \n", 4);
+	ev = evidence(3);
+	a = chain_of(ev);
+	json_array_append_new(a, text_entry("VCEK", buf, (size_t)pl + 40));
+	assert_int_equal(expect_ev_ok(ev, &e), 1);
+	snp_evidence_done(&e);
+	/* DER + zero padding */
+	ev = evidence(3);
+	a = chain_of(ev);
+	o = cert_entry("VCEK", certs[C_VCEK]);
+	for (int i = 0; i < 100; i++)
+		json_array_append_new(member(o, "data"), json_integer(0));
+	json_array_append_new(a, o);
+	assert_int_equal(expect_ev_ok(ev, &e), 1);
+	snp_evidence_done(&e);
+	/* two PEM blocks */
+	memcpy(two, pem, (size_t)pl);
+	memcpy(two + pl, pem, (size_t)pl);
+	ev = evidence(3);
+	a = chain_of(ev);
+	json_array_append_new(a, text_entry("VCEK", two, 2 * (size_t)pl));
+	expect_ev_fail(ev, "EVIDENCE_CERT", "one PEM block");
+	/* text after the block */
+	memcpy(buf, pem, (size_t)pl);
+	memcpy(buf + pl, "junk", 4);
+	ev = evidence(3);
+	a = chain_of(ev);
+	json_array_append_new(a, text_entry("VCEK", buf, (size_t)pl + 4));
+	expect_ev_fail(ev, "EVIDENCE_CERT", "one PEM block");
+	/* a PEM header line inside the block */
+	snprintf(buf, (size_t)pl * 2 + 64, "-----BEGIN CERTIFICATE-----\nProc-Type: 4,ENCRYPTED\n%s",
+		 pem + strlen("-----BEGIN CERTIFICATE-----\n"));
+	ev = evidence(3);
+	a = chain_of(ev);
+	json_array_append_new(a, text_entry("VCEK", buf, strlen(buf)));
+	expect_ev_fail(ev, "EVIDENCE_CERT", "one PEM block");
+	/* another PEM type */
+	ev = evidence(3);
+	a = chain_of(ev);
+	json_array_append_new(a, text_entry("VCEK", "-----BEGIN PUBLIC KEY-----\nAAAA\n"
+						   "-----END PUBLIC KEY-----\n", 54));
+	expect_ev_fail(ev, "EVIDENCE_CERT", "one PEM block");
+	/* a truncated block */
+	ev = evidence(3);
+	a = chain_of(ev);
+	json_array_append_new(a, text_entry("VCEK", pem, (size_t)pl - 10));
+	expect_ev_fail(ev, "EVIDENCE_CERT", "one PEM block");
+	free(buf);
+	free(two);
+	BIO_free(b);
 }
 
 static void test_parse_text(void **state)
@@ -1438,6 +1527,7 @@ int main(void)
 		cmocka_unit_test(test_cert_chain_entries),
 		cmocka_unit_test(test_cert_chain_rejects),
 		cmocka_unit_test(test_cert_not_canonical_der),
+		cmocka_unit_test(test_cert_pem_and_padding),
 		cmocka_unit_test(test_parse_text),
 		cmocka_unit_test(test_build),
 		cmocka_unit_test(test_build_v2_layout),

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+#include <openssl/pem.h>
 #include <openssl/x509.h>
 
 #include "guest/certtable.h"
@@ -141,9 +143,10 @@ static void test_malformed(void **state)
 	/* No terminator within the buffer. */
 	expect_fail(t, 3 * 24 + 10, "CERTTABLE_FORMAT");
 	expect_fail(t, 10, "CERTTABLE_FORMAT");
-	/* Unknown GUID. */
+	/* An unknown GUID is forwarded (test_other_guid), twice is an error. */
 	memcpy(m, t, len);
 	m[24] ^= 1;
+	memcpy(m + 48, m + 24, 16);
 	expect_fail(m, len, "CERTTABLE_GUID");
 	/* A GUID twice. */
 	memcpy(m, t, len);
@@ -210,12 +213,122 @@ static void test_crl_and_vlek(void **state)
 	table((const uint8_t(*)[16])g, 1, &t, &len);
 	expect_fail(t, len, "CERTTABLE_CERT");
 	free(t);
-	/* More entries than allowed: all-different GUIDs are impossible, so
-	 * the repeated-GUID check fires first; a long run of unknown ones too. */
+	/* More entries than allowed (all different, unknown GUIDs). */
 	uint8_t many[(GUEST_CERTTABLE_MAX_ENTRIES + 2) * 24] = { 0 };
 	for (int i = 0; i <= GUEST_CERTTABLE_MAX_ENTRIES; i++)
 		many[i * 24] = (uint8_t)(i + 1);
-	expect_fail(many, sizeof(many), "CERTTABLE_GUID");
+	expect_fail(many, sizeof(many), "CERTTABLE_FORMAT");
+}
+
+/* A GUID we do not know: its payload comes back as an "other" entry, and the
+ * evidence forwards it as {"OTHER": uuid}, the way Trustee's attester does. */
+static void test_other_guid(void **state)
+{
+	static const uint8_t odd[16] = { 0x12, 0x34, 0x56, 0x78, 0x9a, 0xbc, 0xde, 0xf0,
+					 0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef };
+	static const uint8_t blob[] = { 1, 2, 3 };
+	uint8_t g[4][16], *t = NULL;
+	const uint8_t *payload[4] = { der[0], der[1], der[2], blob };
+	size_t plen[4] = { der_len[0], der_len[1], der_len[2], sizeof(blob) }, len, n = 9;
+	struct guest_certtable_other others[GUEST_CERTTABLE_MAX_ENTRIES];
+	STACK_OF(X509) *sk = NULL;
+	json_t *ev, *chain, *last;
+	char uuid[GUEST_UUID_TEXT + 1];
+	(void)state;
+
+	std_guids((uint8_t(*)[16])g);
+	memcpy(g[3], odd, 16);
+	assert_int_equal(guest_certtable_build((const uint8_t(*)[16])g, payload, plen, 4, &t, &len),
+			 0);
+	assert_int_equal(guest_certtable_parse_all(t, len, &sk, others, &n, &rsn), 0);
+	assert_int_equal(sk_X509_num(sk), 3);
+	assert_int_equal(n, 1);
+	assert_int_equal(others[0].len, 3);
+	assert_memory_equal(others[0].data, blob, 3);
+	guest_guid_format(others[0].guid, uuid);
+	assert_string_equal(uuid, "12345678-9abc-def0-0123-456789abcdef");
+	guest_guid_format(guest_guid_vcek, uuid);
+	assert_string_equal(uuid, "63da758d-e664-4564-adc5-f4b93be8accd");
+	ev = json_pack("{s:[]}", "cert_chain");
+	assert_int_equal(guest_certtable_add_others(ev, others, n), 0);
+	chain = json_object_get(ev, "cert_chain");
+	assert_int_equal(json_array_size(chain), 1);
+	last = json_array_get(chain, 0);
+	assert_string_equal(json_string_value(json_object_get(json_object_get(last, "cert_type"),
+							      "OTHER")),
+			    "12345678-9abc-def0-0123-456789abcdef");
+	assert_int_equal(json_array_size(json_object_get(last, "data")), 3);
+	json_decref(ev);
+	/* no certificate list: nothing is added (cert_chain stays null) */
+	ev = json_pack("{s:n}", "cert_chain");
+	assert_int_equal(guest_certtable_add_others(ev, others, n), 0);
+	assert_true(json_is_null(json_object_get(ev, "cert_chain")));
+	json_decref(ev);
+	sk_X509_pop_free(sk, X509_free);
+	free(t);
+}
+
+/* Payloads as PEM, or DER followed by zero padding, are accepted; DER
+ * followed by anything else, or two PEM blocks, are not. */
+static void test_pem_and_padding(void **state)
+{
+	uint8_t g[3][16], *t = NULL, *padded, *junk;
+	char *pem2;
+	BIO *b = BIO_new(BIO_s_mem());
+	const uint8_t *payload[3];
+	size_t plen[3], len;
+	STACK_OF(X509) *sk = NULL;
+	char *pem;
+	long pl;
+	(void)state;
+
+	std_guids(g);
+	/* PEM of the third certificate (der[2]) */
+	{
+		const unsigned char *p = der[2];
+		X509 *v = d2i_X509(NULL, &p, (long)der_len[2]);
+
+		assert_non_null(v);
+		assert_int_equal(PEM_write_bio_X509(b, v), 1);
+		X509_free(v);
+	}
+	pl = BIO_get_mem_data(b, &pem);
+	padded = calloc(1, der_len[2] + 100);
+	junk = calloc(1, der_len[2] + 100);
+	pem2 = malloc(2 * (size_t)pl);
+	assert_non_null(padded);
+	assert_non_null(junk);
+	assert_non_null(pem2);
+	memcpy(padded, der[2], der_len[2]);
+	memcpy(junk, der[2], der_len[2]);
+	junk[der_len[2] + 50] = 1;
+	memcpy(pem2, pem, (size_t)pl);
+	memcpy(pem2 + pl, pem, (size_t)pl);
+	for (int k = 0; k < 4; k++) {
+		payload[0] = der[0];
+		payload[1] = der[1];
+		plen[0] = der_len[0];
+		plen[1] = der_len[1];
+		payload[2] = k == 0 ? (const uint8_t *)pem : k == 1 ? padded : k == 2 ? junk :
+			     (const uint8_t *)pem2;
+		plen[2] = k == 0 ? (size_t)pl : k == 3 ? 2 * (size_t)pl : der_len[2] + 100;
+		assert_int_equal(guest_certtable_build((const uint8_t(*)[16])g, payload, plen, 3,
+						       &t, &len),
+				 0);
+		if (k < 2) {
+			assert_int_equal(parse(t, len, &sk), 0);
+			assert_int_equal(sk_X509_num(sk), 3);
+			sk_X509_pop_free(sk, X509_free);
+			sk = NULL;
+		} else {
+			expect_fail(t, len, "CERTTABLE_CERT");
+		}
+		free(t);
+	}
+	free(padded);
+	free(junk);
+	free(pem2);
+	BIO_free(b);
 }
 
 int main(void)
@@ -225,6 +338,8 @@ int main(void)
 		cmocka_unit_test(test_empty),
 		cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_crl_and_vlek),
+		cmocka_unit_test(test_other_guid),
+		cmocka_unit_test(test_pem_and_padding),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -51,6 +51,7 @@ struct mock {
 	bool attested;
 	int auth_calls, attest_calls, res_calls, res_401_sent;
 	char last_path[256];
+	char init_seen[256]; /* the init-data body of the last /attest */
 };
 
 static struct mock mk = { .mu = PTHREAD_MUTEX_INITIALIZER };
@@ -149,6 +150,8 @@ static void h_attest(struct http_req *r, void *ud)
 	assert_true(ev.had_raw_member);
 	assert_non_null(ev.certs);
 	snp_evidence_done(&ev);
+	snprintf(mk.init_seen, sizeof(mk.init_seen), "%s",
+		 a.init_data_body ? a.init_data_body : "(null)");
 	mk.jwk = a.tee_pubkey;
 	mk.attested = true;
 	kbs_attestation_done(&a);
@@ -293,13 +296,15 @@ static int teardown(void **state)
 	return 0;
 }
 
+static const char *fetch_init_data; /* sent when set */
+
 static int fetch(const char *url, const char *ca, unsigned deadline_ms, uint8_t **key,
 		 size_t *len, unsigned *attempts)
 {
 	struct kbs_resource_path p;
 	struct guest_kbs k = { .url = url, .ca_file = ca,
 			       .deadline_ms = ccu_now_ms() + deadline_ms, .evidence = evidence,
-			       .attempts = attempts };
+			       .attempts = attempts, .init_data = fetch_init_data };
 
 	assert_int_equal(kbs_resource_path_parse("disks/luks/root", 15, &p, NULL), 0);
 	memset(&rsn, 0, sizeof(rsn));
@@ -330,6 +335,25 @@ static void test_rcar_ok(void **state)
 	assert_int_equal(mk.auth_calls, 1);
 	assert_int_equal(mk.attest_calls, 1);
 	assert_string_equal(mk.last_path, "/kbs/v0/resource/disks/luks/root");
+}
+
+/* A configured init-data document goes into the Attestation verbatim. */
+static void test_init_data_sent(void **state)
+{
+	static const char doc[] = "algorithm = \"sha256\"\nversion = \"0.1.0\"\n[data]\n"
+				  "\"aa.toml\" = '''\nurl = \"x\"\n'''\n";
+	struct fx *f = *state;
+	uint8_t *key = NULL;
+	size_t len;
+
+	assert_int_equal(fetch(f->url, f->ca, 30000, &key, &len, NULL), 0);
+	secmem_free(key);
+	assert_string_equal(mk.init_seen, "(null)");
+	fetch_init_data = doc;
+	assert_int_equal(fetch(f->url, f->ca, 30000, &key, &len, NULL), 0);
+	fetch_init_data = NULL;
+	secmem_free(key);
+	assert_string_equal(mk.init_seen, doc);
 }
 
 static void test_reattest_once_on_401(void **state)
@@ -516,6 +540,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_rcar_ok, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_init_data_sent, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reattest_once_on_401, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_policy_deny_is_final, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_denied_with_detail, setup, teardown),

@@ -464,7 +464,7 @@ static void test_header_rejects(void **state)
 		"{\"alg\":\"ECDH-ES+A256KW\"+",
 		"{\"enc\":\"A256GCM\"+",
 		"{\"alg\":\"ECDH-ES+A256KW\",\"enc\":\"A256GCM\"",
-		"{\"alg\":\"ECDH-ES+A256KW\",\"enc\":\"A256GCM\",\"kid\":\"1\"+",
+		"{\"alg\":\"ECDH-ES+A256KW\",\"enc\":\"A256GCM\",\"apv\":\"QQ\"+",
 		"{\"alg\":\"ECDH-ES+A256KW\",\"enc\":\"A256GCM\",\"zip\":\"DEF\"+",
 		"{\"alg\":\"ECDH-ES+A256KW\",\"enc\":\"A256GCM\",\"crit\":[\"x\"]+",
 		"{\"alg\":\"ECDH-ES+A256KW\",\"enc\":\"A256GCM\",\"apu\":\"QQ\"+",
@@ -499,6 +499,14 @@ static void test_header_rejects(void **state)
 		expect_fail(ec_key, t, KBS_R_JWE_ALG);
 		free(t);
 	}
+	/* An unknown header member passes the header checks (upstream may add
+	 * some); this one was not in the header the content was sealed under,
+	 * so the AAD differs and authentication fails. */
+	snprintf(buf, sizeof(buf), "{\"alg\":\"ECDH-ES+A256KW\",\"enc\":\"A256GCM\",\"kid\":\"1\",%s",
+		 epk);
+	t = with_header(jwe, buf);
+	expect_fail(ec_key, t, KBS_R_JWE_DECRYPT);
+	free(t);
 	/* epk with an extra member */
 	snprintf(buf, sizeof(buf), "%.*s\"alg\":\"ECDH-ES+A256KW\",%s", (int)(epk - hdr + 7), hdr,
 		 epk + 7);

@@ -108,7 +108,7 @@ static void test_request_malformed(void **state)
 	expect_req_fail("[]", -EBADMSG, KBS_R_JSON);
 	expect_req_fail("{", -EBADMSG, KBS_R_JSON);
 	expect_req_fail("{\"version\":\"0.4.0\",\"tee\":\"snp\"} {}", -EBADMSG, KBS_R_JSON);
-	expect_req_fail("{\"version\":\"0.4.0\",\"tee\":\"snp\",\"x\":1}", -EBADMSG, KBS_R_JSON);
+	/* unknown members are ignored, as upstream does (tested in test_unknown_members) */
 	expect_req_fail("{\"version\":\"0.4.0\",\"version\":\"0.4.0\",\"tee\":\"snp\"}", -EBADMSG,
 			KBS_R_JSON);
 	expect_req_fail("{\"version\":\"0.4.0\"}", -EBADMSG, KBS_R_TEE);
@@ -207,8 +207,6 @@ static void test_challenge_malformed(void **state)
 	expect_chal_fail("{\"nonce\":\"abc\",\"extra-params\":null}", KBS_R_JSON);
 	expect_chal_fail("{\"nonce\":\"abc\",\"extra-params\":[]}", KBS_R_JSON);
 	expect_chal_fail("{\"nonce\":\"abc\"}", KBS_R_JSON);
-	expect_chal_fail("{\"nonce\":\"abc\",\"extra-params\":\"\",\"x\":1}", KBS_R_JSON);
-	expect_chal_fail("{\"nonce\":\"abc\",\"extra-params\":{\"other\":1}}", KBS_R_JSON);
 	expect_chal_fail(
 		"{\"nonce\":\"abc\",\"extra-params\":{\"selected-hash-algorithm\":\"sm3\"}}",
 		KBS_R_HASH_ALG);
@@ -388,8 +386,6 @@ static void test_attestation_malformed(void **state)
 	assert_string_equal(a.init_data_body, "");
 	kbs_attestation_done(&a);
 
-	expect_att_fail(att_text("", "", "\"abc\"", NULL, NULL, ",\"tee-pubkey\":{}"), KBS_R_JSON);
-	expect_att_fail(att_text("", ",\"extra\":1", "\"abc\"", NULL, NULL, ""), KBS_R_JSON);
 	expect_att_fail(att_text("", "", "\"ab-c\"", NULL, NULL, ""), KBS_R_NONCE);
 	expect_att_fail(att_text("", "", "\"\"", NULL, NULL, ""), KBS_R_NONCE);
 	expect_att_fail(att_text("", "", "1", NULL, NULL, ""), KBS_R_NONCE);
@@ -404,9 +400,6 @@ static void test_attestation_malformed(void **state)
 	expect_att_fail(att_text("\"init-data\":{\"format\":\"toml\",\"body\":1},", "", "\"abc\"",
 				 NULL, NULL, ""),
 			KBS_R_INIT_DATA);
-	expect_att_fail(att_text("\"init-data\":{\"format\":\"toml\",\"body\":\"\",\"x\":1},", "",
-				 "\"abc\"", NULL, NULL, ""),
-			KBS_R_INIT_DATA);
 	expect_att_fail(att_text("\"init-data\":\"toml\",", "", "\"abc\"", NULL, NULL, ""),
 			KBS_R_INIT_DATA);
 	/* 0.1.0 style: evidence as a string */
@@ -419,10 +412,6 @@ static void test_attestation_malformed(void **state)
 	expect_att_fail(att_text("", "", "\"abc\"", NULL,
 				 "{\"primary_evidence\":{},\"additional_evidence\":null}", ""),
 			KBS_R_EVIDENCE);
-	expect_att_fail(att_text("", "", "\"abc\"", NULL,
-				 "{\"primary_evidence\":{},\"additional_evidence\":\"\",\"x\":1}",
-				 ""),
-			KBS_R_EVIDENCE);
 	/* kebab-case inside tee-evidence is wrong (snake_case there) */
 	expect_att_fail(att_text("", "", "\"abc\"", NULL,
 				 "{\"primary-evidence\":{},\"additional-evidence\":\"\"}", ""),
@@ -432,6 +421,55 @@ static void test_attestation_malformed(void **state)
 	expect_att_fail("{}", KBS_R_JSON);
 	expect_att_fail("", KBS_R_JSON);
 	expect_att_fail("[1]", KBS_R_JSON);
+}
+
+/* Unknown members of the envelopes are ignored (upstream's serde types do
+ * not deny them); what matters inside stays strict. */
+static void test_unknown_members(void **state)
+{
+	struct kbs_request r;
+	struct kbs_challenge c;
+	struct kbs_attestation a;
+	struct kbs_error_info e;
+	char *t = NULL;
+	static const char tok[] = "{\"token\":\"a.b.c\",\"x\":1,\"refresh\":{\"y\":[]}}";
+	static const char eb[] = "{\"type\":\"https://github.com/confidential-containers/kbs/"
+				 "errors/PolicyDeny\",\"detail\":\"d\",\"x\":1}";
+	(void)state;
+
+	assert_int_equal(req("{\"version\":\"0.4.0\",\"tee\":\"snp\",\"client-id\":\"c\","
+			     "\"x\":[1]}",
+			     &r),
+			 0);
+	assert_string_equal(r.tee, "snp");
+	kbs_request_done(&r);
+	assert_int_equal(chal("{\"nonce\":\"abc\",\"extra-params\":\"\",\"x\":1}", &c), 0);
+	assert_string_equal(c.nonce, "abc");
+	assert_int_equal(chal("{\"nonce\":\"abc\",\"extra-params\":{\"other\":1,"
+			      "\"selected-hash-algorithm\":\"sha512\"},\"timestamp\":5}",
+			      &c),
+			 0);
+	assert_int_equal(c.hash, KBS_HASH_SHA512);
+	assert_int_equal(att(att_text("\"init-data\":{\"format\":\"toml\",\"body\":\"\",\"x\":1},",
+				      ",\"extra\":1", "\"abc\"", NULL,
+				      "{\"primary_evidence\":{},\"additional_evidence\":\"\",\"x\":1}",
+				      ",\"client-id\":\"x\""),
+			     &a),
+			 0);
+	assert_string_equal(a.nonce, "abc");
+	kbs_attestation_done(&a);
+	assert_int_equal(kbs_token_response_parse(tok, strlen(tok), &t, &rsn), 0);
+	assert_string_equal(t, "a.b.c");
+	free(t);
+	assert_int_equal(kbs_error_parse(eb, strlen(eb), &e, &rsn), 0);
+	assert_string_equal(e.variant, "PolicyDeny");
+	/* ...but not inside the tee-pubkey: the JWK stays exact */
+	expect_att_fail(att_text("", "", "\"abc\"",
+				 "{\"kty\":\"EC\",\"crv\":\"P-256\",\"alg\":\"ECDH-ES+A256KW\","
+				 "\"x\":\"axfR8uEsQkf4vOblY6RA8ncDfYEt6zOg9KE5RdiYwpY\",\"y\":"
+				 "\"T-NC4v4af5uO5-tKfA-eFivOM1drMV7Oy7ZAaDe_UfU\",\"kid\":\"k\"}",
+				 NULL, ""),
+			KBS_R_PUBKEY);
 }
 
 static void test_attestation_build_rejects(void **state)
@@ -489,13 +527,6 @@ static void test_token_response(void **state)
 		assert_null(t);
 		assert_string_equal(rsn.code, KBS_R_TOKEN);
 	}
-	{
-		static const char extra[] = "{\"token\":\"a.b.c\",\"x\":1}";
-
-		assert_int_equal(kbs_token_response_parse(extra, strlen(extra), &t, &rsn),
-				 -EBADMSG);
-	}
-	assert_string_equal(rsn.code, KBS_R_JSON);
 	assert_int_equal(kbs_token_response_build("a.b", &s, &rsn), -EINVAL);
 	assert_string_equal(rsn.code, KBS_R_TOKEN);
 	assert_int_equal(kbs_token_response_build(NULL, &s, &rsn), -EINVAL);
@@ -568,8 +599,6 @@ static void test_error_body_malformed(void **state)
 		"{\"type\":\"https://github.com/confidential-containers/kbs/errors/A\"}");
 	expect_error_parse_fail("{\"type\":\"https://github.com/confidential-containers/kbs/errors/"
 				"A\",\"detail\":1}");
-	expect_error_parse_fail("{\"type\":\"https://github.com/confidential-containers/kbs/errors/"
-				"A\",\"detail\":\"\",\"x\":1}");
 	expect_error_parse_fail("{\"detail\":\"x\"}");
 	expect_error_parse_fail("Unauthorized");
 	expect_error_parse_fail("");
@@ -633,6 +662,7 @@ int main(void)
 		cmocka_unit_test(test_attestation_roundtrip),
 		cmocka_unit_test(test_attestation_trustee_form),
 		cmocka_unit_test(test_attestation_malformed),
+		cmocka_unit_test(test_unknown_members),
 		cmocka_unit_test(test_attestation_build_rejects),
 		cmocka_unit_test(test_token_response),
 		cmocka_unit_test(test_error_body),
