@@ -161,14 +161,67 @@ $(O)/lib%.a:
 	@rm -f $@
 	$(Q)$(AR) rcs $@ $^
 
-$(BIN_GUEST): $(call obj,src/ccunlock/main.c $(GUEST_PROV_REL)) $(LIB_CLI) $(LIB_GUEST) $(LIB_CORE)
-	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS_GUEST)
+# ---------------------------------------------------------------- static guest
+# The guest binaries (build/ccunlock and build/test/ccunlock) of a release
+# build are one statically linked PIE each: the initramfs carries no library
+# on their behalf. jansson, json-c, libargon2 and libuuid come from Debian's
+# own static archives (lib*-dev); OpenSSL (no engines/DSO, no legacy
+# algorithms), libcurl (HTTPS only), libdevmapper (no udev sync) and
+# libcryptsetup (OpenSSL backend, no token plugins) are built once
+# from Debian 12's pinned source packages into $(DEPS_DIR) by
+# tools/static-deps.sh (tools/static-deps.lock; docs/DESIGN.md). A stamp file
+# per dependency keeps `make` from rebuilding them; bumping the lock does.
+# STATIC_GUEST=no links the guest dynamically (sanitizer, fuzz, debug and
+# coverage builds always do).
+STATIC_GUEST ?= $(if $(filter release,$(MODE)),yes,no)
+DEPS_DIR     ?= build/deps
+DEPS_PREFIX  := $(abspath $(DEPS_DIR))/prefix
+DEPS_NAMES   := openssl curl lvm2 cryptsetup
+DEPS_STAMPS  := $(addprefix $(DEPS_DIR)/stamp-,$(DEPS_NAMES))
+STATIC_PC     = PKG_CONFIG_PATH=$(DEPS_PREFIX)/lib/pkgconfig $(PKG_CONFIG) --static
 
-$(BIN_GUEST_TEST): $(call obj,src/ccunlock/main.c $(GUEST_PROV_TEST)) $(LIB_CLI) $(LIB_GUEST) $(LIB_SIM) $(LIB_CORE)
+ifeq ($(STATIC_GUEST),yes)
+GUEST_LINK_KIND := (static-pie)
+GUEST_LINK_DEPS := $(DEPS_STAMPS)
+# --gc-sections drops what the archives carry but the guest never calls.
+GUEST_LDFLAGS    = -static-pie -Wl,-z,relro -Wl,-z,now -Wl,-z,noexecstack -Wl,--gc-sections \
+	$(LDFLAGS)
+GUEST_LIBS       = -L$(DEPS_PREFIX)/lib \
+	$(shell $(STATIC_PC) --libs $(PKGS_GUEST) $(PKGS_CORE) 2>/dev/null) -lpthread
+else
+GUEST_LINK_KIND :=
+GUEST_LINK_DEPS :=
+GUEST_LDFLAGS    = $(ALL_LDFLAGS)
+GUEST_LIBS       = $(LIBS_GUEST)
+endif
+
+.PHONY: static-deps
+static-deps: $(DEPS_STAMPS)
+
+# Ordered: libcurl and libcryptsetup are configured against the OpenSSL and
+# the libdevmapper built here.
+$(DEPS_DIR)/stamp-curl: $(DEPS_DIR)/stamp-openssl
+$(DEPS_DIR)/stamp-cryptsetup: $(DEPS_DIR)/stamp-lvm2 $(DEPS_DIR)/stamp-openssl
+$(DEPS_DIR)/stamp-%: tools/static-deps.lock
+	@rm -f $@
+	DEPS=$(abspath $(DEPS_DIR)) JOBS=2 tools/static-deps.sh $*
+
+# The guest link rules: the objects of each guest binary are listed once
+# (GUEST_OBJS_*); GUEST_LDFLAGS and GUEST_LIBS link them statically or dynamically (see the
+# static guest section above). A new guest part adds its library here.
+GUEST_OBJS_REL  = $(call obj,src/ccunlock/main.c $(GUEST_PROV_REL)) $(LIB_CLI) $(LIB_GUEST) \
+	$(LIB_CORE)
+GUEST_OBJS_TEST = $(call obj,src/ccunlock/main.c $(GUEST_PROV_TEST)) $(LIB_CLI) $(LIB_GUEST) \
+	$(LIB_SIM) $(LIB_CORE)
+
+$(BIN_GUEST): $(GUEST_OBJS_REL) $(GUEST_LINK_DEPS)
+	@$(if $(Q),echo "  LD      $@ $(GUEST_LINK_KIND)")
+	$(Q)$(CC) $(GUEST_LDFLAGS) -o $@ $(GUEST_OBJS_REL) $(GUEST_LIBS)
+
+$(BIN_GUEST_TEST): $(GUEST_OBJS_TEST) $(GUEST_LINK_DEPS)
 	@mkdir -p $(dir $@)
-	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS_GUEST)
+	@$(if $(Q),echo "  LD      $@ $(GUEST_LINK_KIND)")
+	$(Q)$(CC) $(GUEST_LDFLAGS) -o $@ $(GUEST_OBJS_TEST) $(GUEST_LIBS)
 
 $(BIN_BROKER): $(call obj,src/broker/main.c) $(LIB_BROKER) $(LIB_CORE)
 	@$(if $(Q),echo "  LD      $@")

@@ -274,12 +274,12 @@ trap bb_cleanup EXIT
 vm_image sd dracut-systemd main+device
 [ -z "${VM_IMG_FAILED_sd:-}" ] || vm_setup_failed "ccunlock initramfs: $VM_IMG_FAILED_sd"
 BB_CCU_IMG=$VM_D/initrd-sd.img
-BB_CCU_APPEND="console=ttyS0 root=/dev/mapper/$VM_ROOT_NAME ro"
+BB_CCU_APPEND="console=ttyS0 root=/dev/mapper/$VM_ROOT_NAME ro no_timer_check"
 
 BB_CLEVIS=yes
 bb_clevis_setup || BB_CLEVIS=no
 BB_CLEVIS_IMG=$VM_D/initrd-clevis.img
-BB_CLEVIS_APPEND="console=ttyS0 root=/dev/mapper/$VM_ROOT_NAME ro"
+BB_CLEVIS_APPEND="console=ttyS0 root=/dev/mapper/$VM_ROOT_NAME ro no_timer_check"
 if [ "$BB_CLEVIS" = yes ]; then
 	BB_CLEVIS_APPEND="$BB_CLEVIS_APPEND rd.luks.uuid=$BB_CLEVIS_UUID"
 	BB_CLEVIS_APPEND="$BB_CLEVIS_APPEND rd.luks.name=$BB_CLEVIS_UUID=$VM_ROOT_NAME"

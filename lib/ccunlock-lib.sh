@@ -670,12 +670,56 @@ ccu_build_host_path() {
 	esac
 }
 
+# ccu_build_le FILE OFFSET COUNT: the COUNT-byte little-endian number at
+# OFFSET of FILE (fails when the file is shorter).
+ccu_build_le() {
+	od -An -v -tu1 -j "$2" -N "$3" "$1" 2>/dev/null | awk -v want="$3" '
+		{ for (i = 1; i <= NF; i++) b[n++] = $i }
+		END { if (n != want) exit 1; v = 0; for (i = n - 1; i >= 0; i--) v = v * 256 + b[i]; printf "%d\n", v }'
+}
+
+# Program headers read at most: a static PIE has about a dozen.
+CCU_BUILD_ELF_PHNUM_MAX=64
+
+# ccu_build_dynamic BIN: true when BIN is an ELF file that needs a program
+# interpreter (ld.so and shared libraries), or one this reader cannot judge
+# (big-endian, too many program headers). The initramfs gets the guest
+# binary alone, so only a statically linked one is accepted; a non-ELF file
+# (a test stand-in) is not judged here.
+ccu_build_dynamic() {
+	[ "$(od -An -tx1 -N4 "$1" 2>/dev/null | tr -d ' \n')" = 7f454c46 ] || return 1
+	[ "$(ccu_build_le "$1" 5 1)" = 1 ] || return 0
+	case $(ccu_build_le "$1" 4 1) in
+	2)
+		ccu_bd_off=$(ccu_build_le "$1" 32 8) && ccu_bd_sz=$(ccu_build_le "$1" 54 2) &&
+			ccu_bd_n=$(ccu_build_le "$1" 56 2) || return 0
+		;;
+	1)
+		ccu_bd_off=$(ccu_build_le "$1" 28 4) && ccu_bd_sz=$(ccu_build_le "$1" 42 2) &&
+			ccu_bd_n=$(ccu_build_le "$1" 44 2) || return 0
+		;;
+	*) return 0 ;;
+	esac
+	[ "$ccu_bd_n" -le "$CCU_BUILD_ELF_PHNUM_MAX" ] || return 0
+	ccu_bd_i=0
+	while [ "$ccu_bd_i" -lt "$ccu_bd_n" ]; do
+		# p_type 3 is PT_INTERP
+		ccu_bd_t=$(ccu_build_le "$1" $((ccu_bd_off + ccu_bd_i * ccu_bd_sz)) 4) || return 0
+		[ "$ccu_bd_t" = 3 ] && return 0
+		ccu_bd_i=$((ccu_bd_i + 1))
+	done
+	return 1
+}
+
 # ccu_build_check BIN CONFDIR: the binary, the configuration and every file
 # it names are there. Returns 1 after listing every problem.
 ccu_build_check() {
 	ccu_bc_rc=0
 	if ! [ -f "$1" ] || ! [ -x "$1" ]; then
 		ccu_build_error "guest binary $1 is missing or not executable"
+		ccu_bc_rc=1
+	elif ccu_build_dynamic "$1"; then
+		ccu_build_error "guest binary $1 is dynamically linked; the initramfs gets it without shared libraries (build the static one: make, STATIC_GUEST=yes)"
 		ccu_bc_rc=1
 	fi
 	ccu_bc_conf=$2/ccunlock.conf
@@ -812,14 +856,15 @@ ccu_build_owned_names() {
 # The build host's crypttab (cryptsetup-initramfs reads the same file).
 CCU_BUILD_CRYPTTAB=/etc/crypttab
 
-# Where the build host keeps the device-mapper udev rules (first match wins).
-CCU_DM_RULES_DIRS="/etc/udev/rules.d /lib/udev/rules.d /usr/lib/udev/rules.d"
+# The dmsetup package's initramfs-tools hook (device-mapper udev rules).
+CCU_DM_HOOK=/usr/share/initramfs-tools/hooks/dmsetup
 
-# ccu_itools_copy exec|file SRC DST: copy_exec / copy_file, then make sure the
+# ccu_itools_copy exec|bin|file SRC DST: copy_exec / copy_file, then make sure the
 # file really is in the image ("already there" is fine).
 ccu_itools_copy() {
 	case $1 in
 	exec) copy_exec "$2" "$3" ;;
+	bin) copy_file binary "$2" "$3" ;;
 	*) copy_file config "$2" "$3" ;;
 	esac
 	if ! [ -e "${DESTDIR}$3" ] && ! [ -e "${DESTDIR}/usr$3" ]; then
@@ -865,7 +910,8 @@ ccu_itools_hook() {
 		ccu_build_error "refusing to build an initramfs that cannot unlock"
 		return 1
 	fi
-	ccu_itools_copy exec "$ccu_ih_bin" "$CCU_BIN" || return 1
+	# The static binary alone: no library is copied on its behalf.
+	ccu_itools_copy bin "$ccu_ih_bin" "$CCU_BIN" || return 1
 	ccu_itools_copy file "$ccu_ih_lib" "$CCU_LIB_IMAGE" || return 1
 	ccu_build_files "$ccu_ih_confdir" | {
 		while read -r ccu_ih_src ccu_ih_dst; do
@@ -891,24 +937,17 @@ ccu_itools_hook() {
 		return 1
 	fi
 
-	# libdevmapper waits for udev to confirm each device: the rules and
-	# dmsetup must be in the image (the dmsetup package's hook adds them when
-	# it is installed; do it here otherwise).
-	for ccu_ih_r in 55-dm.rules 60-persistent-storage-dm.rules 95-dm-notify.rules; do
-		[ -e "${DESTDIR}/usr/lib/udev/rules.d/$ccu_ih_r" ] && continue
-		[ -e "${DESTDIR}/lib/udev/rules.d/$ccu_ih_r" ] && continue
-		for ccu_ih_d in $CCU_DM_RULES_DIRS ''; do
-			if [ -z "$ccu_ih_d" ]; then
-				ccu_build_error "device-mapper udev rule $ccu_ih_r not found (install dmsetup)"
-				return 1
-			fi
-			[ -e "$ccu_ih_d/$ccu_ih_r" ] || continue
-			ccu_itools_copy file "$ccu_ih_d/$ccu_ih_r" "/usr/lib/udev/rules.d/$ccu_ih_r" || return 1
-			break
-		done
-	done
-	ccu_ih_dmsetup=$(command -v dmsetup) || ccu_ih_dmsetup=/sbin/dmsetup
-	ccu_itools_copy exec "$ccu_ih_dmsetup" /usr/sbin/dmsetup || return 1
+	# ccunlock's own libdevmapper does not wait for udev (no udev sync; it
+	# makes /dev/mapper/NAME itself), but the boot still needs udev to know
+	# the mapped root (13-dm-disk.rules gives wait-for-root its file system
+	# type). That is the image's device-mapper stack, not ours to copy: the
+	# dmsetup package's hook adds the rules and dmsetup. Without it the
+	# image could unlock but not mount the root: refuse.
+	if ! [ -e "${DESTDIR}/usr/lib/udev/rules.d/55-dm.rules" ] &&
+		! [ -e "${DESTDIR}/lib/udev/rules.d/55-dm.rules" ] && ! [ -e "$CCU_DM_HOOK" ]; then
+		ccu_build_error "the device-mapper udev rules will not be in the image (install dmsetup: $CCU_DM_HOOK)"
+		return 1
+	fi
 
 	if [ "$CCU_FALLBACK_PROMPT" = yes ]; then
 		ccu_ih_cs=$(command -v cryptsetup) || {

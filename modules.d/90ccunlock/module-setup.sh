@@ -103,8 +103,9 @@ install() {
 		return 1
 	fi
 
-	# The binary with its libraries, the library, the configuration + CA.
-	inst_binary "$ccu_m_bin" "$CCU_BIN" || return 1
+	# The static binary alone (ccu_build_check refused a dynamic one: no
+	# library is installed on its behalf), the library, the configuration + CA.
+	inst_simple "$ccu_m_bin" "$CCU_BIN" || return 1
 	inst_simple "${CCUNLOCK_LIB:-/usr/lib/ccunlock/ccunlock-lib.sh}" "$CCU_LIB_IMAGE" || return 1
 	ccu_m_files=$(ccu_build_files "$ccu_m_confdir") || return 1
 	while read -r ccu_m_src ccu_m_dst; do

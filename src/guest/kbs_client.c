@@ -19,6 +19,7 @@
 #include "kbs/kbs.h"
 #include "kbs/preimage.h"
 #include "guest/config.h"
+#include "guest/resolve.h"
 
 DEFINE_FREEP(EVP_PKEY, EVP_PKEY_free)
 
@@ -132,6 +133,10 @@ static int conn_open(struct conn *c, const char *url, const char *ca_file, struc
 	int r;
 
 	memset(c, 0, sizeof(*c));
+	r = guest_resolver_init();
+	if (r < 0)
+		return ccu_fail(err, r, "INTERNAL", "cannot configure host name resolution: %s",
+				strerror(-r));
 	r = ccu_read_file(ca_file, GUEST_KBS_CA_MAX, &ca, &len);
 	if (r < 0)
 		return ccu_fail(err, r, "CONFIG_CA", "broker_ca %s: %s", ca_file, strerror(-r));

@@ -121,7 +121,8 @@ systemd_flavour() {
 	run install
 	assert_success
 	run cat "$T/calls"
-	assert_line "inst_binary $T/bin/ccunlock /usr/sbin/ccunlock"
+	assert_line "inst_simple $T/bin/ccunlock /usr/sbin/ccunlock"
+	refute_line --partial inst_binary
 	assert_line "inst_simple $T/lib-build.sh /usr/lib/ccunlock/ccunlock-lib.sh"
 	assert_line "inst_simple $T/confdir/ccunlock.conf /etc/ccunlock/ccunlock.conf"
 	assert_line "inst_simple $T/confdir/ca.pem /etc/ccunlock/ca.pem"
@@ -151,13 +152,24 @@ systemd_flavour() {
 	assert_output "rd.neednet=1 rd.shell=0 rd.emergency=poweroff rd.luks=0 rd.retry=210"
 }
 
+@test "install: refuses a dynamically linked binary, installs nothing" {
+	cp /bin/true "$T/bin/ccunlock"
+	run install
+	assert_failure
+	assert_output --partial "is dynamically linked"
+	run cat "$T/calls"
+	assert_line "dfatal ccunlock: refusing to build an initramfs that cannot unlock"
+	refute_line --partial "inst_simple $T/bin/ccunlock"
+	refute_line --partial inst_hook
+}
+
 @test "install: refuses when the binary is missing, installs nothing" {
 	rm "$T/bin/ccunlock"
 	run install
 	assert_failure
 	run cat "$T/calls"
 	assert_line "dfatal ccunlock: refusing to build an initramfs that cannot unlock"
-	refute_line --partial inst_binary
+	refute_line --partial "inst_simple $T/bin/ccunlock"
 	refute_line --partial inst_hook
 }
 
@@ -166,7 +178,7 @@ systemd_flavour() {
 	run install
 	assert_failure
 	run cat "$T/calls"
-	refute_line --partial inst_binary
+	refute_line --partial "inst_simple $T/bin/ccunlock"
 }
 
 @test "install: refuses when the broker CA is missing" {
@@ -175,7 +187,7 @@ systemd_flavour() {
 	assert_failure
 	assert_output --partial "broker CA /etc/ccunlock/ca.pem"
 	run cat "$T/calls"
-	refute_line --partial inst_binary
+	refute_line --partial "inst_simple $T/bin/ccunlock"
 }
 
 @test "install: refuses when the library cannot be read" {

@@ -8,18 +8,17 @@ load early_boot_helpers
 setup() {
 	ccu_sandbox
 	export DESTDIR=$T/destdir version=6.1.0-test MODULESDIR=$T/kernel
-	mkdir -p "$DESTDIR/lib/modules/$version" "$MODULESDIR" "$T/kmods" "$T/rules" "$T/confdir"
+	mkdir -p "$DESTDIR/lib/modules/$version" "$MODULESDIR" "$T/kmods" "$T/confdir"
 	: >"$MODULESDIR/modules.builtin"
 	for m in dm_mod dm_crypt sev-guest virtio_net; do : >"$T/kmods/$m"; done
-	for r in 55-dm.rules 60-persistent-storage-dm.rules 95-dm-notify.rules; do
-		echo "# $r" >"$T/rules/$r"
-	done
+	# the dmsetup package's hook (it brings the device-mapper udev rules)
+	echo '# dmsetup hook' >"$T/dmsetup-hook"
 	ccu_fake_binary 0
 	printf 'broker_url = https://192.0.2.1:8443\nbroker_ca = /etc/ccunlock/ca.pem\n' \
 		>"$T/confdir/ccunlock.conf"
 	echo CA >"$T/confdir/ca.pem"
 	echo SECRET >"$T/confdir/admin.key"
-	printf '. %s\nCCU_BIN=/usr/sbin/ccunlock\nCCU_DM_RULES_DIRS=%s\n' "$T/lib.sh" "$T/rules" \
+	printf '. %s\nCCU_BIN=/usr/sbin/ccunlock\nCCU_DM_HOOK=%s\n' "$T/lib.sh" "$T/dmsetup-hook" \
 		>"$T/lib-build.sh"
 	export CCUNLOCK_BIN=$T/bin/ccunlock CCUNLOCK_CONFDIR=$T/confdir CCUNLOCK_LIB=$T/lib-build.sh
 	# initramfs-tools' hook-functions, reduced to what the hook uses
@@ -29,7 +28,8 @@ copy_file() {
 	t=${3:-$2}
 	[ -e "$DESTDIR$t" ] && return 1
 	mkdir -p "$DESTDIR$(dirname "$t")"
-	cp "$2" "$DESTDIR$t"
+	echo "copy_file $*" >>"$CCU_TEST_CALLS"
+	cp -p "$2" "$DESTDIR$t"
 }
 copy_exec() {
 	echo "copy_exec $*" >>"$CCU_TEST_CALLS"
@@ -53,7 +53,7 @@ EOS
 	assert_output ""
 }
 
-@test "hook: binary, library, configuration, CA, modules, device-mapper rules" {
+@test "hook: the binary alone, library, configuration, CA, modules" {
 	run "$HOOK"
 	assert_success
 	[ -x "$DESTDIR/usr/sbin/ccunlock" ]
@@ -61,17 +61,25 @@ EOS
 	assert_equal "$(cat "$DESTDIR/etc/ccunlock/ca.pem")" CA
 	cmp "$T/confdir/ccunlock.conf" "$DESTDIR/etc/ccunlock/ccunlock.conf"
 	[ ! -e "$DESTDIR/etc/ccunlock/admin.key" ]
-	for r in 55-dm.rules 60-persistent-storage-dm.rules 95-dm-notify.rules; do
-		[ -f "$DESTDIR/usr/lib/udev/rules.d/$r" ]
-	done
 	run cat "$T/calls"
-	assert_line "copy_exec $T/bin/ccunlock /usr/sbin/ccunlock"
-	assert_line "copy_exec $T/bin/dmsetup /usr/sbin/dmsetup"
+	assert_line "copy_file binary $T/bin/ccunlock /usr/sbin/ccunlock"
+	# nothing is copied with its libraries on our behalf
+	refute_line --partial copy_exec
+	refute_line --partial dmsetup
 	assert_line --regexp '^manual_add_modules dm_mod dm_crypt xts .*aes_generic .*algif_skcipher .*sev-guest tsm_report .*virtio_net'
 	refute_line --partial cryptsetup
 }
 
-@test "hook: device-mapper rules already in the image are kept" {
+@test "hook: refuses a dynamically linked guest binary" {
+	cp /bin/true "$T/bin/ccunlock"
+	run "$HOOK"
+	assert_failure
+	assert_output --partial "is dynamically linked"
+	[ ! -e "$DESTDIR/usr/sbin/ccunlock" ]
+}
+
+@test "hook: device-mapper rules already in the image will do" {
+	rm "$T/dmsetup-hook"
 	mkdir -p "$DESTDIR/usr/lib/udev/rules.d"
 	echo mine >"$DESTDIR/usr/lib/udev/rules.d/55-dm.rules"
 	run "$HOOK"
@@ -163,11 +171,11 @@ EOS
 	assert_success
 }
 
-@test "hook: fails the build without the device-mapper udev rules" {
-	rm "$T/rules/95-dm-notify.rules"
+@test "hook: fails the build when the image gets no device-mapper udev rules" {
+	rm "$T/dmsetup-hook"
 	run "$HOOK"
 	assert_failure
-	assert_output --partial "95-dm-notify.rules not found"
+	assert_output --partial "device-mapper udev rules will not be in the image"
 }
 
 @test "hook: FALLBACK_PROMPT=yes builds carry cryptsetup" {

@@ -24,6 +24,7 @@ check "setup" setup_broker "$T"
 : >"$T/acked"
 
 WRITERS=3
+ACK_WAIT_MAX=600 # polls of 0.1 s for a round's first acknowledged write
 
 # writer ROUND ID: POST resources until the broker goes away; record each 200
 # (one short line per append, so concurrent writers' lines stay whole).
@@ -53,7 +54,17 @@ for round in $(seq 1 $ROUNDS); do
 		writer "$round" "$w" &
 		WRITER_PID="$WRITER_PID $!"
 	done
-	# Varied moments: 0.2 s to 1.0 s into the writes, plus up to 0.25 s jitter.
+	# The kill comes after the round's first acknowledged write (on a busy
+	# host the first TLS handshakes may take a while: what is under test is a
+	# kill *during* writes, whatever the host's speed), bounded by
+	# ACK_WAIT_MAX polls, then at varied moments: 0.2 s to 1.0 s later, plus
+	# up to 0.25 s jitter.
+	_n=0
+	while ! grep -q "^crash/r$round/" "$T/acked" && [ "$_n" -lt "$ACK_WAIT_MAX" ] &&
+		kill -0 "$BROKER_PID" 2>/dev/null; do
+		sleep 0.1
+		_n=$((_n + 1))
+	done
 	sleep "$(awk -v r="$round" -v j="$(od -An -N1 -tu1 /dev/urandom)" \
 		'BEGIN { printf "%.3f", r * 0.2 + j / 1000 }')"
 	kill -KILL "$BROKER_PID"

@@ -21,7 +21,9 @@ start_broker() {
 	# shellcheck disable=SC2034
 	BROKER_PID=$!
 	_i=0
-	while [ ! -s "$1/port" ] && [ $_i -lt 100 ]; do
+	# a broker that exits has failed; one still starting on a busy host
+	# gets up to 600 polls (60 s and more)
+	while [ ! -s "$1/port" ] && [ $_i -lt 600 ] && kill -0 "$BROKER_PID" 2>/dev/null; do
 		sleep 0.1
 		_i=$((_i + 1))
 	done

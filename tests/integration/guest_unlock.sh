@@ -63,7 +63,8 @@ fi
 "$KBS" serve --config "$T/broker.conf" 2>"$T/serve.log" &
 BROKER_PID=$!
 i=0
-while [ ! -s "$T/port" ] && [ $i -lt 100 ]; do
+# a broker that exits has failed; a slow start on a busy host is no failure
+while [ ! -s "$T/port" ] && [ $i -lt 600 ] && kill -0 "$BROKER_PID" 2>/dev/null; do
 	sleep 0.1
 	i=$((i + 1))
 done
@@ -203,7 +204,7 @@ while True:
 ' >"$T/silent" &
 SILENT_PID=$!
 i=0
-while [ ! -s "$T/silent" ] && [ $i -lt 50 ]; do
+while [ ! -s "$T/silent" ] && [ $i -lt 600 ] && kill -0 "$SILENT_PID" 2>/dev/null; do
 	sleep 0.1
 	i=$((i + 1))
 done

@@ -8,8 +8,9 @@ vm_image sd dracut-systemd main+device  # `device = UUID=...` configured
 vm_image sd-debug dracut-systemd debug  # the simulated guest policy allows debugging
 vm_image sd-host dracut-systemd main+device+hostonly  # hostonly, root in the host's crypttab
 vm_image sd-fb dracut-systemd main+device+fallback    # built with FALLBACK_PROMPT=yes
+vm_image sd-name dracut-systemd main+device+name      # broker_url by host name (/etc/hosts)
 
-vm_plan 15
+vm_plan 16
 vm_case sd good allow root "good boot: unlocked, root reached"
 vm_case sd good down 'refuse:ccunlock: [A-Z_]*(UNREACHABLE|NETWORK)[A-Z_]*: ' \
 	"broker down for the whole deadline: powered off" rd.ccunlock.deadline=10
@@ -34,5 +35,7 @@ vm_case sd-fb good down fallback \
 	"FALLBACK_PROMPT=yes build, broker down: the passphrase prompt opens the root" rd.ccunlock.deadline=10
 vm_case sd good+decoy allow 'refuse:ccunlock: ROOT_MISMATCH: .*/dev/vdb' \
 	"root=/dev/vdb (the provider's disk): refused after the unlock, before the hand-over" root=/dev/vdb
+vm_case sd-name good allow root \
+	"broker by host name, mapped in the image's /etc/hosts (static binary): root reached"
 vm_shell_summary
 vm_finish

@@ -6,8 +6,9 @@
 vm_setup initramfs-tools
 vm_image it itools
 vm_image it-fb itools main+device+fallback  # built with FALLBACK_PROMPT=yes
+vm_image it-name itools main+name           # broker_url by host name (/etc/hosts)
 
-vm_plan 8
+vm_plan 9
 vm_case it good allow root "good boot: unlocked, root reached"
 vm_case it good down 'refuse:ccunlock: [A-Z_]*(UNREACHABLE|NETWORK)[A-Z_]*: ' \
 	"broker down for the whole deadline: powered off" rd.ccunlock.deadline=10
@@ -20,5 +21,7 @@ vm_case it good+decoy allow 'refuse:ccunlock: ROOT_MISMATCH: .*/dev/vdb' \
 vm_case it good allow "refuse:ccunlock: CMDLINE_REFUSED[A-Z_]*: .*cryptopts=" \
 	"cryptopts= (a crypttab of the provider's): refused" \
 	cryptopts=target=pwn,source=/dev/vda,keyscript=/bin/sh
+vm_case it-name good allow root \
+	"broker by host name, mapped in the image's /etc/hosts (static binary): root reached"
 vm_shell_summary
 vm_finish

@@ -67,7 +67,7 @@ vm_provider_setup() {
 	# The simulated SEV-SNP platform (test ARK -> ASK -> VCEK), as make demo.
 	"$VM_RP_SIM" init "$VM_RP/sim" --product genoa >&2 || return 1
 	# The broker's TLS identity, signed by a CA the image pins.
-	ccu_make_tls "$VM_RP" "IP:10.0.2.2,IP:127.0.0.1" || return 1
+	ccu_make_tls "$VM_RP" "IP:10.0.2.2,IP:127.0.0.1,DNS:$VM_BROKER_NAME" || return 1
 	# Admin: an Ed25519 key pair (docs/kbs-admin-api.md).
 	"$VM_RP_KBS" admin-keygen --out "$VM_RP/admin" >&2 || return 1
 	# The broker's configuration, on the port the harness chose.
