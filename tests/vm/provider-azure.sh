@@ -105,7 +105,7 @@ vm_az_calibrate() {
 vm_provider_setup() {
 	VM_RP=${1:?vm_provider_setup needs a directory}
 	"$VM_RP_SIM" init "$VM_RP/sim" --product genoa >&2 || return 1
-	ccu_make_tls "$VM_RP" "IP:10.0.2.2,IP:127.0.0.1" || return 1
+	ccu_make_tls "$VM_RP" "IP:10.0.2.2,IP:127.0.0.1,DNS:$VM_BROKER_NAME" || return 1
 	"$VM_RP_KBS" admin-keygen --out "$VM_RP/admin" >&2 || return 1
 	ccu_broker_conf "$VM_RP" "127.0.0.1:$VM_PORT"
 	# Azure evidence carries the VCEK alone: ASK and ARK from the cache.
