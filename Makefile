@@ -6,12 +6,18 @@
 #   make lint       cppcheck, clang-tidy, shellcheck
 #   make fuzz       builds the libFuzzer targets (clang) and runs each briefly
 #   make demo       the main job, end to end
+#   make man        the man pages, from docs/*.8.md (go-md2man), in build/man/
 #   make install    DESTDIR=... PREFIX=/usr
 #
 # Sources are found by wildcard: a new src/<part>/x.c joins its part, a new
 # tests/unit/test_x.c becomes a test binary, tests/fuzz/fuzz_x.c a fuzz target.
-# Files named *_sim.c or sim*.c are simulator code: linked only into test
-# builds (build/test/...), never into the release binaries.
+# Test-only code lives in its own directories, src/testonly/ (the SEV-SNP
+# simulator, the simulated evidence provider, the test binary's hooks; laid
+# out by part, src/testonly/<part>/x.c, with its headers found through
+# -Isrc/testonly) and src/tools/ (the test tools): release binaries never
+# compile anything from them, whatever the file names. A simulator file
+# (*_sim.c, sim*.c) anywhere else stops the build with an error: move it
+# under src/testonly/<part>/ (git mv).
 
 O        ?= build
 MODE     ?= release
@@ -24,6 +30,14 @@ SYSCONFDIR ?= /etc
 UNITDIR  ?= $(LIBDIR)/systemd/system
 DRACUTDIR ?= $(LIBDIR)/dracut/modules.d
 ITDIR    ?= $(DATADIR)/initramfs-tools
+MANDIR   ?= $(DATADIR)/man
+
+# Warnings are errors in the tree's own builds (developers, CI: WERROR=1);
+# a distribution build passes its own flags and WERROR=0 (debian/rules), so
+# a newer compiler's new warning does not fail a package build.
+WERROR ?= 1
+# Lint lanes (clang-tidy files at once).
+LINT_JOBS ?= $(shell nproc 2>/dev/null || echo 1)
 
 # Build-time fail-closed action of the early-boot hooks: poweroff or reboot.
 FAIL_ACTION ?= poweroff
@@ -34,24 +48,29 @@ FALLBACK_PROMPT ?= no
 PKG_CONFIG ?= pkg-config
 PKGS_CORE   := libcrypto jansson
 PKGS_GUEST  := libcurl libcryptsetup
-PKGS_BROKER := sqlite3 libevent libevent_openssl libevent_pthreads libssl libcurl
+PKGS_BROKER := sqlite3 libpq libevent libevent_openssl libevent_pthreads libssl libcurl
 PKGS_TEST   := cmocka
 
 pc_cflags = $(shell $(PKG_CONFIG) --cflags $(1))
 pc_libs   = $(shell $(PKG_CONFIG) --libs $(1))
 
-WARN := -Wall -Wextra -Werror -Wformat=2 -Werror=format-security -Wshadow \
+WARN := -Wall -Wextra $(if $(filter 1,$(WERROR)),-Werror) -Wformat=2 -Werror=format-security -Wshadow \
 	-Wstrict-prototypes -Wmissing-prototypes -Wmissing-declarations \
 	-Wpointer-arith -Wcast-qual -Wwrite-strings -Wvla -Wundef \
 	-Wimplicit-fallthrough -Wold-style-definition -Wredundant-decls \
 	-Wnested-externs
 
-BASE_CFLAGS := -std=c11 -D_GNU_SOURCE -Isrc -fno-common -pipe -g
+BASE_CFLAGS := -std=c11 -D_GNU_SOURCE -Isrc -Isrc/testonly -fno-common -pipe -g
+
+# Control-flow protection (CET) exists on x86 only; other architectures
+# (arm64: -mbranch-protection) get none rather than a compiler error.
+TARGET_ARCH_CC := $(shell $(CC) -dumpmachine 2>/dev/null)
+CF_PROTECTION := $(if $(filter x86_64-% i386-% i486-% i586-% i686-%,$(TARGET_ARCH_CC)),-fcf-protection=full)
 
 ifeq ($(MODE),release)
 CC ?= cc
 OPT_CFLAGS := -O2 -U_FORTIFY_SOURCE -D_FORTIFY_SOURCE=3 -fstack-protector-strong \
-	-fstack-clash-protection -fcf-protection=full -fPIE
+	-fstack-clash-protection $(CF_PROTECTION) -fPIE
 OPT_LDFLAGS := -pie -Wl,-z,relro -Wl,-z,now -Wl,-z,noexecstack -Wl,--as-needed
 else ifeq ($(MODE),san)
 OPT_CFLAGS := -O1 -fPIE -fno-omit-frame-pointer -fsanitize=address,undefined \
@@ -84,12 +103,21 @@ LIBS_GUEST  = $(call pc_libs,$(PKGS_GUEST)) $(LIBS_CORE)
 LIBS_BROKER = $(call pc_libs,$(PKGS_BROKER)) $(LIBS_CORE) -lpthread
 LIBS_ALL    = $(call pc_libs,$(PKGS_GUEST) $(PKGS_BROKER)) $(LIBS_CORE) -lpthread
 
-is_sim = $(filter %_sim.c src/snp/sim%.c,$(1))
+TESTONLY_DIR := src/testonly
+TEST_TOOLS_DIR := src/tools
+# Release parts: src/<part>/*.c outside the test-only directories.
+STRAY_SIM := $(filter-out $(TESTONLY_DIR)/% $(TEST_TOOLS_DIR)/%,\
+	$(wildcard src/*/*_sim.c src/*/sim*.c src/*/*/*_sim.c src/*/*/sim*.c))
+ifneq ($(STRAY_SIM),)
+$(error simulator code outside $(TESTONLY_DIR)/: $(STRAY_SIM); move it to $(TESTONLY_DIR)/<part>/ (git mv))
+endif
 
 CORE_SRC   := $(wildcard src/common/*.c src/snp/*.c src/kbs/*.c src/measure/*.c)
-CORE_REL   := $(filter-out $(call is_sim,$(CORE_SRC)),$(CORE_SRC))
-SIM_SRC    := $(call is_sim,$(CORE_SRC) $(wildcard src/guest/*.c))
-GUEST_SRC  := $(filter-out $(call is_sim,$(wildcard src/guest/*.c)) src/guest/providers_test.c,$(wildcard src/guest/*.c))
+CORE_REL   := $(CORE_SRC)
+# The test binary's provider table; every other test-only file is in LIB_SIM.
+GUEST_PROV_TEST := $(wildcard $(TESTONLY_DIR)/guest/providers_test.c)
+SIM_SRC    := $(filter-out $(GUEST_PROV_TEST),$(wildcard $(TESTONLY_DIR)/*.c $(TESTONLY_DIR)/*/*.c))
+GUEST_SRC  := $(wildcard src/guest/*.c)
 CLI_SRC    := $(filter-out src/ccunlock/main.c,$(wildcard src/ccunlock/*.c))
 BROKER_SRC := $(filter-out src/broker/main.c,$(wildcard src/broker/*.c))
 
@@ -102,9 +130,9 @@ LIB_CLI    := $(O)/libccu-cli.a
 LIB_BROKER := $(O)/libccu-broker.a
 
 # The guest binary picks its evidence providers from a table; the release
-# table (providers_release.c) has no simulator, the test table adds it.
+# table (providers_release.c) has no simulator and no test hooks, the test
+# table (src/testonly/guest/providers_test.c) adds them.
 GUEST_PROV_REL  := $(wildcard src/guest/providers_release.c)
-GUEST_PROV_TEST := $(wildcard src/guest/providers_test.c)
 GUEST_SRC := $(filter-out $(GUEST_PROV_REL),$(GUEST_SRC))
 
 BIN_GUEST      := $(O)/ccunlock
@@ -131,7 +159,13 @@ BINS := $(if $(HAVE_GUEST_MAIN),$(BIN_GUEST)) $(if $(HAVE_BROKER_MAIN),$(BIN_BRO
 TEST_BINS := $(if $(HAVE_GUEST_MAIN),$(BIN_GUEST_TEST)) $(if $(HAVE_SIM_TOOL),$(BIN_SIM)) \
 	$(if $(HAVE_KBS_CLIENT),$(BIN_KBS_CLIENT)) $(BIN_BENCH_VERIFY)
 
-.PHONY: all test-bins check check-san check-valgrind lint fuzz fuzz-build demo install \
+# Man pages: docs/NAME.SECTION.md -> $(O)/man/NAME.SECTION. The markdown's
+# first line "# NAME(SECTION)" becomes go-md2man's title line.
+MD2MAN  ?= go-md2man
+MAN_SRC := $(wildcard docs/*.[1-8].md)
+MAN_PAGES := $(patsubst docs/%.md,$(O)/man/%,$(MAN_SRC))
+
+.PHONY: all test-bins check man check-san check-valgrind lint fuzz fuzz-build demo install \
 	clean deps-check deps-demo unit bench
 
 all: $(BINS)
@@ -211,8 +245,8 @@ $(DEPS_DIR)/stamp-%: tools/static-deps.lock
 # static guest section above). A new guest part adds its library here.
 GUEST_OBJS_REL  = $(call obj,src/ccunlock/main.c $(GUEST_PROV_REL)) $(LIB_CLI) $(LIB_GUEST) \
 	$(LIB_CORE)
-GUEST_OBJS_TEST = $(call obj,src/ccunlock/main.c $(GUEST_PROV_TEST)) $(LIB_CLI) $(LIB_GUEST) \
-	$(LIB_SIM) $(LIB_CORE)
+GUEST_OBJS_TEST = $(call obj,src/ccunlock/main.c $(GUEST_PROV_TEST)) $(LIB_CLI) $(LIB_SIM) \
+	$(LIB_GUEST) $(LIB_CORE)
 
 $(BIN_GUEST): $(GUEST_OBJS_REL) $(GUEST_LINK_DEPS)
 	@$(if $(Q),echo "  LD      $@ $(GUEST_LINK_KIND)")
@@ -243,7 +277,7 @@ $(BIN_BENCH_VERIFY): $(call obj,src/tools/bench-verify.c) $(LIB_CORE)
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS_CORE)
 
 TEST_LIBS := $(if $(BROKER_SRC),$(LIB_BROKER)) $(if $(CLI_SRC),$(LIB_CLI)) \
-	$(if $(GUEST_SRC),$(LIB_GUEST)) $(if $(SIM_SRC),$(LIB_SIM)) $(LIB_CORE)
+	$(if $(SIM_SRC),$(LIB_SIM)) $(if $(GUEST_SRC),$(LIB_GUEST)) $(LIB_CORE)
 
 $(O)/tests/%: $(O)/obj/tests/unit/%.o $(call obj,$(TEST_HELPER_SRC)) $(TEST_LIBS)
 	@mkdir -p $(dir $@)
@@ -295,10 +329,11 @@ fuzz: deps-check fuzz-build
 SHELL_FILES = $(shell tools/shell-files.sh)
 lint: deps-check
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability,performance \
-		--inline-suppr --std=c11 -D_GNU_SOURCE -Isrc --suppress=missingIncludeSystem \
+		--inline-suppr --std=c11 -D_GNU_SOURCE -Isrc -Isrc/testonly --suppress=missingIncludeSystem \
 		src tests/unit tests/fuzz
-	clang-tidy --quiet $(wildcard src/*/*.c) -- $(BASE_CFLAGS) -Wno-unknown-warning-option \
-		$(call pc_cflags,$(PKGS_CORE) $(PKGS_GUEST) $(PKGS_BROKER))
+	printf '%s\n' $(wildcard src/*/*.c src/testonly/*/*.c) | xargs -P $(LINT_JOBS) -n 4 \
+		sh -c 'exec clang-tidy --quiet "$$@" -- $(BASE_CFLAGS) -Wno-unknown-warning-option \
+		$(call pc_cflags,$(PKGS_CORE) $(PKGS_GUEST) $(PKGS_BROKER))' clang-tidy
 	shellcheck $(SHELL_FILES)
 
 # ---------------------------------------------------------------- demo, bench
@@ -310,11 +345,26 @@ bench: deps-check
 	$(MAKE) test-bins
 	O=$(O) bench/run-all.sh
 
+# ---------------------------------------------------------------- man pages
+man: $(MAN_PAGES)
+
+$(O)/man/%: docs/%.md
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  MAN     $@")
+	$(Q)sed '1s/^# \([a-z-]*\)(\([0-9]\))$$/# \1 \2 "" "ccunlock" "System Administration"/' $< | \
+		$(MD2MAN) >$@.tmp
+	$(Q)grep -q '^\.TH [a-z-]* [0-9] ' $@.tmp || { echo "$<: first line must be '# NAME(SECTION)'" >&2; rm -f $@.tmp; exit 1; }
+	$(Q)mv -f $@.tmp $@
+
 # ---------------------------------------------------------------- install
-install: all
+install: all man
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(UNITDIR) $(DESTDIR)$(LIBDIR)/sysusers.d \
 		$(DESTDIR)$(DATADIR)/ccunlock
 	install -m 0755 $(BINS) $(DESTDIR)$(SBINDIR)/
+	for m in $(MAN_PAGES); do \
+		s=$${m##*.}; install -d $(DESTDIR)$(MANDIR)/man$$s; \
+		install -m 0644 $$m $(DESTDIR)$(MANDIR)/man$$s/; \
+	done
 	sed 's|/usr/sbin/ccunlock-kbs|$(SBINDIR)/ccunlock-kbs|' packaging/ccunlock-kbs.service \
 		>$(DESTDIR)$(UNITDIR)/ccunlock-kbs.service
 	install -m 0644 packaging/ccunlock-kbs.sysusers $(DESTDIR)$(LIBDIR)/sysusers.d/ccunlock-kbs.conf

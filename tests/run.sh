@@ -9,6 +9,7 @@
 #
 # Environment: O (build dir, default build), CCU_VALGRIND=1 (unit tests under
 # valgrind), CCU_SANITIZED=1 (binaries were built with ASan+UBSan),
+# CCU_UNIT_JOBS (unit programs at once; default the number of CPUs),
 # CCU_VM_JOBS (VM scripts run at once; default 2 with two or more CPUs: each
 # guest is one TCG thread).
 
@@ -48,19 +49,42 @@ count_tap() {
 	printf '%-34s %4d passed %3d failed %3d skipped\n' "$2" "$p" "$f" "$s"
 }
 
+# run_one_unit TEST LOG: one cmocka program (under valgrind when asked).
+run_one_unit() {
+	if [ "${CCU_VALGRIND:-0}" = 1 ]; then
+		CMOCKA_MESSAGE_OUTPUT=TAP valgrind -q --error-exitcode=99 --leak-check=full \
+			--errors-for-leak-kinds=definite --track-fds=no "$1" >"$2" 2>&1
+	else
+		CMOCKA_MESSAGE_OUTPUT=TAP "$1" >"$2" 2>&1
+	fi
+}
+
+# run_unit: the cmocka programs in $unit_jobs lanes (each lane takes the
+# next program nobody has claimed, as run_scripts_parallel); results are
+# counted in name order once all have ended.
 run_unit() {
+	claims="$logs/.claims-unit"
+	rm -rf "$claims"
+	mkdir -p "$claims"
+	lane=0
+	while [ "$lane" -lt "$unit_jobs" ]; do
+		(
+			for t in "$O"/tests/test_*; do
+				[ -x "$t" ] || continue
+				mkdir "$claims/$(basename "$t")" 2>/dev/null || continue
+				run_one_unit "$t" "$logs/$(basename "$t").tap"
+				echo $? >"$claims/$(basename "$t")/status"
+			done
+		) &
+		lane=$((lane + 1))
+	done
+	wait
 	for t in "$O"/tests/test_*; do
 		[ -x "$t" ] || continue
-		name=unit/$(basename "$t")
-		log="$logs/$(basename "$t").tap"
-		if [ "${CCU_VALGRIND:-0}" = 1 ]; then
-			CMOCKA_MESSAGE_OUTPUT=TAP valgrind -q --error-exitcode=99 --leak-check=full \
-				--errors-for-leak-kinds=definite --track-fds=no "$t" >"$log" 2>&1
-		else
-			CMOCKA_MESSAGE_OUTPUT=TAP "$t" >"$log" 2>&1
-		fi
-		count_tap "$log" "$name" $?
+		st=$(cat "$claims/$(basename "$t")/status" 2>/dev/null) || st=1
+		count_tap "$logs/$(basename "$t").tap" "unit/$(basename "$t")" "$st"
 	done
+	rm -rf "$claims"
 }
 
 run_bats() {
@@ -119,6 +143,10 @@ if [ -z "$vm_jobs" ]; then
 	[ "$(nproc 2>/dev/null || echo 1)" -ge 2 ] && vm_jobs=2
 fi
 case $vm_jobs in '' | *[!0-9]* | 0) echo "CCU_VM_JOBS must be a positive number" >&2; exit 2 ;; esac
+# Unit programs at once (default: the CPUs; most of their time is waiting
+# on sockets and child processes, not CPU).
+unit_jobs=${CCU_UNIT_JOBS:-$(nproc 2>/dev/null || echo 1)}
+case $unit_jobs in '' | *[!0-9]* | 0) echo "CCU_UNIT_JOBS must be a positive number" >&2; exit 2 ;; esac
 
 for s in $suites; do
 	echo "== $s"

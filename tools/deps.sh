@@ -8,7 +8,7 @@ set -eu
 
 # Build and unit tests.
 BUILD="make gcc libc6-dev pkg-config libssl-dev libjansson-dev libcurl4-openssl-dev \
-libcryptsetup-dev libsqlite3-dev libevent-dev libcmocka-dev"
+libcryptsetup-dev libsqlite3-dev libpq-dev libevent-dev libcmocka-dev go-md2man"
 # The static guest binary: tools/static-deps.sh builds OpenSSL, libcurl,
 # libdevmapper and libcryptsetup from Debian's source packages (apt-get
 # source, dpkg-source; the autotools for cryptsetup's git snapshot; popt
@@ -19,10 +19,12 @@ libjson-c-dev uuid-dev libblkid-dev libargon2-dev"
 # Shell tests, lint, fuzzing, valgrind, Debian packaging.
 TOOLS="bats bats-assert bats-support shellcheck cppcheck clang clang-tidy libclang-rt-14-dev \
 valgrind debhelper dpkg-dev"
-# Integration: JOSE cross-check, LUKS images, loopback peers; Debian's OVMF
-# builds, whose launch measurements the unit tests and the demo compute;
+# Integration: JOSE cross-check, LUKS images, loopback peers (PostgreSQL for
+# the shared store of several brokers, HAProxy in front of them); Debian's
+# OVMF builds, whose launch measurements the unit tests and the demo compute;
 # swtpm as the Azure vTPM (provisioned with tpm2-tools through the swtpm TCTI).
-INTEG="jose cryptsetup-bin openssl curl procps python3 ovmf swtpm tpm2-tools libtss2-tcti-swtpm0"
+INTEG="jose cryptsetup-bin openssl curl procps python3 ovmf swtpm tpm2-tools libtss2-tcti-swtpm0 \
+postgresql haproxy"
 # Early boot: QEMU, dracut, initramfs-tools pieces, a guest kernel package is
 # downloaded (not installed) by tests/vm. initramfs-tools-core gives
 # mkinitramfs/lsinitramfs without the kernel hooks of initramfs-tools (which

@@ -1,6 +1,8 @@
 #!/bin/sh
 # Installs the early-boot integration (called by `make install`):
-#   $LIBDIR/ccunlock/ccunlock-lib.sh             the shell library
+#   $LIBDIR/ccunlock/ccunlock-lib.sh             the shell library (boot)
+#   $LIBDIR/ccunlock/ccunlock-keyscript.sh       its keyscript part
+#   $LIBDIR/ccunlock/ccunlock-build.sh           its image-build part (build host only)
 #   $DRACUTDIR/90ccunlock/                        the dracut module
 #   $ITDIR/hooks/ccunlock, $ITDIR/scripts/*/ccunlock   initramfs-tools
 #   $LIBDIR/cryptsetup/scripts/ccunlock-keyscript     crypttab keyscript=
@@ -51,6 +53,8 @@ for d in "$SBINDIR" "$LIBDIR" "$DATADIR" "$SYSCONFDIR" "$DRACUTDIR" "$ITDIR"; do
 done
 
 lib=$LIBDIR/ccunlock/ccunlock-lib.sh
+kslib=$LIBDIR/ccunlock/ccunlock-keyscript.sh
+buildlib=$LIBDIR/ccunlock/ccunlock-build.sh
 units_action=poweroff-force
 sysrq_key=o
 if [ "$FAIL_ACTION" = reboot ]; then
@@ -64,7 +68,10 @@ put() {
 	sed -e "s|CCUNLOCK_LIB:-/usr/lib/ccunlock/ccunlock-lib.sh|CCUNLOCK_LIB:-$lib|g" \
 		-e "s|CCUNLOCK_BIN:-/usr/sbin/ccunlock|CCUNLOCK_BIN:-$SBINDIR/ccunlock|g" \
 		-e "s|CCUNLOCK_CONFDIR:-/etc/ccunlock|CCUNLOCK_CONFDIR:-$SYSCONFDIR/ccunlock|g" \
+		-e "s|CCUNLOCK_BUILD_LIB:-/usr/lib/ccunlock/ccunlock-build.sh|CCUNLOCK_BUILD_LIB:-$buildlib|g" \
+		-e "s|CCUNLOCK_KEYSCRIPT_LIB:-/usr/lib/ccunlock/ccunlock-keyscript.sh|CCUNLOCK_KEYSCRIPT_LIB:-$kslib|g" \
 		-e "s|^ccu_ks_host_lib=/usr/lib/ccunlock/ccunlock-lib.sh\$|ccu_ks_host_lib=$lib|" \
+		-e "s|^ccu_ks_host_kslib=/usr/lib/ccunlock/ccunlock-keyscript.sh\$|ccu_ks_host_kslib=$kslib|" \
 		-e "s|^CCU_FAIL_ACTION=poweroff\$|CCU_FAIL_ACTION=$FAIL_ACTION|" \
 		-e "s|^CCU_FALLBACK_PROMPT=no\$|CCU_FALLBACK_PROMPT=$FALLBACK_PROMPT|" \
 		-e "s|=poweroff-force\$|=$units_action|" \
@@ -80,6 +87,8 @@ grep -qx 'CCU_FALLBACK_PROMPT=no' lib/ccunlock-lib.sh || die "lib: CCU_FALLBACK_
 put 0644 lib/ccunlock-lib.sh "$lib"
 grep -qx "CCU_FAIL_ACTION=$FAIL_ACTION" "$DESTDIR$lib" || die "could not set FAIL_ACTION"
 grep -qx "CCU_FALLBACK_PROMPT=$FALLBACK_PROMPT" "$DESTDIR$lib" || die "could not set FALLBACK_PROMPT"
+put 0644 lib/ccunlock-keyscript.sh "$kslib"
+put 0644 lib/ccunlock-build.sh "$buildlib"
 
 # dracut module: scripts executable, units and data not.
 for f in modules.d/90ccunlock/*; do

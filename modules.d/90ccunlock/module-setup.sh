@@ -9,6 +9,8 @@
 #   CCUNLOCK_BIN      the guest binary          (default /usr/sbin/ccunlock)
 #   CCUNLOCK_CONFDIR  its configuration         (default /etc/ccunlock)
 #   CCUNLOCK_LIB      the shell library         (default /usr/lib/ccunlock/ccunlock-lib.sh)
+#   CCUNLOCK_BUILD_LIB  its build-time part     (default /usr/lib/ccunlock/ccunlock-build.sh;
+#                     sourced here, never put into the image)
 #
 # In the image:
 #   systemd initrd  ccunlock.service (after network-online.target, before the
@@ -27,6 +29,9 @@
 
 ccu_module_lib() {
 	if [ -z "${ccu_module_loaded:-}" ]; then
+		# the build-time functions first: the library's settings come after
+		# shellcheck source=../../lib/ccunlock-build.sh
+		. "${CCUNLOCK_BUILD_LIB:-/usr/lib/ccunlock/ccunlock-build.sh}" || return 1
 		# shellcheck source=../../lib/ccunlock-lib.sh
 		. "${CCUNLOCK_LIB:-/usr/lib/ccunlock/ccunlock-lib.sh}" || return 1
 		ccu_module_loaded=1

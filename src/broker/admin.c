@@ -225,7 +225,8 @@ void broker_admin_resource(struct broker_server *s, struct http_req *req)
 		return;
 	}
 	c.policy = policy;
-	body = http_req_body(req, &len);
+	/* the plaintext of the resource (a disk key): locked, wiped memory */
+	body = http_req_body_secret(req, &len);
 	if (!body)
 		r = ccu_fail(&why, -ENOMEM, "INTERNAL", "cannot read the request body");
 	else

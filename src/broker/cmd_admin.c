@@ -42,7 +42,6 @@
 #include "kbs/jwt.h"
 #include "snp/policy.h"
 
-#define ADMIN_SECURE_HEAP (64 * 1024)
 #define ADMIN_KEY_FILE_MAX (16 * 1024)
 #define ADMIN_TOKEN_DEFAULT_LIFETIME 300
 
@@ -178,7 +177,7 @@ static int ctx_open(struct ctx *c, const char *config, bool store)
 		return 0;
 	r = broker_master_key_load(c->cfg.master_key, &key, &why);
 	if (r >= 0) {
-		r = broker_store_open_sqlite(c->cfg.database, key, &c->store, &why);
+		r = broker_store_open(c->cfg.database, key, &c->store, &why);
 		secmem_free(key);
 	}
 	if (r >= 0)
@@ -225,9 +224,12 @@ int broker_cmd_init(int argc, char **argv)
 	r = ctx_open(&c, o.config, false);
 	if (r)
 		return r;
-	if (stat(c.cfg.master_key, &st) == 0 || stat(c.cfg.database, &st) == 0) {
+	/* A shared (PostgreSQL) store is created by the database administrator;
+	 * init creates the master key and the schema in it. */
+	if (stat(c.cfg.master_key, &st) == 0 ||
+	    (!c.cfg.shared_store && stat(c.cfg.database, &st) == 0)) {
 		fprintf(stderr, "ccunlock-kbs init: '%s' or '%s' exists; refusing to overwrite\n",
-			c.cfg.master_key, c.cfg.database);
+			c.cfg.master_key, c.cfg.shared_store ? "the store" : c.cfg.database);
 		ctx_done(&c);
 		return BROKER_EXIT_FAILURE;
 	}
@@ -235,7 +237,7 @@ int broker_cmd_init(int argc, char **argv)
 	if (r >= 0)
 		r = broker_master_key_load(c.cfg.master_key, &key, &why);
 	if (r >= 0) {
-		r = broker_store_open_sqlite(c.cfg.database, key, &c.store, &why);
+		r = broker_store_open(c.cfg.database, key, &c.store, &why);
 		secmem_free(key);
 		if (r < 0)
 			unlink(c.cfg.master_key);
@@ -245,7 +247,9 @@ int broker_cmd_init(int argc, char **argv)
 		ctx_done(&c);
 		return r;
 	}
-	printf("created %s and %s\n", c.cfg.master_key, c.cfg.database);
+	/* A conninfo may carry a password: never print it. */
+	printf("created %s and %s\n", c.cfg.master_key,
+	       c.cfg.shared_store ? "the schema in the PostgreSQL store" : c.cfg.database);
 	ctx_done(&c);
 	return BROKER_EXIT_OK;
 }
@@ -623,7 +627,6 @@ int broker_cmd_admin_keygen(int argc, char **argv)
 	if (snprintf(kpath, sizeof(kpath), "%s.key", o.out) >= (int)sizeof(kpath) ||
 	    snprintf(ppath, sizeof(ppath), "%s.pub", o.out) >= (int)sizeof(ppath))
 		return usage("admin-keygen", "--out is too long");
-	secmem_harden_process(ADMIN_SECURE_HEAP);
 	k = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
 	priv = BIO_new(BIO_s_secmem());
 	pub = BIO_new(BIO_s_mem());
@@ -677,7 +680,6 @@ int broker_cmd_admin_token(int argc, char **argv)
 		return r < 0 ? BROKER_EXIT_OK : r;
 	if (!o.key)
 		return usage("admin-token", "--key FILE is required");
-	secmem_harden_process(ADMIN_SECURE_HEAP);
 	fd = open(o.key, O_RDONLY | O_CLOEXEC);
 	pem = secmem_alloc(ADMIN_KEY_FILE_MAX);
 	if (fd >= 0 && pem) {

@@ -13,7 +13,6 @@
 #include "common/log.h"
 #include "common/secmem.h"
 
-#define SERVE_SECURE_HEAP (1024 * 1024)
 #define SERVE_PURGE_SECONDS 30
 
 static void serve_usage(FILE *f)
@@ -57,8 +56,7 @@ int broker_cmd_serve(int argc, char **argv)
 		serve_usage(stderr);
 		return BROKER_EXIT_USAGE;
 	}
-	if (secmem_harden_process(SERVE_SECURE_HEAP) < 0)
-		log_warning("process hardening incomplete: %s", strerror(errno));
+	/* main() hardened the process (every command, result checked). */
 	if (broker_config_load(config, &cfg, &why) < 0) {
 		log_error("%s: %s: %s", config, why.code, why.detail);
 		return BROKER_EXIT_USAGE;

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "broker/store.h"
 #include "common/conf.h"
 #include "common/macros.h"
 #include "common/util.h"
@@ -21,7 +22,7 @@ static const struct ccu_conf_key broker_keys[] = {
 	{ "token_lifetime", false },  { "workers", false },         { "max_connections", false },
 	{ "max_body", false },        { "max_header", false },      { "request_timeout", false },
 	{ "admin_token_max_lifetime", false }, { "default_resource_policy", false },
-	{ "kds_timeout", false },
+	{ "kds_timeout", false }, { "store", false },
 };
 
 struct uint_key {
@@ -208,8 +209,22 @@ static int apply(const struct ccu_conf_entry *e, struct broker_config *c, struct
 		return set_path(&c->tls_cert, e, err);
 	if (strcmp(k, "tls_key") == 0)
 		return set_path(&c->tls_key, e, err);
-	if (strcmp(k, "database") == 0)
+	if (strcmp(k, "database") == 0) {
+		if (c->database)
+			return bad(err, e, "'database' and 'store' name the same thing: give one");
 		return set_path(&c->database, e, err);
+	}
+	if (strcmp(k, "store") == 0) {
+		if (c->database)
+			return bad(err, e, "'database' and 'store' name the same thing: give one");
+		/* postgresql://..., postgres://... or libpq keyword=value pairs
+		 * select PostgreSQL; anything else is an SQLite path. */
+		if (!broker_store_is_shared(e->value))
+			return set_path(&c->database, e, err);
+		c->database = strdup(e->value);
+		c->shared_store = true;
+		return c->database ? 0 : -ENOMEM;
+	}
 	if (strcmp(k, "master_key") == 0)
 		return set_path(&c->master_key, e, err);
 	if (strcmp(k, "cert_cache") == 0)
@@ -246,7 +261,7 @@ int broker_config_parse(const char *text, size_t len, struct broker_config *c,
 	if (r >= 0 && !c->listen_host)
 		r = ccu_fail(err, -EINVAL, "CONFIG_MISSING", "'listen' is required");
 	if (r >= 0 && !c->database)
-		r = ccu_fail(err, -EINVAL, "CONFIG_MISSING", "'database' is required");
+		r = ccu_fail(err, -EINVAL, "CONFIG_MISSING", "'store' (or 'database') is required");
 	if (r >= 0 && !c->master_key)
 		r = ccu_fail(err, -EINVAL, "CONFIG_MISSING", "'master_key' is required");
 	if (r >= 0 && !c->insecure_http && (!c->tls_cert || !c->tls_key))
@@ -285,6 +300,6 @@ int broker_config_load(const char *path, struct broker_config *c, struct ccu_rea
 	int r = ccu_read_file(path, CONFIG_MAX_FILE, &data, &len);
 
 	if (r < 0)
-		return ccu_fail(err, r, "CONFIG_READ", "cannot read '%s': %s", path, strerror(-r));
+		return ccu_fail(err, r, "CONFIG_IO", "cannot read '%s': %s", path, strerror(-r));
 	return broker_config_parse((const char *)data, len, c, err);
 }

@@ -19,7 +19,8 @@ struct broker_config {
 	char *tls_cert;
 	char *tls_key;
 	bool insecure_http;     /* plain HTTP: tests only */
-	char *database;
+	char *database;         /* `store` / `database`: SQLite path or PostgreSQL conninfo */
+	bool shared_store;      /* database is a PostgreSQL conninfo (several replicas) */
 	char *master_key;
 	char *admin_keys[BROKER_MAX_ADMIN_KEYS]; /* Ed25519 public keys (PEM) */
 	size_t n_admin_keys;

@@ -26,6 +26,7 @@
 #include <openssl/err.h>
 
 #include "common/log.h"
+#include "common/secmem.h"
 #include "common/util.h"
 
 #define HTTP_BACKLOG 256
@@ -68,6 +69,7 @@ struct http_req {
 	uint8_t *body;
 	size_t body_len;
 	bool body_read;
+	bool body_secret; /* body is in secmem (locked, wiped when freed) */
 	char peer[64];
 	int status;
 	bool replied;
@@ -256,26 +258,72 @@ const char *http_req_cookie(const struct http_req *r, const char *name, char *bu
 	return buf;
 }
 
-const uint8_t *http_req_body(struct http_req *r, size_t *len)
+static void body_free(struct http_req *r)
 {
+	if (r->body_secret)
+		secmem_free(r->body);
+	else
+		free(r->body);
+	r->body = NULL;
+	r->body_len = 0;
+}
+
+/* Overwrite libevent's copy of the body where it lies (every chunk). */
+static void wipe_input(struct evbuffer *in)
+{
+	int nv = evbuffer_peek(in, -1, NULL, NULL, 0);
+	struct evbuffer_iovec *v = nv > 0 ? calloc((size_t)nv, sizeof(*v)) : NULL;
+
+	if (v) {
+		nv = evbuffer_peek(in, -1, NULL, v, nv);
+		for (int i = 0; i < nv; i++)
+			explicit_bzero(v[i].iov_base, v[i].iov_len);
+		free(v);
+	} else if (nv > 0) {
+		size_t n = evbuffer_get_length(in);
+		unsigned char *p = evbuffer_pullup(in, -1);
+		if (p)
+			explicit_bzero(p, n);
+	}
+}
+
+static const uint8_t *read_body(struct http_req *r, size_t *len, bool secret)
+{
+	if (r->body_read && secret && !r->body_secret) {
+		/* read plainly before: start again, into locked memory */
+		body_free(r);
+		r->body_read = false;
+	}
 	if (!r->body_read) {
 		struct evbuffer *in = evhttp_request_get_input_buffer(r->er);
 		size_t n = evbuffer_get_length(in);
 
 		r->body_read = true;
-		r->body = malloc(n + 1);
+		r->body_secret = secret;
+		r->body = secret ? secmem_alloc(n + 1) : malloc(n + 1);
 		if (!r->body)
 			return NULL;
 		if (evbuffer_copyout(in, r->body, n) != (ev_ssize_t)n) {
-			free(r->body);
-			r->body = NULL;
+			body_free(r);
 			return NULL;
 		}
 		r->body[n] = 0;
 		r->body_len = n;
+		if (secret)
+			wipe_input(in);
 	}
 	*len = r->body_len;
 	return r->body;
+}
+
+const uint8_t *http_req_body(struct http_req *r, size_t *len)
+{
+	return read_body(r, len, false);
+}
+
+const uint8_t *http_req_body_secret(struct http_req *r, size_t *len)
+{
+	return read_body(r, len, true);
 }
 
 void http_add_header(struct http_req *r, const char *name, const char *value)
@@ -395,7 +443,7 @@ done:
 			    h->ud);
 	free(r.path);
 	free(r.query);
-	free(r.body);
+	body_free(&r);
 }
 
 /* ------------------------------------------------------------ lifecycle */

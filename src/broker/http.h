@@ -66,6 +66,10 @@ const char *http_req_header(const struct http_req *r, const char *name);
 const char *http_req_cookie(const struct http_req *r, const char *name, char *buf, size_t len);
 /* Body bytes (bounded by max_body; NUL-terminated copy). */
 const uint8_t *http_req_body(struct http_req *r, size_t *len);
+/* The same for a body that carries a secret (a plaintext resource): the copy
+ * is in locked memory (secmem), wiped when the request ends, and libevent's
+ * input buffer is overwritten once copied. */
+const uint8_t *http_req_body_secret(struct http_req *r, size_t *len);
 const char *http_req_peer(const struct http_req *r);
 
 /* Replies (exactly one per request). @body is copied. */

@@ -1,4 +1,10 @@
-/* ccunlock-kbs: the key broker. main() only dispatches to a subcommand. */
+/*
+ * ccunlock-kbs: the key broker. main() hardens the process once, for every
+ * command (not dumpable, no core files, OpenSSL's secure heap: every
+ * command may hold a secret: the master key, a plaintext resource, an admin
+ * private key), then dispatches to a subcommand.
+ */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -7,6 +13,10 @@
 #include "broker/cli.h"
 #include "common/log.h"
 #include "common/macros.h"
+#include "common/secmem.h"
+
+/* OpenSSL's secure heap: private keys of the TLS listener, admin keys. */
+#define BROKER_SECURE_HEAP (1024 * 1024)
 
 struct command {
 	const char *name;
@@ -35,7 +45,14 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
+	int r;
+
 	log_setup("ccunlock-kbs", CCU_LOG_INFO);
+	r = secmem_harden_process(BROKER_SECURE_HEAP);
+	if (r < 0) {
+		log_error("INTERNAL: cannot harden the process: %s", strerror(-r));
+		return BROKER_EXIT_FAILURE;
+	}
 	if (argc < 2) {
 		usage(stderr);
 		return BROKER_EXIT_USAGE;

@@ -16,6 +16,7 @@
 #include <openssl/x509.h>
 
 #include "common/codec.h"
+#include "common/evp.h"
 #include "common/log.h"
 #include "common/secmem.h"
 #include "kbs/jwe.h"
@@ -246,7 +247,7 @@ static int evidence_digest(const uint8_t *raw, X509 *leaf, STACK_OF(X509) *pool,
 	EVP_MD_CTX *md = EVP_MD_CTX_new();
 	int r = -EIO;
 
-	if (!md || EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1 ||
+	if (!md || EVP_DigestInit_ex(md, ccu_md_sha256(), NULL) != 1 ||
 	    EVP_DigestUpdate(md, raw, SNP_REPORT_SIZE) != 1 || der_update(md, leaf) < 0)
 		goto out;
 	for (int i = 0; i < sk_X509_num(pool); i++)

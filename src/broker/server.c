@@ -39,6 +39,11 @@ void broker_reply_error(struct http_req *req, int status, const char *variant,
 	char *body = NULL;
 
 	ccu_reason_line(why, line, sizeof(line));
+	/* The store (a shared database) unreachable is the broker's trouble,
+	 * not the guest's: 503, which guests retry, possibly on another
+	 * replica. Never a release: the request has failed. */
+	if (status == 401 && why && strcmp(why->code, "STORE_IO") == 0)
+		status = 503;
 	if (kbs_error_build(variant, line, &body, NULL) < 0) {
 		http_reply(req, 500, NULL, NULL, 0);
 		return;
@@ -133,7 +138,7 @@ static int load_admin_keys(struct broker_server *s, struct ccu_reason *err)
 		int r = ccu_read_file(s->cfg->admin_keys[i], ADMIN_KEY_MAX_FILE, &pem, &len);
 
 		if (r < 0)
-			return ccu_fail(err, r, "CONFIG_READ", "cannot read admin key '%s': %s",
+			return ccu_fail(err, r, "CONFIG_IO", "cannot read admin key '%s': %s",
 					s->cfg->admin_keys[i], strerror(-r));
 		r = kbs_jwt_key_from_pem((const char *)pem, len, false, KBS_JWT_EDDSA,
 					 &s->admin_keys[s->n_admin_keys], err);
@@ -151,7 +156,15 @@ static int open_store(struct broker_server *s, struct ccu_reason *err)
 
 	if (r < 0)
 		return r;
-	r = broker_store_open_sqlite(s->cfg->database, key, &s->store, err);
+	r = broker_store_open(s->cfg->database, key, &s->store, err);
+	/* On a shared store the RCAR sessions are shared too: /auth on one
+	 * replica, /attest and the release on another. */
+	if (r >= 0 && s->cfg->shared_store) {
+		broker_sessions_free(s->sessions);
+		s->sessions = NULL;
+		r = broker_sessions_new_shared(s->cfg->database, key, s->cfg->max_sessions,
+					       s->cfg->session_timeout, &s->sessions, err);
+	}
 	secmem_free(key);
 	return r;
 }

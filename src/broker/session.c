@@ -7,6 +7,7 @@
 
 #include <openssl/rand.h>
 
+#include "broker/session_pg.h"
 #include "common/codec.h"
 #include "common/secmem.h"
 
@@ -30,6 +31,7 @@ struct broker_sessions {
 	unsigned max;
 	unsigned timeout;
 	time_t last_purge;
+	struct session_pg *shared; /* sessions in PostgreSQL: the table is unused */
 };
 
 bool broker_session_id_valid(const char *id)
@@ -75,10 +77,29 @@ static void sess_free(struct sess *s)
 	free(s);
 }
 
+int broker_sessions_new_shared(const char *conninfo, const uint8_t master_key[32],
+			       unsigned max_sessions, unsigned timeout,
+			       struct broker_sessions **ret, struct ccu_reason *err)
+{
+	struct broker_sessions *t = broker_sessions_new(1, timeout);
+	int r;
+
+	if (!t)
+		return ccu_fail(err, -ENOMEM, "INTERNAL", "out of memory");
+	r = session_pg_open(conninfo, master_key, max_sessions, timeout, &t->shared, err);
+	if (r < 0) {
+		broker_sessions_free(t);
+		return r;
+	}
+	*ret = t;
+	return 0;
+}
+
 void broker_sessions_free(struct broker_sessions *t)
 {
 	if (!t)
 		return;
+	session_pg_close(t->shared);
 	for (size_t i = 0; i < t->nbuckets; i++) {
 		struct sess *s = t->buckets[i], *n;
 
@@ -128,6 +149,8 @@ static size_t purge_locked(struct broker_sessions *t, time_t now)
 size_t broker_sessions_purge(struct broker_sessions *t, time_t now)
 {
 	size_t n;
+	if (t->shared)
+		return session_pg_purge(t->shared, now);
 
 	pthread_mutex_lock(&t->lock);
 	n = purge_locked(t, now);
@@ -138,6 +161,8 @@ size_t broker_sessions_purge(struct broker_sessions *t, time_t now)
 size_t broker_sessions_count(struct broker_sessions *t)
 {
 	size_t n;
+	if (t->shared)
+		return session_pg_count(t->shared);
 
 	pthread_mutex_lock(&t->lock);
 	n = t->count;
@@ -157,9 +182,8 @@ static struct sess *find_locked(struct broker_sessions *t, const char *id, time_
 	return NULL;
 }
 
-int broker_sessions_create(struct broker_sessions *t, time_t now,
-			   char id[BROKER_SESSION_ID_LEN + 1], char nonce[KBS_NONCE_LEN + 1],
-			   time_t *expires, struct ccu_reason *err)
+static int mem_create(struct broker_sessions *t, time_t now, char id[BROKER_SESSION_ID_LEN + 1],
+		      char nonce[KBS_NONCE_LEN + 1], time_t *expires, struct ccu_reason *err)
 {
 	uint8_t rnd[BROKER_SESSION_ID_LEN / 2];
 	struct sess *s = calloc(1, sizeof(*s));
@@ -193,11 +217,22 @@ int broker_sessions_create(struct broker_sessions *t, time_t now,
 	return 0;
 }
 
+int broker_sessions_create(struct broker_sessions *t, time_t now,
+			   char id[BROKER_SESSION_ID_LEN + 1], char nonce[KBS_NONCE_LEN + 1],
+			   time_t *expires, struct ccu_reason *err)
+{
+	if (t->shared)
+		return session_pg_create(t->shared, now, id, nonce, expires, err);
+	return mem_create(t, now, id, nonce, expires, err);
+}
+
 int broker_sessions_consume(struct broker_sessions *t, const char *id, time_t now,
 			    char nonce[KBS_NONCE_LEN + 1], struct ccu_reason *err)
 {
 	struct sess *s;
 	int r = 0;
+	if (t->shared)
+		return session_pg_consume(t->shared, id, now, nonce, err);
 
 	pthread_mutex_lock(&t->lock);
 	s = find_locked(t, id, now);
@@ -216,8 +251,8 @@ int broker_sessions_consume(struct broker_sessions *t, const char *id, time_t no
 	return r;
 }
 
-int broker_sessions_attested(struct broker_sessions *t, const char *id, time_t now,
-			     const struct broker_attested *a, time_t until, struct ccu_reason *err)
+static int mem_attested(struct broker_sessions *t, const char *id, time_t now,
+			const struct broker_attested *a, time_t until, struct ccu_reason *err)
 {
 	struct broker_attested *copy = malloc(sizeof(*copy));
 	struct sess *s;
@@ -242,11 +277,21 @@ int broker_sessions_attested(struct broker_sessions *t, const char *id, time_t n
 	return r;
 }
 
+int broker_sessions_attested(struct broker_sessions *t, const char *id, time_t now,
+			     const struct broker_attested *a, time_t until, struct ccu_reason *err)
+{
+	if (t->shared)
+		return session_pg_attested(t->shared, id, now, a, until, err);
+	return mem_attested(t, id, now, a, until, err);
+}
+
 int broker_sessions_get(struct broker_sessions *t, const char *id, time_t now,
 			struct broker_attested *out, struct ccu_reason *err)
 {
 	struct sess *s;
 	int r = 0;
+	if (t->shared)
+		return session_pg_get(t->shared, id, now, out, err);
 
 	pthread_mutex_lock(&t->lock);
 	s = find_locked(t, id, now);

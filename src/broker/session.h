@@ -64,6 +64,11 @@ struct broker_sessions;
  * SESSION_NOT_ATTESTED (release without a verified attestation). */
 
 struct broker_sessions *broker_sessions_new(unsigned max_sessions, unsigned timeout);
+/* Sessions shared by several replicas, in the PostgreSQL database @conninfo
+ * (session_pg.h); the attested part is sealed under @master_key. */
+int broker_sessions_new_shared(const char *conninfo, const uint8_t master_key[32],
+			       unsigned max_sessions, unsigned timeout,
+			       struct broker_sessions **ret, struct ccu_reason *err);
 void broker_sessions_free(struct broker_sessions *t);
 
 /* A new FRESH session with a fresh nonce; @id gets the cookie value, @nonce

@@ -21,6 +21,7 @@
 #include <openssl/rand.h>
 
 #include "broker/store_backend.h"
+#include "common/evp.h"
 #include "common/secmem.h"
 #include "common/util.h"
 #include "kbs/msg.h"
@@ -78,7 +79,7 @@ static int seal(const struct broker_store *s, const char *kind, const char *name
 		goto out;
 	blob[0] = SEAL_VERSION;
 	if (RAND_bytes(blob + 1, SEAL_NONCE) != 1 ||
-	    EVP_EncryptInit_ex(c, EVP_aes_256_gcm(), NULL, s->key, blob + 1) != 1 ||
+	    EVP_EncryptInit_ex(c, ccu_cipher_aes256gcm(), NULL, s->key, blob + 1) != 1 ||
 	    EVP_EncryptUpdate(c, NULL, &outl, aad, (int)aad_len) != 1 ||
 	    EVP_EncryptUpdate(c, blob + 1 + SEAL_NONCE, &outl, pt, (int)len) != 1 ||
 	    EVP_EncryptFinal_ex(c, blob + 1 + SEAL_NONCE + len, &outl) != 1 ||
@@ -117,7 +118,7 @@ static int unseal(const struct broker_store *s, const char *kind, const char *na
 		EVP_CIPHER_CTX_free(c);
 		return ccu_fail(err, -ENOMEM, "INTERNAL", "out of memory");
 	}
-	ok = EVP_DecryptInit_ex(c, EVP_aes_256_gcm(), NULL, s->key, blob + 1) == 1 &&
+	ok = EVP_DecryptInit_ex(c, ccu_cipher_aes256gcm(), NULL, s->key, blob + 1) == 1 &&
 	     EVP_DecryptUpdate(c, NULL, &outl, aad, (int)aad_len) == 1 &&
 	     EVP_DecryptUpdate(c, pt, &outl, blob + 1 + SEAL_NONCE, (int)len) == 1 &&
 	     EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_TAG, SEAL_TAG,
@@ -137,8 +138,8 @@ static int unseal(const struct broker_store *s, const char *kind, const char *na
 	return 0;
 }
 
-int broker_store_open_sqlite(const char *path, const uint8_t master_key[BROKER_MASTER_KEY_LEN],
-			     struct broker_store **ret, struct ccu_reason *err)
+static int store_open(const char *spec, bool pg, const uint8_t master_key[BROKER_MASTER_KEY_LEN],
+		      struct broker_store **ret, struct ccu_reason *err)
 {
 	struct broker_store *s = calloc(1, sizeof(*s));
 	int r;
@@ -151,13 +152,30 @@ int broker_store_open_sqlite(const char *path, const uint8_t master_key[BROKER_M
 		return ccu_fail(err, -ENOMEM, "INTERNAL", "cannot lock memory for the master key");
 	}
 	memcpy(s->key, master_key, BROKER_MASTER_KEY_LEN);
-	r = store_sqlite_open(path, &s->backend, err);
+	r = pg ? store_pg_open(spec, &s->backend, err) : store_sqlite_open(spec, &s->backend, err);
 	if (r < 0) {
 		broker_store_close(s);
 		return r;
 	}
 	*ret = s;
 	return 0;
+}
+
+int broker_store_open_sqlite(const char *path, const uint8_t master_key[BROKER_MASTER_KEY_LEN],
+			     struct broker_store **ret, struct ccu_reason *err)
+{
+	return store_open(path, false, master_key, ret, err);
+}
+
+int broker_store_open(const char *spec, const uint8_t master_key[BROKER_MASTER_KEY_LEN],
+		      struct broker_store **ret, struct ccu_reason *err)
+{
+	return store_open(spec, store_pg_is_conninfo(spec), master_key, ret, err);
+}
+
+bool broker_store_is_shared(const char *spec)
+{
+	return store_pg_is_conninfo(spec);
 }
 
 void broker_store_close(struct broker_store *s)

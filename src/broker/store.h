@@ -43,6 +43,13 @@ struct broker_resource_meta {
  * 32-byte @master_key (copied into locked memory). */
 int broker_store_open_sqlite(const char *path, const uint8_t master_key[BROKER_MASTER_KEY_LEN],
 			     struct broker_store **ret, struct ccu_reason *err);
+/* Open the store named by @spec: a postgresql:// URI or libpq keyword=value
+ * string selects PostgreSQL (store_pg.c, shared by several replicas),
+ * anything else is an SQLite path. */
+int broker_store_open(const char *spec, const uint8_t master_key[BROKER_MASTER_KEY_LEN],
+		      struct broker_store **ret, struct ccu_reason *err);
+/* Whether @spec names a shared (PostgreSQL) store. */
+bool broker_store_is_shared(const char *spec);
 void broker_store_close(struct broker_store *s);
 
 /* Create or replace. @policy must name an existing policy (-ENOENT). */

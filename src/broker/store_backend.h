@@ -2,11 +2,12 @@
  * Storage backend: rows of opaque sealed blobs in two namespaces
  * (resources, policies). The backend never sees plaintext; it only has to
  * make an acknowledged write durable and atomic. Implementations:
- * store_sqlite.c (embedded, WAL, synchronous=FULL). A shared-database
- * backend for several broker replicas implements these operations too.
+ * store_sqlite.c (embedded, WAL, synchronous=FULL) and store_pg.c
+ * (PostgreSQL via libpq, shared by several broker replicas).
  */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <time.h>
@@ -52,3 +53,7 @@ struct store_backend_ops {
 void store_row_done(struct store_row *row);
 
 int store_sqlite_open(const char *path, struct store_backend **ret, struct ccu_reason *err);
+/* store_pg.c: @conninfo is a postgresql:// URI or libpq keyword=value form. */
+int store_pg_open(const char *conninfo, struct store_backend **ret, struct ccu_reason *err);
+/* Whether a `store` value names a PostgreSQL database (else: SQLite path). */
+bool store_pg_is_conninfo(const char *spec);

@@ -33,6 +33,7 @@ int cmd_unenroll(struct cli *c, int argc, char **argv);
 int cmd_list(struct cli *c, int argc, char **argv);
 int cmd_status(struct cli *c, int argc, char **argv);
 int cmd_posture(struct cli *c, int argc, char **argv);
+int cmd_cmdline_check(struct cli *c, int argc, char **argv);
 
 /* Shared by unlock, keyscript and status: posture for @cfg (simulated when
  * its provider is the simulator), logged. */

@@ -168,7 +168,7 @@ static void print_prom(struct cli *c, const struct status *s)
 {
 	const struct guest_posture *p = &s->pos;
 
-	printf("# HELP ccunlock_build_info The ccunlock binary (test builds simulate SNP).\n"
+	printf("# HELP ccunlock_build_info The ccunlock binary (release or test build).\n"
 	       "# TYPE ccunlock_build_info gauge\nccunlock_build_info{build=\"%s\"} 1\n",
 	       c->build->name);
 	printf("# HELP ccunlock_memory_encryption_active SEV features active in this guest.\n"
@@ -177,7 +177,7 @@ static void print_prom(struct cli *c, const struct status *s)
 	       "ccunlock_memory_encryption_active{feature=\"sev-es\"} %d\n"
 	       "ccunlock_memory_encryption_active{feature=\"sev-snp\"} %d\n",
 	       p->sev, p->sev_es, p->snp);
-	printf("# HELP ccunlock_simulated 1 when the platform is the test simulator.\n"
+	printf("# HELP ccunlock_simulated 1 when the platform is not a real one (test builds).\n"
 	       "# TYPE ccunlock_simulated gauge\nccunlock_simulated %d\n", p->simulated);
 	printf("# HELP ccunlock_vmpl VMPL the guest runs at (-1 unknown).\n"
 	       "# TYPE ccunlock_vmpl gauge\nccunlock_vmpl %d\n", p->vmpl);

@@ -98,7 +98,7 @@ static int load_init_data(struct cli *c, const char *path, uint8_t **ret)
 		return ccu_fail(&c->why, -EINVAL, "CONFIG_VALUE", "init_data %s: longer than %d bytes",
 				path, KBS_INITDATA_MAX);
 	if (r < 0)
-		return ccu_fail(&c->why, r, "CONFIG_READ", "init_data %s: %s", path, strerror(-r));
+		return ccu_fail(&c->why, r, "CONFIG_IO", "init_data %s: %s", path, strerror(-r));
 	if (len > KBS_INITDATA_MAX || memchr(text, 0, len)) {
 		free(text);
 		return ccu_fail(&c->why, -EINVAL, "CONFIG_VALUE",
@@ -132,7 +132,7 @@ static int apply_cmdline(struct cli *c, struct guest_config *cfg)
 	r = guest_cmdline_split((const char *)text, len, &cl, &c->why);
 	if (r < 0)
 		return r;
-	r = guest_cmdline_judge(&cl, c->build->test_build, &o, &c->why);
+	r = guest_cmdline_judge(&cl, guest_build_test_hooks(c->build), &o, &c->why);
 	guest_cmdline_done(&cl);
 	if (r < 0)
 		return r;
@@ -141,8 +141,6 @@ static int apply_cmdline(struct cli *c, struct guest_config *cfg)
 		return r;
 	if (o.debug)
 		log_set_level(CCU_LOG_DEBUG);
-	if (o.has_sim_policy || o.has_sim_measurement)
-		log_warning("TEST BUILD: simulated launch parameters from the kernel command line");
 	return 0;
 }
 
@@ -214,6 +212,8 @@ static int run(struct cli *c, const struct unlock_opts *o)
 	struct evidence_ud eud = { .p = prov, .ctx = &pctx };
 	struct guest_kbs k = {
 		.url = cfg.broker_url,
+		.more_urls = (const char *const *)cfg.more_brokers,
+		.n_more_urls = cfg.n_more_brokers,
 		.ca_file = cfg.broker_ca,
 		.deadline_ms = c->start_ms + (uint64_t)cfg.deadline * 1000,
 		.evidence = make_evidence,

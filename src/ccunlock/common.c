@@ -8,36 +8,24 @@
 #include "common/macros.h"
 #include "common/util.h"
 
+/* The exit status of every registered code (src/common/reason_codes.def);
+ * test-only codes are left out of the binaries and end as INTERNAL. */
 static const struct {
-	const char *prefix; /* a full code, or a prefix ending in '_' */
+	const char *code;
 	int exit;
 } exit_map[] = {
-	{ "USAGE", CCU_EXIT_USAGE },
-	{ "CONFIG_", CCU_EXIT_CONFIG },
-	{ "POSTURE_", CCU_EXIT_POSTURE },
-	{ "CMDLINE_", CCU_EXIT_POSTURE },
-	{ "BROKER_UNREACHABLE", CCU_EXIT_NETWORK },
-	{ "BROKER_TIMEOUT", CCU_EXIT_NETWORK },
-	{ "BROKER_UNAVAILABLE", CCU_EXIT_NETWORK },
-	{ "BROKER_TLS", CCU_EXIT_NETWORK },
-	{ "BROKER_", CCU_EXIT_DENIED },
-	{ "ADMIN_", CCU_EXIT_DENIED },
-	{ "ENROLL_EXISTS", CCU_EXIT_DENIED },
-	{ "KBS_INTERNAL", CCU_EXIT_INTERNAL },
-	{ "KBS_", CCU_EXIT_DENIED },
-	{ "LUKS_WRONG_KEY", CCU_EXIT_WRONG_KEY },
-	{ "LUKS_", CCU_EXIT_DEVICE },
-	{ "TOKEN_", CCU_EXIT_DEVICE },
+#define CCU_REASON(code, exit, meaning) { #code, CCU_EXIT_##exit },
+#define CCU_REASON_TEST(code, exit, meaning)
+#include "common/reason_codes.def"
+#undef CCU_REASON
+#undef CCU_REASON_TEST
 };
 
 int cli_exit_for_code(const char *code)
 {
-	for (size_t i = 0; i < ARRAY_SIZE(exit_map); i++) {
-		const char *p = exit_map[i].prefix;
-		size_t n = strlen(p);
-		if (p[n - 1] == '_' ? strncmp(code, p, n) == 0 : strcmp(code, p) == 0)
+	for (size_t i = 0; code && i < ARRAY_SIZE(exit_map); i++)
+		if (strcmp(code, exit_map[i].code) == 0)
 			return exit_map[i].exit;
-	}
 	return CCU_EXIT_INTERNAL;
 }
 
@@ -67,35 +55,12 @@ int cli_load_config(struct cli *c, bool need_broker, struct guest_config *cfg)
 	return 0;
 }
 
-static bool simulated(const struct guest_config *cfg)
-{
-	return strcmp(cfg->evidence, "simulator") == 0;
-}
-
-/* Test builds: azure-vtpm against swtpm with the simulated paravisor. */
-static bool azure_simulated(const struct cli *c, const struct guest_config *cfg)
-{
-	struct guest_provider_ctx pctx = { .roots = &c->roots, .cfg = cfg,
-					   .azure_sim = c->build->azure_sim };
-
-	return pctx.azure_sim && strcmp(cfg->evidence, guest_provider_azure.name) == 0 &&
-	       pctx.azure_sim->active(&pctx) > 0;
-}
-
 int cli_posture(struct cli *c, const struct guest_config *cfg, struct guest_posture *out)
 {
-	if (azure_simulated(c, cfg)) {
-		log_warning("TEST BUILD: simulated Azure paravisor (platform from %s) over the "
-			    "vTPM; this is no protected VM",
-			    cfg->simulator_dir);
-		guest_posture_simulated(&c->roots, out);
-		guest_posture_azure(out);
-	} else if (simulated(cfg)) {
-		log_warning("TEST BUILD: simulated SEV-SNP platform from %s; this is no "
-			    "protected VM",
-			    cfg->simulator_dir);
-		guest_posture_simulated(&c->roots, out);
-	} else {
+	const struct guest_test_hooks *t = guest_build_test_hooks(c->build);
+
+	/* Only a test build's hooks know a simulated platform. */
+	if (!t || !t->posture || t->posture(&c->roots, cfg, out) != 0) {
 		struct guest_provider_ctx pctx = { .roots = &c->roots, .cfg = cfg,
 						   .azure_sim = c->build->azure_sim };
 

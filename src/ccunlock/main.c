@@ -32,6 +32,8 @@ static const struct {
 	{ "list", cmd_list, "DEVICE                   ccunlock tokens of a device" },
 	{ "status", cmd_status, "[--json|--prometheus]    posture and a fresh report" },
 	{ "posture", cmd_posture, "[--json]                 posture alone" },
+	{ "cmdline-check", cmd_cmdline_check,
+	  "[CMDLINE]           the kernel command line rules alone (exit 0: accepted)" },
 };
 
 static void usage(FILE *f, const struct guest_build *b)
@@ -119,8 +121,8 @@ int main(int argc, char **argv)
 	scrub_environment();
 	if (in_initrd())
 		(void)log_open_kmsg();
-	if (c.build->test_build)
-		log_warning("TEST BUILD: contains the SEV-SNP simulator; never use it to protect data");
+	if (guest_build_test_hooks(c.build) && guest_build_test_hooks(c.build)->banner)
+		log_warning("%s", guest_build_test_hooks(c.build)->banner);
 	if (global_options(&c, &argc, &argv) < 0 || argc < 1) {
 		usage(stderr, c.build);
 		return CCU_EXIT_USAGE;

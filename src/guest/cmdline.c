@@ -8,6 +8,7 @@
 #include "common/conf.h"
 #include "common/macros.h"
 #include "common/util.h"
+#include "guest/build.h"
 
 #define CCU_PREFIX "rd.ccunlock"
 
@@ -171,9 +172,19 @@ static bool value_in(const char *v, const char *const *set, size_t n)
 	return false;
 }
 
-static bool false_value(const char *v)
+/* dracut's getargbool(): only 0, no and off are false; anything else
+ * (false, n, NO, ...) turns the option on. */
+static bool dracut_false(const char *v)
 {
-	static const char *const f[] = { "0", "no", "off", "false", "n" };
+	static const char *const f[] = { "0", "no", "off" };
+	return value_in(v, f, ARRAY_SIZE(f));
+}
+
+/* systemd's parse_boolean() false words (a non-boolean value is a tty for
+ * systemd.debug_shell, i.e. on). */
+static bool systemd_false(const char *v)
+{
+	static const char *const f[] = { "0", "no", "off", "false", "n", "f" };
 	return value_in(v, f, ARRAY_SIZE(f));
 }
 
@@ -207,14 +218,14 @@ static int judge_override(const struct guest_cmdline_arg *a, struct ccu_reason *
 	const char *k = a->key, *v = a->value;
 
 	/* rdshell and rdbreak are dracut's old spellings, still honoured. */
-	if ((strcmp(k, "rd.shell") == 0 || strcmp(k, "rdshell") == 0) && !false_value(v))
+	if ((strcmp(k, "rd.shell") == 0 || strcmp(k, "rdshell") == 0) && !dracut_false(v))
 		return refuse(err, a, "would allow a shell in the initramfs");
 	if (strcmp(k, "rd.break") == 0 || strcmp(k, "break") == 0 || strcmp(k, "rdbreak") == 0)
 		return refuse(err, a, "would stop the boot in a shell");
 	if ((strcmp(k, "init") == 0 || strcmp(k, "rdinit") == 0) && v)
 		return refuse(err, a, "would replace init");
 	if ((sd_key_eq(k, "systemd.debug_shell") || sd_key_eq(k, "rd.systemd.debug_shell")) &&
-	    !false_value(v))
+	    !systemd_false(v))
 		return refuse(err, a, "would start a debug shell");
 	if (sd_key_eq(k, "systemd.unit") && v && shell_unit(v))
 		return refuse(err, a, "would boot into a shell unit");
@@ -240,18 +251,18 @@ static int judge_override(const struct guest_cmdline_arg *a, struct ccu_reason *
 	return 0;
 }
 
-static int ccu_value(struct ccu_reason *err, const struct guest_cmdline_arg *a, const char *what)
+int guest_cmdline_bad_value(struct ccu_reason *err, const struct guest_cmdline_arg *a,
+			    const char *what)
 {
 	return ccu_fail(err, -EINVAL, "CMDLINE_VALUE", "kernel command line '%s=%s': expected %s",
 			a->key, a->value ? a->value : "", what);
 }
 
-static int judge_ccunlock(const struct guest_cmdline_arg *a, bool test_build,
+static int judge_ccunlock(const struct guest_cmdline_arg *a, const struct guest_test_hooks *test,
 			  struct guest_cmdline_opts *o, unsigned *seen, struct ccu_reason *err)
 {
 	static const char *const keys[] = { CCU_PREFIX ".deadline", CCU_PREFIX ".require",
-					    CCU_PREFIX ".debug", CCU_PREFIX ".sim.policy",
-					    CCU_PREFIX ".sim.measurement" };
+					    CCU_PREFIX ".debug" };
 	const char *v = a->value;
 	size_t idx = ARRAY_SIZE(keys);
 	uint64_t n;
@@ -259,9 +270,14 @@ static int judge_ccunlock(const struct guest_cmdline_arg *a, bool test_build,
 	for (size_t i = 0; i < ARRAY_SIZE(keys); i++)
 		if (strcmp(a->key, keys[i]) == 0)
 			idx = i;
-	if (idx >= 3 && !(test_build && idx < ARRAY_SIZE(keys)))
+	if (idx == ARRAY_SIZE(keys)) {
+		/* Test builds know a few more (src/testonly/); release builds none. */
+		int r = test && test->cmdline_key ? test->cmdline_key(a, o, seen, err) : 1;
+		if (r <= 0)
+			return r;
 		return ccu_fail(err, -EPERM, "CMDLINE_UNKNOWN",
 				"kernel command line: unknown option '%s'", a->key);
+	}
 	if (*seen & (1u << idx))
 		return ccu_fail(err, -EINVAL, "CMDLINE_VALUE",
 				"kernel command line: '%s' given more than once", a->key);
@@ -270,38 +286,27 @@ static int judge_ccunlock(const struct guest_cmdline_arg *a, bool test_build,
 	switch (idx) {
 	case 0:
 		if (!v || ccu_parse_u64(v, GUEST_DEADLINE_MAX, false, &n) < 0 || n == 0)
-			return ccu_value(err, a, "seconds, 1..3600");
+			return guest_cmdline_bad_value(err, a, "seconds, 1..3600");
 		o->has_deadline = true;
 		o->deadline = (unsigned)n;
 		return 0;
 	case 1:
 		if (!v || guest_level_from_name(v, &o->require) < 0)
-			return ccu_value(err, a, "snp, sev-es or sev");
+			return guest_cmdline_bad_value(err, a, "snp, sev-es or sev");
 		o->has_require = true;
 		return 0;
-	case 2:
+	default:
 		if (!v) {
 			o->debug = true;
 			return 0;
 		}
 		if (ccu_parse_bool(v, &o->debug) < 0)
-			return ccu_value(err, a, "a boolean");
-		return 0;
-	case 3:
-		if (!v || strncmp(v, "0x", 2) != 0 || ccu_parse_u64(v, UINT64_MAX, true, &n) < 0)
-			return ccu_value(err, a, "0x<hex>");
-		o->has_sim_policy = true;
-		o->sim_policy = n;
-		return 0;
-	default:
-		if (!v || ccu_hex_decode_exact(v, o->sim_measurement, 48) < 0)
-			return ccu_value(err, a, "96 hex digits");
-		o->has_sim_measurement = true;
+			return guest_cmdline_bad_value(err, a, "a boolean");
 		return 0;
 	}
 }
 
-int guest_cmdline_judge(const struct guest_cmdline *c, bool test_build,
+int guest_cmdline_judge(const struct guest_cmdline *c, const struct guest_test_hooks *test,
 			struct guest_cmdline_opts *out, struct ccu_reason *err)
 {
 	unsigned seen = 0;
@@ -318,7 +323,7 @@ int guest_cmdline_judge(const struct guest_cmdline *c, bool test_build,
 		const char *k = c->args[i].key;
 		if (strcmp(k, CCU_PREFIX) != 0 && strncmp(k, CCU_PREFIX ".", strlen(CCU_PREFIX) + 1) != 0)
 			continue;
-		r = judge_ccunlock(&c->args[i], test_build, out, &seen, err);
+		r = judge_ccunlock(&c->args[i], test, out, &seen, err);
 		if (r < 0)
 			return r;
 	}

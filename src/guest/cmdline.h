@@ -8,8 +8,8 @@
  *  - rd.ccunlock.* may only make checks stricter: rd.ccunlock.deadline=N
  *    (only shorter than the configured deadline), rd.ccunlock.require=LEVEL
  *    (only at least the configured level), rd.ccunlock.debug[=BOOL]. Test
- *    builds also take rd.ccunlock.sim.policy=0x.. and
- *    rd.ccunlock.sim.measurement=<96 hex>. Any other rd.ccunlock.* key, a
+ *    builds also take the keys of their hooks (src/testonly/guest/).
+ *    Any other rd.ccunlock.* key, a
  *    repeated key or a malformed value is refused.
  *  - Anything that opens a shell or skips the unlock is refused (see
  *    guest_cmdline_judge).
@@ -69,11 +69,16 @@ struct guest_cmdline_opts {
  * rd.systemd.unit= other than initrd.target, emergency, rescue, single, s,
  * S, -s, 1, rd.emergency= other than poweroff/reboot/halt. Systemd's names
  * are compared with '-' and '_' equivalent, as systemd does. Then parse
- * rd.ccunlock.* into @out (unknown keys CMDLINE_UNKNOWN; simulator keys only
- * when @test_build).
+ * rd.ccunlock.* into @out (unknown keys CMDLINE_UNKNOWN; the test hooks'
+ * keys only when @test is not NULL).
  */
-int guest_cmdline_judge(const struct guest_cmdline *c, bool test_build,
+struct guest_test_hooks;
+int guest_cmdline_judge(const struct guest_cmdline *c, const struct guest_test_hooks *test,
 			struct guest_cmdline_opts *out, struct ccu_reason *err);
+
+/* CMDLINE_VALUE for @a: "expected @what" (also used by the test hooks). */
+int guest_cmdline_bad_value(struct ccu_reason *err, const struct guest_cmdline_arg *a,
+			    const char *what);
 
 /*
  * Apply @o to @cfg: a shorter deadline, a stricter requirement, simulator

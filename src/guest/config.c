@@ -8,20 +8,18 @@
 #include "common/conf.h"
 #include "common/macros.h"
 #include "common/util.h"
+#include "guest/build.h"
 #include "guest/provider.h"
 
 static const struct ccu_conf_key base_keys[] = {
-	{ "broker_url", false }, { "broker_ca", false }, { "device", false },
+	{ "broker_url", true },  { "broker_ca", false }, { "device", false },
 	{ "name", false },       { "deadline", false },  { "require", false },
 	{ "require_secure_boot", false }, { "evidence", false },
 	{ "init_data", false },
 };
 
-static const struct ccu_conf_key sim_keys[] = {
-	{ "simulator_dir", false },
-	{ "simulator_policy", false },
-	{ "simulator_measurement", false },
-};
+/* At most this many extra keys from a test build's hooks. */
+#define GUEST_CONFIG_TEST_KEYS_MAX 8
 
 static const char *const level_names[] = {
 	[GUEST_LEVEL_NONE] = "none",
@@ -59,6 +57,8 @@ void guest_config_defaults(struct guest_config *c)
 void guest_config_done(struct guest_config *c)
 {
 	free(c->broker_url);
+	for (size_t i = 0; i < c->n_more_brokers; i++)
+		free(c->more_brokers[i]);
 	free(c->broker_ca);
 	free(c->device);
 	free(c->name);
@@ -205,7 +205,15 @@ static int set_value(const struct ccu_conf_entry *e, const struct guest_build *b
 		int r = guest_broker_url_check(v, &why);
 		if (r < 0)
 			return ccu_fail(err, r, "CONFIG_VALUE", "line %u: %s", e->line, why.detail);
-		return dup_value(&c->broker_url, v);
+		/* Several lines: brokers tried in order, then round-robin, all
+		 * pinned to the one broker_ca. */
+		if (!c->broker_url)
+			return dup_value(&c->broker_url, v);
+		if (c->n_more_brokers == GUEST_MAX_BROKERS - 1)
+			return ccu_fail(err, -EINVAL, "CONFIG_VALUE",
+					"line %u: broker_url: at most %d brokers", e->line,
+					GUEST_MAX_BROKERS);
+		return dup_value(&c->more_brokers[c->n_more_brokers++], v);
 	}
 	if (strcmp(k, "init_data") == 0) {
 		if (v[0] != '/' || strlen(v) >= GUEST_PATH_MAX)
@@ -245,45 +253,39 @@ static int set_value(const struct ccu_conf_entry *e, const struct guest_build *b
 		return 0;
 	}
 	if (strcmp(k, "evidence") == 0) {
-		if (strlen(v) > GUEST_PROVIDER_NAME_MAX || !evidence_ok(v, b))
-			return bad(err, e, b->test_build ?
-					   "expected auto, configfs-tsm, sev-guest or simulator" :
-					   "expected auto, configfs-tsm or sev-guest");
+		if (strlen(v) > GUEST_PROVIDER_NAME_MAX || !evidence_ok(v, b)) {
+			/* "expected auto, NAME, ... or NAME": the names this build has. */
+			char what[128];
+			size_t at = (size_t)snprintf(what, sizeof(what), "expected auto");
+			for (size_t i = 0; i < b->n_providers && at < sizeof(what); i++)
+				at += (size_t)snprintf(what + at, sizeof(what) - at, "%s%s",
+						       i + 1 == b->n_providers ? " or " : ", ",
+						       b->providers[i]->name);
+			return bad(err, e, what);
+		}
 		snprintf(c->evidence, sizeof(c->evidence), "%s", v);
 		return 0;
 	}
-	/* Only test builds get here (the key check refused these otherwise). */
-	if (strcmp(k, "simulator_dir") == 0) {
-		if (v[0] == '\0' || strlen(v) >= GUEST_PATH_MAX)
-			return bad(err, e, "expected a directory");
-		return dup_value(&c->simulator_dir, v);
-	}
-	if (strcmp(k, "simulator_policy") == 0) {
-		if (strncmp(v, "0x", 2) != 0 || ccu_parse_u64(v, UINT64_MAX, true, &n) < 0)
-			return bad(err, e, "expected 0x<hex>");
-		c->has_sim_policy = true;
-		c->sim_policy = n;
-		return 0;
-	}
-	if (strcmp(k, "simulator_measurement") == 0) {
-		if (ccu_hex_decode_exact(v, c->sim_measurement, 48) < 0)
-			return bad(err, e, "expected 96 hex digits");
-		c->has_sim_measurement = true;
-		return 0;
-	}
+	/* Only test builds get here (the key check refused other keys). */
+	const struct guest_test_hooks *t = guest_build_test_hooks(b);
+	if (t && t->conf_set)
+		return t->conf_set(e, c, err);
 	return bad(err, e, "unexpected key");
 }
 
 static int check_keys(const struct ccu_conf *cf, const struct guest_build *b,
 		      struct ccu_reason *err)
 {
-	struct ccu_conf_key keys[ARRAY_SIZE(base_keys) + ARRAY_SIZE(sim_keys)];
+	struct ccu_conf_key keys[ARRAY_SIZE(base_keys) + GUEST_CONFIG_TEST_KEYS_MAX];
 	size_t n = ARRAY_SIZE(base_keys);
 
 	memcpy(keys, base_keys, sizeof(base_keys));
-	if (b->test_build) {
-		memcpy(keys + n, sim_keys, sizeof(sim_keys));
-		n += ARRAY_SIZE(sim_keys);
+	const struct guest_test_hooks *t = guest_build_test_hooks(b);
+	if (t && t->n_conf_keys > 0) {
+		if (t->n_conf_keys > GUEST_CONFIG_TEST_KEYS_MAX)
+			return ccu_fail(err, -E2BIG, "INTERNAL", "too many test configuration keys");
+		memcpy(keys + n, t->conf_keys, t->n_conf_keys * sizeof(keys[0]));
+		n += t->n_conf_keys;
 	}
 	return ccu_conf_check_keys(cf, keys, n, err);
 }
@@ -317,10 +319,11 @@ int guest_config_parse(const char *text, size_t len, const struct guest_build *b
 			     out->broker_url ? "broker_ca" : "broker_url");
 		goto out;
 	}
-	if (strcmp(out->evidence, "simulator") == 0 && !out->simulator_dir) {
-		r = ccu_fail(err, -EINVAL, "CONFIG_MISSING",
-			     "evidence = simulator needs simulator_dir");
-		goto out;
+	const struct guest_test_hooks *t = guest_build_test_hooks(b);
+	if (t && t->conf_check) {
+		r = t->conf_check(out, err);
+		if (r < 0)
+			goto out;
 	}
 	r = 0;
 out:

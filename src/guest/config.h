@@ -21,6 +21,7 @@
 #define GUEST_DEADLINE_DEFAULT 120
 #define GUEST_DEADLINE_MAX 3600
 #define GUEST_URL_MAX 512
+#define GUEST_MAX_BROKERS 8 /* broker_url lines */
 #define GUEST_NAME_MAX 127 /* device-mapper names are < 128 bytes */
 #define GUEST_PATH_MAX 4096
 #define GUEST_PROVIDER_NAME_MAX 31
@@ -38,7 +39,9 @@ int guest_level_from_name(const char *s, enum guest_level *ret);
 const char *guest_level_name(enum guest_level l); /* "none", "sev", "sev-es", "snp" */
 
 struct guest_config {
-	char *broker_url;  /* https://HOST[:PORT], no path */
+	char *broker_url;  /* https://HOST[:PORT], no path: the first broker_url line */
+	char *more_brokers[GUEST_MAX_BROKERS - 1]; /* further broker_url lines, in order */
+	size_t n_more_brokers;
 	char *broker_ca;   /* path of a PEM file */
 	char *init_data;   /* NULL or the path of an init-data TOML document (kbs/initdata.h) */
 	char *device;      /* NULL, "UUID=<uuid>" or a path */

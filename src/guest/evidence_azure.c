@@ -125,8 +125,8 @@ static int write_report_data(struct tpm2 *t, const uint8_t rd[64], struct ccu_re
 }
 
 /* The HCL report that carries @rd, into @hcl (AZ_HCL_MAX bytes). */
-static int read_hcl(struct tpm2 *t, const uint8_t rd[64], uint8_t *hcl, size_t *len,
-		    struct ccu_reason *err)
+static int read_hcl(const struct guest_provider_ctx *c, struct tpm2 *t, const uint8_t rd[64],
+		    uint8_t *hcl, size_t *len, struct ccu_reason *err)
 {
 	struct ccu_reason why = { 0 };
 
@@ -137,7 +137,9 @@ static int read_hcl(struct tpm2 *t, const uint8_t rd[64], uint8_t *hcl, size_t *
 		bool fresh;
 		int r;
 
-		if (i)
+		if (i && c->seams && c->seams->sleep_ms)
+			c->seams->sleep_ms(AZURE_HCL_REFRESH_MS, c->seams->ud);
+		else if (i)
 			sleep_ms(AZURE_HCL_REFRESH_MS);
 		r = tpm2_nv_size(t, AZ_NV_HCL_REPORT, &size, err);
 		if (r == 0 && (size < AZ_HCL_RUNTIME_OFFSET || size > AZ_HCL_MAX))
@@ -325,7 +327,7 @@ static int azure_get_json(const struct guest_provider_ctx *c, const uint8_t repo
 	if (r >= 0 && pv)
 		r = pv->refresh(c, &w->t, rd, err);
 	if (r >= 0)
-		r = read_hcl(&w->t, rd, w->hcl, &hcl_len, err);
+		r = read_hcl(c, &w->t, rd, w->hcl, &hcl_len, err);
 	if (r >= 0)
 		r = quote(&w->t, rd, w->msg, &msg_len, w->sig, &sig_len, w->pcrs, err);
 	close(fd);

@@ -524,13 +524,45 @@ static void sleep_ms(uint64_t ms)
 		;
 }
 
+/* The i-th broker of @k (0 = url, then more_urls), round-robin. */
+static const char *broker_at(const struct guest_kbs *k, unsigned i)
+{
+	size_t n = 1 + (k->more_urls ? k->n_more_urls : 0);
+	size_t j = i % n;
+
+	return j == 0 ? k->url : k->more_urls[j - 1];
+}
+
+/* With several brokers, append which ones were tried to the reason line. */
+static void name_brokers(const struct guest_kbs *k, unsigned tried, struct ccu_reason *err)
+{
+	size_t n = 1 + (k->more_urls ? k->n_more_urls : 0);
+	char list[CCU_REASON_DETAIL_MAX];
+	size_t used = 0;
+
+	if (n < 2 || !err || !err->code[0])
+		return;
+	list[0] = 0;
+	for (unsigned i = 0; i < tried && i < n; i++) {
+		int w = snprintf(list + used, sizeof(list) - used, "%s%s", i ? ", " : "",
+				 broker_at(k, i));
+
+		if (w < 0 || (size_t)w >= sizeof(list) - used)
+			break;
+		used += (size_t)w;
+	}
+	struct ccu_reason last = *err;
+	ccu_reason_set(err, last.code, "%s (brokers tried: %s)", last.detail, list);
+}
+
 int guest_kbs_fetch(const struct guest_kbs *k, const struct kbs_resource_path *path, uint8_t **key,
 		    size_t *key_len, struct ccu_reason *err)
 {
 	struct conn c;
 	struct round rd = { .c = &c, .k = k, .path = path };
 	uint64_t backoff = GUEST_KBS_BACKOFF_FIRST_MS;
-	unsigned attempts = 0, reattests = 0;
+	unsigned attempts = 0, reattests = 0, broker = 0, tried = 1;
+	size_t nbrokers = 1 + (k->more_urls ? k->n_more_urls : 0);
 	int r;
 
 	*key = NULL;
@@ -549,6 +581,18 @@ int guest_kbs_fetch(const struct guest_kbs *k, const struct kbs_resource_path *p
 		}
 		if (rd.cls != STEP_TRANSIENT || attempts >= GUEST_KBS_MAX_ATTEMPTS)
 			break;
+		if (nbrokers > 1) {
+			/* The next broker at once: another replica may be fine. */
+			conn_close(&c);
+			broker++;
+			if (tried < nbrokers)
+				tried++;
+			r = conn_open(&c, broker_at(k, broker), k->ca_file, err);
+			if (r < 0)
+				break;
+			if (broker % nbrokers != 0)
+				continue;
+		}
 		if (ccu_now_ms() + backoff >= k->deadline_ms) {
 			/* The last reason stands; say why there was no further attempt. */
 			struct ccu_reason last = *err;
@@ -556,9 +600,14 @@ int guest_kbs_fetch(const struct guest_kbs *k, const struct kbs_resource_path *p
 				     last.detail, attempts);
 			break;
 		}
-		sleep_ms(backoff);
+		if (k->sleep_ms)
+			k->sleep_ms(backoff, k->sleep_ud);
+		else
+			sleep_ms(backoff);
 		backoff = backoff * 2 > GUEST_KBS_BACKOFF_MAX_MS ? GUEST_KBS_BACKOFF_MAX_MS : backoff * 2;
 	}
+	if (r < 0)
+		name_brokers(k, tried, err);
 	if (k->attempts)
 		*k->attempts = attempts;
 	conn_close(&c);

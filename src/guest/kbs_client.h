@@ -54,12 +54,20 @@ typedef int (*guest_evidence_fn)(void *ud, const uint8_t report_data[64], json_t
 
 struct guest_kbs {
 	const char *url;      /* https://HOST[:PORT] */
+	/* Optional further brokers (same CA): after a transient failure the
+	 * next attempt goes to the next broker, in order, then round-robin,
+	 * all within the one deadline; a failure names the brokers tried. */
+	const char *const *more_urls;
+	size_t n_more_urls;
 	const char *ca_file;  /* PEM */
 	uint64_t deadline_ms; /* absolute, on the ccu_now_ms() clock */
 	guest_evidence_fn evidence;
 	void *evidence_ud;
 	const char *tee;      /* KBS tee of /auth; NULL = "snp" */
 	unsigned *attempts;   /* optional: attempts made (for logs/tests) */
+	/* optional: how to wait between attempts (tests; default nanosleep) */
+	void (*sleep_ms)(uint64_t ms, void *ud);
+	void *sleep_ud;
 	const char *init_data; /* optional init-data TOML sent in the Attestation */
 };
 

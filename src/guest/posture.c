@@ -153,15 +153,17 @@ void guest_posture_azure(struct guest_posture *p)
 	derive_level(p);
 }
 
-void guest_posture_simulated(const struct guest_roots *r, struct guest_posture *p)
+void guest_posture_given(const struct guest_roots *r, uint64_t sev_status, int vmpl,
+			 const char *source, const char *note, struct guest_posture *p)
 {
 	memset(p, 0, sizeof(*p));
-	p->simulated = true;
+	p->simulated = note != NULL;
+	p->note = note;
 	p->has_sev_status = true;
-	p->sev_status = GUEST_SEV_STATUS_SEV | GUEST_SEV_STATUS_ES | GUEST_SEV_STATUS_SNP;
-	p->sev_status_source = "simulator";
-	p->vmpl = 0;
-	p->vmpl_source = "simulator";
+	p->sev_status = sev_status;
+	p->sev_status_source = source;
+	p->vmpl = vmpl;
+	p->vmpl_source = source;
 	derive_level(p);
 	p->secure_boot = read_secure_boot(r->efivarfs);
 }
@@ -220,8 +222,8 @@ json_t *guest_posture_json(const struct guest_posture *p)
 
 void guest_posture_print(FILE *f, const struct guest_posture *p)
 {
-	if (p->simulated)
-		fprintf(f, "platform:      SIMULATED (test build)\n");
+	if (p->note)
+		fprintf(f, "platform:      %s\n", p->note);
 	fprintf(f, "level:         %s\n", guest_level_name(p->level));
 	fprintf(f, "SEV:           %s\n", p->sev ? "active" : "inactive");
 	fprintf(f, "SEV-ES:        %s\n", p->sev_es ? "active" : "inactive");
@@ -244,7 +246,7 @@ void guest_posture_print(FILE *f, const struct guest_posture *p)
 const char *guest_posture_line(const struct guest_posture *p, char *buf, size_t len)
 {
 	const char *level = p->snp ? "SEV-SNP" : p->sev_es ? "SEV-ES" : p->sev ? "SEV" : "not protected";
-	const char *src = p->simulated	   ? "simulated platform of a test build" :
+	const char *src = p->note	   ? p->note :
 			  p->has_sev_status ? p->sev_status_source :
 			  p->snp_evidence   ? p->snp_evidence :
 					      "no interface";

@@ -52,6 +52,7 @@ struct guest_posture {
 	bool tsm_report;         /* <configfs>/tsm/report exists */
 	enum guest_secure_boot secure_boot;
 	const char *snp_evidence; /* which interface implied SNP (no MSR) */
+	const char *note;         /* test builds: what the platform is (else NULL) */
 	bool azure_paravisor;    /* Azure: the vTPM holds the paravisor's HCL report */
 };
 
@@ -67,7 +68,14 @@ void guest_posture_azure(struct guest_posture *p);
 /* Probe every location; never fails (absence is information). */
 void guest_posture_probe(const struct guest_roots *r, struct guest_posture *out);
 
-/* The simulated platform of a test build: SNP, VMPL 0; Secure Boot from @r. */
+/* A posture given rather than probed (a test build's simulated platform,
+ * src/testonly/): @sev_status and @vmpl from @source, Secure Boot from @r;
+ * @note (non-NULL) marks it simulated and is printed with it. */
+void guest_posture_given(const struct guest_roots *r, uint64_t sev_status, int vmpl,
+			 const char *source, const char *note, struct guest_posture *out);
+
+/* The simulated platform of a test build: SNP, VMPL 0; Secure Boot from @r
+ * (src/testonly/guest/test_hooks.c). */
 void guest_posture_simulated(const struct guest_roots *r, struct guest_posture *out);
 
 /* Refuse unless @p meets @require (and Secure Boot when @require_sb), at VMPL 0. */
@@ -77,7 +85,7 @@ int guest_posture_check(const struct guest_posture *p, enum guest_level require,
 const char *guest_secure_boot_name(enum guest_secure_boot s); /* "enabled", "disabled", "unknown" */
 
 /* One line for the console and the kernel log: "SEV-SNP (MSR), VMPL 0, Secure Boot
- * unknown" (with "SIMULATED" on a test build's platform). */
+ * unknown" (with the note of a test build's simulated platform). */
 const char *guest_posture_line(const struct guest_posture *p, char *buf, size_t len);
 
 /* For `posture` and `status`. */

@@ -71,3 +71,11 @@ int guest_provider_get(const struct guest_provider *p, const struct guest_provid
 	}
 	return 0;
 }
+
+const struct guest_test_hooks *guest_build_test_hooks(const struct guest_build *b)
+{
+	for (size_t i = 0; b && i < b->n_providers; i++)
+		if (b->providers[i]->test)
+			return b->providers[i]->test;
+	return NULL;
+}

@@ -48,6 +48,8 @@ struct guest_seams {
 	 * the VCEK source instead of Azure IMDS; return an fd / 0 or -errno. */
 	int (*tpm_open)(void *ud);
 	int (*azure_vcek)(const uint8_t *hcl, size_t len, uint8_t **der, size_t *der_len, void *ud);
+	/* how a provider waits between bounded retries (default nanosleep) */
+	void (*sleep_ms)(uint64_t ms, void *ud);
 };
 
 struct guest_azure_sim;
@@ -63,7 +65,7 @@ struct guest_provider_ctx {
 struct tpm2;
 
 /*
- * TEST BUILDS ONLY: a simulated Azure paravisor (src/guest/azure_paravisor_sim.c)
+ * TEST BUILDS ONLY: a simulated Azure paravisor (src/testonly/guest/azure_paravisor_sim.c)
  * for a VM whose vTPM is swtpm: nothing there refreshes the HCL report when
  * the guest writes REPORT_DATA, so this does what Microsoft's paravisor does.
  * The azure-vtpm flow itself is unchanged; it only calls these in between.
@@ -90,9 +92,13 @@ struct guest_evidence {
 
 void guest_evidence_done(struct guest_evidence *e);
 
+struct guest_test_hooks;
+
 struct guest_provider {
 	const char *name;
 	bool simulated; /* posture comes from the simulated platform */
+	/* test builds: the simulator's hooks (src/guest/build.h); else NULL */
+	const struct guest_test_hooks *test;
 	/* 1 when the interface is there, 0 when not. */
 	int (*available)(const struct guest_provider_ctx *c);
 	/* A report for @report_data at VMPL 0. */
@@ -109,7 +115,7 @@ extern const struct guest_provider guest_provider_tsm;
 extern const struct guest_provider guest_provider_sevguest;
 /* Azure confidential VMs: HCL report + vTPM quote (guest/evidence_azure.c). */
 extern const struct guest_provider guest_provider_azure;
-/* Test builds only (src/guest/evidence_sim.c, src/guest/azure_paravisor_sim.c). */
+/* Test builds only (src/testonly/guest/evidence_sim.c, azure_paravisor_sim.c). */
 extern const struct guest_provider guest_provider_sim;
 extern const struct guest_azure_sim guest_azure_sim_paravisor;
 

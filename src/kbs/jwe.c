@@ -10,6 +10,7 @@
 #include <openssl/rsa.h>
 
 #include "common/codec.h"
+#include "common/evp.h"
 #include "common/macros.h"
 #include "common/secmem.h"
 #include "kbs/jwk.h"
@@ -52,7 +53,7 @@ static int concat_kdf(const uint8_t *z, size_t zlen, uint8_t kek[32])
 
 	if (!md)
 		return -ENOMEM;
-	ok = EVP_DigestInit_ex(md, EVP_sha256(), NULL) &&
+	ok = EVP_DigestInit_ex(md, ccu_md_sha256(), NULL) &&
 	     EVP_DigestUpdate(md, counter, sizeof(counter)) && EVP_DigestUpdate(md, z, zlen) &&
 	     EVP_DigestUpdate(md, algid_len, sizeof(algid_len)) &&
 	     EVP_DigestUpdate(md, ALG_ECDH, strlen(ALG_ECDH)) &&
@@ -87,7 +88,7 @@ static int aes_kw(bool wrap, const uint8_t kek[32], const uint8_t *in, size_t in
 	if (!c)
 		return -ENOMEM;
 	EVP_CIPHER_CTX_set_flags(c, EVP_CIPHER_CTX_FLAG_WRAP_ALLOW);
-	if (!EVP_CipherInit_ex(c, EVP_aes_256_wrap(), NULL, kek, NULL, wrap ? 1 : 0))
+	if (!EVP_CipherInit_ex(c, ccu_cipher_aes256wrap(), NULL, kek, NULL, wrap ? 1 : 0))
 		return -EIO;
 	if (!EVP_CipherUpdate(c, out, &l1, in, (int)inlen) || !EVP_CipherFinal_ex(c, out + l1, &l2))
 		return -EBADMSG;
@@ -102,7 +103,7 @@ static int gcm(bool enc, const uint8_t cek[32], const uint8_t iv[12], const char
 
 	if (!c)
 		return -ENOMEM;
-	if (!EVP_CipherInit_ex(c, EVP_aes_256_gcm(), NULL, NULL, NULL, enc ? 1 : 0) ||
+	if (!EVP_CipherInit_ex(c, ccu_cipher_aes256gcm(), NULL, NULL, NULL, enc ? 1 : 0) ||
 	    !EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_IVLEN, KBS_JWE_IV_LEN, NULL) ||
 	    !EVP_CipherInit_ex(c, NULL, NULL, cek, iv, -1))
 		return -EIO;
@@ -127,8 +128,8 @@ static int rsa_ctx(EVP_PKEY *key, bool enc, EVP_PKEY_CTX **ret)
 		return -ENOMEM;
 	if ((enc ? EVP_PKEY_encrypt_init(c) : EVP_PKEY_decrypt_init(c)) <= 0 ||
 	    EVP_PKEY_CTX_set_rsa_padding(c, RSA_PKCS1_OAEP_PADDING) <= 0 ||
-	    EVP_PKEY_CTX_set_rsa_oaep_md(c, EVP_sha256()) <= 0 ||
-	    EVP_PKEY_CTX_set_rsa_mgf1_md(c, EVP_sha256()) <= 0) {
+	    EVP_PKEY_CTX_set_rsa_oaep_md(c, ccu_md_sha256()) <= 0 ||
+	    EVP_PKEY_CTX_set_rsa_mgf1_md(c, ccu_md_sha256()) <= 0) {
 		EVP_PKEY_CTX_free(c);
 		return -EIO;
 	}

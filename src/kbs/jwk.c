@@ -332,8 +332,12 @@ static int fromdata(const char *type, OSSL_PARAM *params, EVP_PKEY **ret)
 	chk = EVP_PKEY_CTX_new_from_pkey(NULL, pk, NULL);
 	if (!chk)
 		return -ENOMEM;
-	/* EC: on the curve, not the identity, order check; RSA: n odd etc. */
-	if (EVP_PKEY_public_check(chk) != 1)
+	/* EC: on the curve and not the identity. The NIST curves have
+	 * cofactor 1, so every such point has the group's order and the full
+	 * check's extra scalar multiplication (n*Q == O) proves nothing more.
+	 * RSA: the full check (n odd, not too small, e odd etc.). */
+	if ((strcmp(type, "EC") == 0 ? EVP_PKEY_public_check_quick(chk) :
+				       EVP_PKEY_public_check(chk)) != 1)
 		return -EBADMSG;
 	*ret = TAKE_PTR(pk);
 	return 0;

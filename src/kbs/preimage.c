@@ -7,6 +7,7 @@
 #include <openssl/evp.h>
 
 #include "common/codec.h"
+#include "common/evp.h"
 #include "common/macros.h"
 #include "kbs/kbs.h"
 #include "kbs/kjson.h"
@@ -53,11 +54,11 @@ static const EVP_MD *hash_md(enum kbs_hash_alg a)
 {
 	switch (a) {
 	case KBS_HASH_SHA256:
-		return EVP_sha256();
+		return ccu_md_sha256();
 	case KBS_HASH_SHA384:
-		return EVP_sha384();
+		return ccu_md_sha384();
 	case KBS_HASH_SHA512:
-		return EVP_sha512();
+		return ccu_md_sha512();
 	}
 	return NULL;
 }

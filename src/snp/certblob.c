@@ -7,6 +7,8 @@
 
 #include <openssl/evp.h>
 
+#include "snp/dercache.h"
+
 #define PEM_BEGIN "-----BEGIN CERTIFICATE-----"
 #define PEM_END "-----END CERTIFICATE-----"
 #define CERT_BLOB_MAX (64 * 1024) /* bigger than any AMD certificate */
@@ -121,6 +123,15 @@ int snp_cert_blob_parse(const uint8_t *data, size_t len, X509 **ret,
 		if (r == 0 && form)
 			*form = SNP_CERT_BLOB_PEM;
 		return r;
+	}
+	/* Exact DER, the usual case: from the cache of parsed certificates
+	 * (the same VCEK/ASK/ARK come with every boot of a chip). */
+	x = snp_dercache_x509(data, len);
+	if (x) {
+		*ret = x;
+		if (form)
+			*form = SNP_CERT_BLOB_DER;
+		return 0;
 	}
 	x = canonical_der(data, len, &used);
 	if (!x)

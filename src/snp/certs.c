@@ -17,6 +17,7 @@
 #include <openssl/x509v3.h>
 
 #include "common/codec.h"
+#include "common/evp.h"
 #include "common/macros.h"
 #include "common/util.h"
 
@@ -369,7 +370,7 @@ int snp_cert_sha256(X509 *x, uint8_t out[32])
 		ERR_clear_error();
 		return -ENOMEM;
 	}
-	if (EVP_Digest(der, (size_t)len, out, &mdlen, EVP_sha256(), NULL) != 1 || mdlen != 32)
+	if (EVP_Digest(der, (size_t)len, out, &mdlen, ccu_md_sha256(), NULL) != 1 || mdlen != 32)
 		r = -EIO;
 	OPENSSL_free(der);
 	ERR_clear_error();

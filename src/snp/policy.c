@@ -745,7 +745,7 @@ int snp_policy_load_file(const char *path, struct snp_policy **ret, struct ccu_r
 		return ccu_fail(err, r, "CONFIG_SYNTAX", "%s: file is larger than %d bytes", path,
 				CCU_CONF_MAX_SIZE);
 	if (r < 0)
-		return ccu_fail(err, r, "CONFIG_READ", "cannot read %s: %s", path, strerror(-r));
+		return ccu_fail(err, r, "CONFIG_IO", "cannot read %s: %s", path, strerror(-r));
 	return snp_policy_parse((const char *)data, len, ret, err);
 }
 

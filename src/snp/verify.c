@@ -24,6 +24,7 @@
 #include <openssl/x509v3.h>
 
 #include "common/codec.h"
+#include "common/evp.h"
 #include "common/macros.h"
 
 #define SNP_TRUST_MAX_ROOTS 8
@@ -312,7 +313,7 @@ static int chain_key(X509 *leaf, X509 *inter, X509 *ark, uint8_t key[32])
 	unsigned int kl = 0;
 	int r = -ENOMEM;
 
-	if (!md || EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1)
+	if (!md || EVP_DigestInit_ex(md, ccu_md_sha256(), NULL) != 1)
 		goto out;
 	for (size_t i = 0; i < ARRAY_SIZE(certs); i++) {
 		unsigned char *der = NULL;
@@ -597,7 +598,7 @@ static void check_signature(struct vctx *c)
 	r = s = NULL; /* owned by sig now */
 	dl = i2d_ECDSA_SIG(sig, &der);
 	md = EVP_MD_CTX_new();
-	if (dl <= 0 || !md || EVP_DigestVerifyInit(md, NULL, EVP_sha384(), NULL, pk) != 1)
+	if (dl <= 0 || !md || EVP_DigestVerifyInit(md, NULL, ccu_md_sha384(), NULL, pk) != 1)
 		goto out;
 	ok = EVP_DigestVerify(md, der, (size_t)dl, c->raw, SNP_REPORT_SIGNED_LEN) == 1;
 out:

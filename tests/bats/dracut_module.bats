@@ -19,6 +19,7 @@ setup() {
 	# except the binary's place in the image
 	printf '. %s\nCCU_BIN=/usr/sbin/ccunlock\n' "$T/lib.sh" >"$T/lib-build.sh"
 	export CCUNLOCK_LIB=$T/lib-build.sh
+	export CCUNLOCK_BUILD_LIB=$REAL_BUILD_LIB CCUNLOCK_KEYSCRIPT_LIB=$REAL_KS_LIB
 	ccu_fake_binary 0
 	printf 'broker_url = https://192.0.2.1:8443\nbroker_ca = /etc/ccunlock/ca.pem\n' \
 		>"$T/confdir/ccunlock.conf"
@@ -124,6 +125,9 @@ systemd_flavour() {
 	assert_line "inst_simple $T/bin/ccunlock /usr/sbin/ccunlock"
 	refute_line --partial inst_binary
 	assert_line "inst_simple $T/lib-build.sh /usr/lib/ccunlock/ccunlock-lib.sh"
+	# the build part is sourced here, never installed into the image
+	refute_line --partial "ccunlock-build.sh"
+	[ -z "$(find "$initdir" -name 'ccunlock-build.sh')" ]
 	assert_line "inst_simple $T/confdir/ccunlock.conf /etc/ccunlock/ccunlock.conf"
 	assert_line "inst_simple $T/confdir/ca.pem /etc/ccunlock/ca.pem"
 	assert_line "inst_script $TOP/modules.d/90ccunlock/ccunlock-boot.sh /usr/lib/ccunlock/ccunlock-boot"

@@ -6,7 +6,9 @@
 # modprobe, mount, udevadm, ip, cryptsetup, ...) is a stub in $T/bin that
 # only appends its name and arguments to $T/calls. $T/lib.sh sources the real
 # library and then re-applies these paths, so code that sources "the
-# library" (module-setup.sh, the hooks) stays inside the sandbox too.
+# library" (module-setup.sh, the hooks) stays inside the sandbox too. The
+# build hooks also source the real build part first (CCUNLOCK_BUILD_LIB);
+# $T/lib.sh, sourced after it, re-applies the sandbox.
 
 bats_require_minimum_version 1.5.0
 
@@ -15,6 +17,14 @@ load '/usr/lib/bats/bats-assert/load'
 
 TOP=$(cd "$BATS_TEST_DIRNAME/../.." && pwd)
 REAL_LIB=$TOP/lib/ccunlock-lib.sh
+REAL_KS_LIB=$TOP/lib/ccunlock-keyscript.sh
+REAL_BUILD_LIB=$TOP/lib/ccunlock-build.sh
+# The real (test) binary: the boot scripts' command-line guard asks it
+# (`ccunlock cmdline-check`), so the rules are tested where they live.
+case ${O:-build} in
+/*) CCU_TEST_BINARY=${O}/test/ccunlock ;;
+*) CCU_TEST_BINARY=$TOP/${O:-build}/test/ccunlock ;;
+esac
 
 ccu_sandbox() {
 	T=$BATS_TEST_TMPDIR/sb
@@ -43,7 +53,6 @@ CCU_CONSOLE=$T/console
 CCU_KMSG=$T/kmsg
 CCU_PRINTK=$T/printk
 CCU_SYSRQ_TRIGGER=$T/sysrq
-CCU_CMDLINE=$T/cmdline
 CCU_BIN=$T/bin/ccunlock
 CCU_CONF=$T/etc/ccunlock.conf
 CCU_RUN=$T/run
@@ -63,7 +72,9 @@ EOS
 	ccu_fake_block vda 254:0
 	ccu_fake_block dm-0 253:0 ccunlock-root CRYPT-LUKS2-0123abcd-ccunlock-root vda
 	ccu_fake_mount 253:0 /dev/mapper/ccunlock-root /sysroot /root
-	printf '. %s\n. %s\n' "$REAL_LIB" "$T/overrides.sh" >"$T/lib.sh"
+	# all three parts of the library (boot, keyscript, build), then the sandbox
+	printf '. %s\n. %s\n. %s\n. %s\n' "$REAL_LIB" "$REAL_KS_LIB" "$REAL_BUILD_LIB" \
+		"$T/overrides.sh" >"$T/lib.sh"
 	# shellcheck source=/dev/null
 	. "$T/lib.sh"
 	# never touch the real machine, whatever a test does
@@ -118,10 +129,40 @@ ccu_stub() {
 	chmod +x "$T/bin/$1"
 }
 
-# ccu_fake_binary STATUS [STDOUT] [STDERR]: the stand-in for `ccunlock`.
-ccu_fake_binary() {
+# ccu_cmdline_delegate: the line of a stand-in `ccunlock` that hands
+# `cmdline-check` to the real binary, reading the sandbox's command line.
+# A missing binary fails the test (it is a build product, not optional).
+ccu_cmdline_delegate() {
+	if ! [ -x "$CCU_TEST_BINARY" ]; then
+		echo "$CCU_TEST_BINARY is not built (make test-bins)" >&2
+		return 1
+	fi
+	printf 'if [ "$1" = cmdline-check ]; then exec "%s" --cmdline "%s" "$@"; fi\n' \
+		"$CCU_TEST_BINARY" "$T/cmdline"
+}
+
+# ccu_real_binary: `ccunlock` that only answers cmdline-check (for the
+# guard's tests); any other command is a test failure (exit 99).
+ccu_real_binary() {
+	local d
+	d=$(ccu_cmdline_delegate) || return 1
 	{
 		echo '#!/bin/sh'
+		echo "$d"
+		echo 'echo "ccunlock $* (unexpected)" >>"$CCU_TEST_CALLS"'
+		echo 'exit 99'
+	} >"$T/bin/ccunlock"
+	chmod +x "$T/bin/ccunlock"
+}
+
+# ccu_fake_binary STATUS [STDOUT] [STDERR]: the stand-in for `ccunlock`
+# (cmdline-check still goes to the real binary).
+ccu_fake_binary() {
+	local d
+	d=$(ccu_cmdline_delegate) || return 1
+	{
+		echo '#!/bin/sh'
+		echo "$d"
 		echo 'echo "ccunlock $*" >>"$CCU_TEST_CALLS"'
 		[ -n "${2:-}" ] && printf "printf '%%s' '%s'\n" "$2"
 		[ -n "${3:-}" ] && printf "echo '%s' >&2\n" "$3"
@@ -135,6 +176,7 @@ ccu_fake_binary() {
 ccu_script_copy() {
 	mkdir -p "$T/scripts"
 	sed -e "s|/usr/lib/ccunlock/ccunlock-lib.sh|$T/lib.sh|g" \
+		-e "s|/usr/lib/ccunlock/ccunlock-keyscript.sh|$REAL_KS_LIB|g" \
 		-e "s|/scripts/functions|$T/functions|g" \
 		-e "s|/usr/share/initramfs-tools/hook-functions|$T/hook-functions|g" \
 		-e "s|/proc/sysrq-trigger|$T/sysrq|g" \

@@ -21,6 +21,7 @@ setup() {
 	printf '. %s\nCCU_BIN=/usr/sbin/ccunlock\nCCU_DM_HOOK=%s\n' "$T/lib.sh" "$T/dmsetup-hook" \
 		>"$T/lib-build.sh"
 	export CCUNLOCK_BIN=$T/bin/ccunlock CCUNLOCK_CONFDIR=$T/confdir CCUNLOCK_LIB=$T/lib-build.sh
+	export CCUNLOCK_BUILD_LIB=$REAL_BUILD_LIB CCUNLOCK_KEYSCRIPT_LIB=$REAL_KS_LIB
 	# initramfs-tools' hook-functions, reduced to what the hook uses
 	cat >"$T/hook-functions" <<'EOS'
 copy_file() {
@@ -58,6 +59,9 @@ EOS
 	assert_success
 	[ -x "$DESTDIR/usr/sbin/ccunlock" ]
 	[ -f "$DESTDIR/usr/lib/ccunlock/ccunlock-lib.sh" ]
+	# the keyscript part for cryptroot; the build part stays on the build host
+	[ -f "$DESTDIR/usr/lib/ccunlock/ccunlock-keyscript.sh" ]
+	[ -z "$(find "$DESTDIR" -name 'ccunlock-build.sh')" ]
 	assert_equal "$(cat "$DESTDIR/etc/ccunlock/ca.pem")" CA
 	cmp "$T/confdir/ccunlock.conf" "$DESTDIR/etc/ccunlock/ccunlock.conf"
 	[ ! -e "$DESTDIR/etc/ccunlock/admin.key" ]

@@ -15,7 +15,8 @@ installed() {
 @test "default install: layout and modes" {
 	run installed env
 	assert_success
-	for f in usr/lib/ccunlock/ccunlock-lib.sh usr/share/ccunlock/ccunlock.conf.example \
+	for f in usr/lib/ccunlock/ccunlock-lib.sh usr/lib/ccunlock/ccunlock-keyscript.sh \
+		usr/lib/ccunlock/ccunlock-build.sh usr/share/ccunlock/ccunlock.conf.example \
 		usr/lib/dracut/modules.d/90ccunlock/ccunlock.service \
 		usr/lib/dracut/modules.d/90ccunlock/ccunlock-emergency.conf; do
 		[ "$(stat -c %a "$D/$f")" = 644 ]
@@ -63,6 +64,7 @@ installed() {
 
 @test "FAIL_ACTION=reboot: the library's command line defaults follow" {
 	installed env FAIL_ACTION=reboot
+	. "$D/usr/lib/ccunlock/ccunlock-build.sh"
 	. "$D/usr/lib/ccunlock/ccunlock-lib.sh"
 	echo 'broker_url = https://x' >"$BATS_TEST_TMPDIR/c.conf"
 	run ccu_build_cmdline "$BATS_TEST_TMPDIR/c.conf"
@@ -91,6 +93,14 @@ installed() {
 	run grep -x 'ccu_ks_host_lib=/usr/lib64/ccunlock/ccunlock-lib.sh' \
 		"$D/usr/lib64/cryptsetup/scripts/ccunlock-keyscript"
 	assert_success
+	run grep -x 'ccu_ks_host_kslib=/usr/lib64/ccunlock/ccunlock-keyscript.sh' \
+		"$D/usr/lib64/cryptsetup/scripts/ccunlock-keyscript"
+	assert_success
+	run grep -c 'CCUNLOCK_BUILD_LIB:-/usr/lib64/ccunlock/ccunlock-build.sh' "$m"
+	assert_output 1
+	run grep -c 'CCUNLOCK_BUILD_LIB:-/usr/lib64/ccunlock/ccunlock-build.sh' \
+		"$D/usr/share/initramfs-tools/hooks/ccunlock"
+	assert_output 2
 	# paths inside the initramfs never move
 	run grep -x 'CCU_BIN=/usr/sbin/ccunlock' "$D/usr/lib64/ccunlock/ccunlock-lib.sh"
 	assert_success
@@ -107,4 +117,16 @@ installed() {
 	run installed env LIBDIR=relative/lib
 	assert_failure
 	[ ! -e "$D" ]
+}
+
+@test "the boot library carries no build-host code (split by where it runs)" {
+	installed env
+	# the build functions are only in the build part, which no image gets
+	run grep -cE '^ccu_(build_[a-z_]+|itools_hook|itools_copy|itools_has_module)\(\)' \
+		"$D/usr/lib/ccunlock/ccunlock-lib.sh" "$D/usr/lib/ccunlock/ccunlock-keyscript.sh"
+	assert_output --regexp '^[^:]+:0'$'\n''[^:]+:0$'
+	run grep -cE '^ccu_build_check\(\)' "$D/usr/lib/ccunlock/ccunlock-build.sh"
+	assert_output 1
+	run grep -cE '^ccu_keyscript\(\)' "$D/usr/lib/ccunlock/ccunlock-lib.sh"
+	assert_output 0
 }

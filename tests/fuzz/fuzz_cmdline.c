@@ -4,6 +4,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
+#include "guest/build.h"
 #include "guest/cmdline.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -19,7 +20,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (size_t i = 0; i < c.n; i++)
 		if (!c.args[i].key)
 			abort();
-	if (guest_cmdline_judge(&c, size & 1, &o, NULL) == 0) {
+	if (guest_cmdline_judge(&c, (size & 1) ? &guest_test_hooks : NULL, &o, NULL) == 0) {
 		guest_config_defaults(&cfg);
 		cfg.deadline = 60;
 		cfg.require = GUEST_LEVEL_SEV_ES;

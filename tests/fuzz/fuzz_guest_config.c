@@ -4,6 +4,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
+#include "guest/build.h"
 #include "guest/config.h"
 #include "guest/provider.h"
 
@@ -18,6 +19,7 @@ static int yes(const struct guest_provider_ctx *c)
 static const struct guest_provider p_tsm = { .name = "configfs-tsm", .available = yes };
 static const struct guest_provider p_sev = { .name = "sev-guest", .available = yes };
 static const struct guest_provider p_sim = { .name = "simulator", .simulated = true,
+					     .test = &guest_test_hooks,
 					     .available = yes };
 static const struct guest_provider *const list[] = { &p_tsm, &p_sev, &p_sim };
 static const struct guest_build builds[2] = { { "release", false, list, 2 },

@@ -13,9 +13,7 @@ T=$(mktemp -d /tmp/ccu-kbscrash-XXXXXX)
 # shellcheck disable=SC2086 # WRITER_PID is a list
 trap 'kill ${WRITER_PID:-} ${BROKER_PID:-} 2>/dev/null; rm -rf "$T"' EXIT
 . tests/integration/broker_lib.sh
-for b in "$KBS" "$SIM" "$CLIENT"; do
-	[ -x "$b" ] || skip_all "$b is not built (make test-bins)"
-done
+need_built "$KBS" "$SIM" "$CLIENT"
 command -v openssl >/dev/null 2>&1 || skip_all "openssl CLI missing"
 command -v curl >/dev/null 2>&1 || skip_all "curl missing"
 

@@ -62,7 +62,8 @@ has_paths() {
 }
 
 check "ccunlock: the guest program and every early-boot piece" has_paths "$guest" \
-	/usr/sbin/ccunlock /usr/lib/ccunlock/ccunlock-lib.sh \
+	/usr/sbin/ccunlock /usr/lib/ccunlock/ccunlock-lib.sh /usr/lib/ccunlock/ccunlock-keyscript.sh \
+	/usr/lib/ccunlock/ccunlock-build.sh \
 	/usr/lib/dracut/modules.d/90ccunlock/module-setup.sh \
 	/usr/lib/dracut/modules.d/90ccunlock/ccunlock.service \
 	/usr/share/initramfs-tools/hooks/ccunlock \
@@ -70,11 +71,12 @@ check "ccunlock: the guest program and every early-boot piece" has_paths "$guest
 	/usr/share/initramfs-tools/scripts/init-bottom/ccunlock \
 	/usr/share/initramfs-tools/scripts/panic/ccunlock \
 	/usr/lib/cryptsetup/scripts/ccunlock-keyscript \
-	/usr/share/ccunlock/ccunlock.conf.example
+	/usr/share/ccunlock/ccunlock.conf.example /usr/share/man/man8/ccunlock.8.gz
 
 check "ccunlock-kbs: the broker, its unit and its system user" has_paths "$kbs" \
 	/usr/sbin/ccunlock-kbs /usr/lib/systemd/system/ccunlock-kbs.service \
-	/usr/lib/sysusers.d/ccunlock-kbs.conf /usr/share/ccunlock/broker.conf.example
+	/usr/lib/sysusers.d/ccunlock-kbs.conf /usr/share/ccunlock/broker.conf.example \
+	/usr/share/man/man8/ccunlock-kbs.8.gz
 
 # only_ours DEB: no file of the other package, no /etc (nothing is
 # configured by installing).

@@ -16,11 +16,8 @@ CCU_REL=$O/ccunlock
 MKIMG=$O/tests/test_guest_luks
 PATH=$PATH:/usr/sbin:/sbin
 
-[ -x "$CCU_BIN" ] || skip_all "$CCU_BIN is not built (make test-bins)"
-[ -x "$MKIMG" ] || skip_all "$MKIMG is not built (make test-bins)"
-if ! [ -x "$KBS" ] || ! "$KBS" serve --help >/dev/null 2>&1; then
-	skip_all "$KBS has no serve command yet (the broker has not landed)"
-fi
+need_built "$CCU_BIN" "$MKIMG" "$KBS"
+"$KBS" serve --help >/dev/null 2>&1 || bail_out "$KBS serve --help fails"
 command -v openssl >/dev/null 2>&1 || skip_all "openssl CLI missing"
 command -v python3 >/dev/null 2>&1 || skip_all "python3 missing (silent listener)"
 
@@ -43,7 +40,7 @@ M_OTHER=$(printf 'b%.0s' $(seq 96))
 # shellcheck source=../lib/broker.sh
 . tests/lib/broker.sh
 if ! ccu_make_tls "$T"; then
-	skip_all "cannot make TLS material"
+	bail_out "cannot make TLS material"
 fi
 ccu_broker_conf "$T"
 setup_broker() {
@@ -124,7 +121,7 @@ enroll() { # IMAGE RESOURCE POLICY
 		--existing-key-file "$T/pass"
 }
 
-mkimage disk || skip_all "mkimage failed"
+mkimage disk || bail_out "mkimage failed"
 expect_ok "enroll stores the key and adds keyslot + token" enroll disk vm1/luks/root good
 expect_ok "list shows the token" sh -c "\"$CCU_BIN\" --config \"$T/guest.conf\" list \
 \"$T/disk.img\" | grep -q 'keyslot 1 resource vm1/luks/root'"

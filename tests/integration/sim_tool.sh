@@ -8,7 +8,7 @@ cd "$top" || exit 1
 . tests/lib/tap.sh
 O=${O:-build}
 SIM=$O/test/ccunlock-sim
-[ -x "$SIM" ] || skip_all "$SIM is not built (make test-bins)"
+need_built "$SIM"
 command -v openssl >/dev/null 2>&1 || skip_all "openssl CLI missing"
 
 T=$(mktemp -d /tmp/ccu-simtool-XXXXXX)

@@ -6,6 +6,8 @@
 #   ok "name"; not_ok "name"; skip "reason"; diag "text"
 #   check "name" cmd args   # ok when the command succeeds
 #   skip_all "reason"       # the whole script has nothing to test here
+#   bail_out "reason"       # the script cannot test: a failure, not a skip
+#   need_built FILE...      # our own build products: missing ones bail out
 #   done_testing            # prints the plan if none was given; exit status
 #                           # is 1 when a test failed
 #
@@ -53,6 +55,22 @@ check() {
 skip_all() {
 	echo "1..0 # skip $*"
 	exit 0
+}
+
+# For what the tree builds or sets up itself: its absence is a broken
+# build or test set-up, and a skip would let the suite pass unchecked.
+bail_out() {
+	_tap_n=$((_tap_n + 1))
+	echo "not ok $_tap_n - $*"
+	echo "1..$_tap_n"
+	echo "Bail out! $*"
+	exit 1
+}
+
+need_built() {
+	for _tap_b in "$@"; do
+		[ -x "$_tap_b" ] || bail_out "$_tap_b is not built (make test-bins)"
+	done
 }
 
 done_testing() {

@@ -5,7 +5,7 @@
  * writes REPORT_DATA, reads the HCL report, quotes and reads the PCRs, and
  * the broker's verifier accepts the evidence it builds. A stale HCL report
  * (not refreshed for our REPORT_DATA) is refused with AZURE_HCL. The test
- * build's simulated paravisor (guest/azure_paravisor_sim.c, what the VM
+ * build's simulated paravisor (testonly/guest/azure_paravisor_sim.c, what the VM
  * boots use) refreshes the report itself, from the AK TPM2_ReadPublic gives.
  * The swtpm tests skip when swtpm or tpm2-tools are absent; the ReadPublic
  * parser's malformed-input tests always run.
@@ -127,7 +127,19 @@ static int vcek(const uint8_t *hcl, size_t len, uint8_t **der, size_t *der_len, 
 	return 0;
 }
 
-static const struct guest_seams SEAMS = { .tpm_open = tpm_open, .azure_vcek = vcek };
+/* The provider's waits between HCL reads: counted, not slept (nothing
+ * refreshes the report meanwhile in these tests). */
+static unsigned SLEEPS;
+
+static void no_sleep(uint64_t ms, void *ud)
+{
+	(void)ud;
+	assert_true(ms > 0);
+	SLEEPS++;
+}
+
+static const struct guest_seams SEAMS = { .tpm_open = tpm_open, .azure_vcek = vcek,
+					  .sleep_ms = no_sleep };
 
 /* The paravisor's part: an HCL report for @rd, signed by the simulated PSP. */
 static void paravisor_writes(const uint8_t rd[64])
@@ -227,8 +239,10 @@ static void test_evidence_verifies(void **state)
 	binding(rd, "session one");
 	paravisor_writes(rd);
 	assert_int_equal(guest_provider_azure.available(&ctx), 1);
+	SLEEPS = 0;
 	if (guest_provider_azure.get_json(&ctx, rd, &j, &why) != 0)
 		fail_msg("%s: %s", why.code, why.detail);
+	assert_int_equal(SLEEPS, 0); /* the fresh report is read at once */
 	assert_int_equal(az_evidence_parse(j, &ev, &why), 0);
 	json_decref(j);
 	sim = tu_sim_platform(SNP_PRODUCT_MILAN);
@@ -283,10 +297,21 @@ static void test_stale_hcl(void **state)
 	binding(old, "an old session");
 	paravisor_writes(old);
 	binding(rd, "session two");
+	SLEEPS = 0;
 	if (guest_provider_azure.get_json(&ctx, rd, &j, &why) != -ETIMEDOUT)
 		fail_msg("%s: %s", why.code, why.detail);
 	assert_null(j);
 	assert_string_equal(why.code, "AZURE_HCL");
+	/* Every read but the first came after a wait, and the reads were bounded. */
+	{
+		const char *n = strstr(why.detail, " after ");
+		unsigned reads = 0;
+
+		assert_non_null(n);
+		assert_int_equal(sscanf(n, " after %u reads", &reads), 1);
+		assert_true(reads > 1);
+		assert_int_equal(SLEEPS, reads - 1);
+	}
 }
 
 /* TPM2_ReadPublic of the AK: the key tpm2-tools exported (ak.pem). */

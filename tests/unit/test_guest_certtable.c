@@ -26,7 +26,7 @@ static int setup(void **state)
 	(void)state;
 
 	snp_sim_default_params(&p);
-	if (snp_sim_create(&p, &sim, &rsn) < 0)
+	if (snp_sim_create(&p, &sim, TU_FRESH(&rsn)) < 0)
 		return -1;
 	x[0] = snp_sim_vcek(sim);
 	x[1] = snp_sim_ask(sim);
@@ -57,7 +57,7 @@ static void table(const uint8_t (*g)[16], size_t n, uint8_t **t, size_t *len)
 static int parse(const uint8_t *t, size_t len, STACK_OF(X509) **sk)
 {
 	memset(&rsn, 0, sizeof(rsn));
-	return guest_certtable_parse(t, len, sk, &rsn);
+	return guest_certtable_parse(t, len, sk, TU_FRESH(&rsn));
 }
 
 static void put32(uint8_t *p, uint32_t v)
@@ -240,7 +240,7 @@ static void test_other_guid(void **state)
 	memcpy(g[3], odd, 16);
 	assert_int_equal(guest_certtable_build((const uint8_t(*)[16])g, payload, plen, 4, &t, &len),
 			 0);
-	assert_int_equal(guest_certtable_parse_all(t, len, &sk, others, &n, &rsn), 0);
+	assert_int_equal(guest_certtable_parse_all(t, len, &sk, others, &n, TU_FRESH(&rsn)), 0);
 	assert_int_equal(sk_X509_num(sk), 3);
 	assert_int_equal(n, 1);
 	assert_int_equal(others[0].len, 3);

@@ -7,7 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "guest/build.h"
 #include "guest/cmdline.h"
+#include "helpers/testutil.h"
 
 static struct ccu_reason rsn;
 
@@ -112,7 +114,7 @@ static int judge(const char *s, bool test_build, struct guest_cmdline_opts *o)
 
 	split(s, &c);
 	memset(&rsn, 0, sizeof(rsn));
-	r = guest_cmdline_judge(&c, test_build, o, &rsn);
+	r = guest_cmdline_judge(&c, test_build ? &guest_test_hooks : NULL, o, &rsn);
 	guest_cmdline_done(&c);
 	return r;
 }
@@ -228,6 +230,55 @@ static void test_sim_options_test_build(void **state)
 	assert_string_equal(rsn.code, "CMDLINE_UNKNOWN");
 }
 
+/*
+ * The cases both suites run (tests/data/cmdline_cases.txt; the bats suite
+ * runs them through the boot scripts' guard and `ccunlock cmdline-check`).
+ */
+static void test_shared_cases(void **state)
+{
+	char path[4096];
+	char line[8192];
+	unsigned n = 0, bad = 0;
+	FILE *f;
+	(void)state;
+
+	snprintf(path, sizeof(path), "%s/tests/data/cmdline_cases.txt", tu_top());
+	f = fopen(path, "r");
+	if (!f)
+		fail_msg("%s: cannot open", path);
+	while (fgets(line, sizeof(line), f)) {
+		struct guest_cmdline c;
+		struct guest_cmdline_opts o;
+		size_t len = strcspn(line, "\n");
+		char *sp;
+		int r;
+
+		line[len] = '\0';
+		if (line[0] == '\0' || line[0] == '#')
+			continue;
+		sp = strchr(line, ' ');
+		if (!sp)
+			fail_msg("%s: '%s': expected VERDICT CMDLINE", path, line);
+		*sp = '\0';
+		n++;
+		memset(&rsn, 0, sizeof(rsn));
+		r = guest_cmdline_split(sp + 1, strlen(sp + 1), &c, &rsn);
+		if (r == 0) {
+			r = guest_cmdline_judge(&c, NULL, &o, &rsn);
+			guest_cmdline_done(&c);
+		}
+		if (strcmp(line, "ok") == 0 ? r != 0 : (r == 0 || strcmp(rsn.code, line) != 0)) {
+			print_error("'%s': expected %s, got %s %s\n", sp + 1, line,
+				    r == 0 ? "ok" : rsn.code, r == 0 ? "" : rsn.detail);
+			bad++;
+		}
+	}
+	fclose(f);
+	assert_int_equal(bad, 0);
+	/* the table is there and not cut short */
+	assert_true(n >= 100);
+}
+
 static void test_apply_only_stricter(void **state)
 {
 	struct guest_cmdline_opts o;
@@ -264,6 +315,7 @@ int main(void)
 		cmocka_unit_test(test_allowed),
 		cmocka_unit_test(test_ccunlock_options),
 		cmocka_unit_test(test_sim_options_test_build),
+		cmocka_unit_test(test_shared_cases),
 		cmocka_unit_test(test_apply_only_stricter),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -3,8 +3,10 @@
 #include "helpers/testutil.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
+#include "guest/build.h"
 #include "guest/config.h"
 #include "guest/provider.h"
 
@@ -17,6 +19,7 @@ static int fake_available(const struct guest_provider_ctx *c)
 static const struct guest_provider p_tsm = { .name = "configfs-tsm", .available = fake_available };
 static const struct guest_provider p_sev = { .name = "sev-guest", .available = fake_available };
 static const struct guest_provider p_sim = { .name = "simulator", .simulated = true,
+					     .test = &guest_test_hooks,
 					     .available = fake_available };
 static const struct guest_provider *const rel_p[] = { &p_tsm, &p_sev };
 static const struct guest_provider *const test_p[] = { &p_tsm, &p_sev, &p_sim };
@@ -129,6 +132,35 @@ static void test_urls(void **state)
 			fail_msg("%s: %s", good[i], rsn.detail);
 }
 
+static void test_several_brokers(void **state)
+{
+	struct guest_config c;
+	char text[2048];
+	size_t n = 0;
+	(void)state;
+
+	assert_int_equal(parse("broker_url = https://a.example\nbroker_url = https://b.example:8443\n"
+			       "broker_url = https://[::1]\nbroker_ca = /ca.pem\n",
+			       &release, true, &c),
+			 0);
+	assert_string_equal(c.broker_url, "https://a.example");
+	assert_int_equal(c.n_more_brokers, 2);
+	assert_string_equal(c.more_brokers[0], "https://b.example:8443");
+	assert_string_equal(c.more_brokers[1], "https://[::1]");
+	guest_config_done(&c);
+	/* Each line is checked like the first. */
+	assert_true(parse("broker_url = https://a\nbroker_url = http://b\nbroker_ca = /ca\n",
+			  &release, true, &c) < 0);
+	assert_string_equal(rsn.code, "CONFIG_VALUE");
+	/* Bounded: GUEST_MAX_BROKERS lines at most. */
+	for (int i = 0; i <= GUEST_MAX_BROKERS; i++)
+		n += (size_t)snprintf(text + n, sizeof(text) - n, "broker_url = https://b%d\n", i);
+	snprintf(text + n, sizeof(text) - n, "broker_ca = /ca\n");
+	assert_true(parse(text, &release, true, &c) < 0);
+	assert_string_equal(rsn.code, "CONFIG_VALUE");
+	assert_non_null(strstr(rsn.detail, "at most"));
+}
+
 static void test_simulator_keys_in_test_build(void **state)
 {
 	struct guest_config c;
@@ -174,6 +206,7 @@ int main(void)
 		cmocka_unit_test(test_defaults_and_values),
 		cmocka_unit_test(test_rejects),
 		cmocka_unit_test(test_urls),
+		cmocka_unit_test(test_several_brokers),
 		cmocka_unit_test(test_simulator_keys_in_test_build),
 		cmocka_unit_test(test_levels),
 	};

@@ -238,7 +238,7 @@ static int group_setup(void **state)
 	(void)state;
 
 	snp_sim_default_params(&p);
-	return snp_sim_create(&p, &sim, &rsn);
+	return snp_sim_create(&p, &sim, TU_FRESH(&rsn));
 }
 
 static int group_teardown(void **state)
@@ -259,7 +259,7 @@ static int setup(void **state)
 	snprintf(c, sizeof(c), "%s/server.pem", f->dir);
 	snprintf(k, sizeof(k), "%s/server.key", f->dir);
 	snprintf(f->ca, sizeof(f->ca), "%s/ca.pem", f->dir);
-	if (broker_tls_context(c, k, &f->tls, &rsn) < 0)
+	if (broker_tls_context(c, k, &f->tls, TU_FRESH(&rsn)) < 0)
 		return -1;
 	f->cfg.listen_host = host;
 	f->cfg.workers = 1;
@@ -268,7 +268,7 @@ static int setup(void **state)
 	f->cfg.max_header = 16 * 1024;
 	f->cfg.request_timeout = 5;
 	if (broker_http_start(&f->cfg, f->tls, routes, ARRAY_SIZE(routes), NULL, NULL, &f->h,
-			      &rsn) < 0)
+			      TU_FRESH(&rsn)) < 0)
 		return -1;
 	snprintf(f->url, sizeof(f->url), "https://127.0.0.1:%u", broker_http_port(f->h));
 	pthread_mutex_lock(&mk.mu);
@@ -296,6 +296,21 @@ static int teardown(void **state)
 	return 0;
 }
 
+/* The backoff waits, recorded instead of slept when fake_sleep is set. */
+static struct {
+	bool on;
+	unsigned n;
+	uint64_t ms[GUEST_KBS_MAX_ATTEMPTS];
+} fake_sleep;
+
+static void fake_sleep_ms(uint64_t ms, void *ud)
+{
+	(void)ud;
+	if (fake_sleep.n < GUEST_KBS_MAX_ATTEMPTS)
+		fake_sleep.ms[fake_sleep.n] = ms;
+	fake_sleep.n++;
+}
+
 static const char *fetch_init_data; /* sent when set */
 
 static int fetch(const char *url, const char *ca, unsigned deadline_ms, uint8_t **key,
@@ -304,11 +319,12 @@ static int fetch(const char *url, const char *ca, unsigned deadline_ms, uint8_t 
 	struct kbs_resource_path p;
 	struct guest_kbs k = { .url = url, .ca_file = ca,
 			       .deadline_ms = ccu_now_ms() + deadline_ms, .evidence = evidence,
-			       .attempts = attempts, .init_data = fetch_init_data };
+			       .attempts = attempts, .init_data = fetch_init_data,
+			       .sleep_ms = fake_sleep.on ? fake_sleep_ms : NULL };
 
 	assert_int_equal(kbs_resource_path_parse("disks/luks/root", 15, &p, NULL), 0);
 	memset(&rsn, 0, sizeof(rsn));
-	return guest_kbs_fetch(&k, &p, key, len, &rsn);
+	return guest_kbs_fetch(&k, &p, key, len, TU_FRESH(&rsn));
 }
 
 static void set_mode(enum mode m)
@@ -531,9 +547,76 @@ static void test_broker_down(void **state)
 
 	close(s); /* nothing listens there now */
 	snprintf(url, sizeof(url), "https://127.0.0.1:%u", port);
+	/* the waits are recorded, not slept: exponential from the first, capped */
+	memset(&fake_sleep, 0, sizeof(fake_sleep));
+	fake_sleep.on = true;
 	assert_int_equal(fetch(url, f->ca, 60000, &key, &len, &attempts), -ECONNREFUSED);
+	fake_sleep.on = false;
 	assert_string_equal(rsn.code, "BROKER_UNREACHABLE");
 	assert_int_equal(attempts, GUEST_KBS_MAX_ATTEMPTS);
+	assert_int_equal(fake_sleep.n, GUEST_KBS_MAX_ATTEMPTS - 1);
+	for (unsigned i = 0; i < fake_sleep.n; i++) {
+		uint64_t want = (uint64_t)GUEST_KBS_BACKOFF_FIRST_MS << i;
+		if (want > GUEST_KBS_BACKOFF_MAX_MS)
+			want = GUEST_KBS_BACKOFF_MAX_MS;
+		assert_int_equal(fake_sleep.ms[i], want);
+	}
+}
+
+static int fetch_many(const char *url, const char *const *more, size_t n_more, const char *ca,
+		      unsigned deadline_ms, uint8_t **key, size_t *len, unsigned *attempts)
+{
+	struct kbs_resource_path p;
+	struct guest_kbs k = { .url = url, .more_urls = more, .n_more_urls = n_more, .ca_file = ca,
+			       .deadline_ms = ccu_now_ms() + deadline_ms, .evidence = evidence,
+			       .attempts = attempts };
+
+	assert_int_equal(kbs_resource_path_parse("disks/luks/root", 15, &p, NULL), 0);
+	memset(&rsn, 0, sizeof(rsn));
+	return guest_kbs_fetch(&k, &p, key, len, &rsn);
+}
+
+/* The first broker is down: the second, same CA, releases at once. */
+static void test_next_broker_after_failure(void **state)
+{
+	struct fx *f = *state;
+	uint8_t *key = NULL;
+	size_t len;
+	unsigned port, attempts = 0;
+	char down[64];
+	int s = silent_listener(&port);
+	const char *more[1] = { f->url };
+
+	close(s);
+	snprintf(down, sizeof(down), "https://127.0.0.1:%u", port);
+	if (fetch_many(down, more, 1, f->ca, 30000, &key, &len, &attempts) < 0)
+		fail_msg("%s: %s", rsn.code, rsn.detail);
+	assert_int_equal(len, sizeof(secret));
+	assert_memory_equal(key, secret, len);
+	secmem_free(key);
+	assert_int_equal(attempts, 2);
+}
+
+/* Every broker down: the reason line names each one tried. */
+static void test_all_brokers_down_named(void **state)
+{
+	struct fx *f = *state;
+	uint8_t *key = NULL;
+	size_t len;
+	unsigned p1, p2;
+	char u1[64], u2[64];
+	int s1 = silent_listener(&p1), s2 = silent_listener(&p2);
+	const char *more[1] = { u2 };
+
+	close(s1);
+	close(s2);
+	snprintf(u1, sizeof(u1), "https://127.0.0.1:%u", p1);
+	snprintf(u2, sizeof(u2), "https://127.0.0.1:%u", p2);
+	assert_int_equal(fetch_many(u1, more, 1, f->ca, 60000, &key, &len, NULL), -ECONNREFUSED);
+	assert_string_equal(rsn.code, "BROKER_UNREACHABLE");
+	assert_non_null(strstr(rsn.detail, "brokers tried: "));
+	assert_non_null(strstr(rsn.detail, u1));
+	assert_non_null(strstr(rsn.detail, u2));
 }
 
 int main(void)
@@ -552,6 +635,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_other_ca_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_slow_broker_deadline, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_broker_down, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_next_broker_after_failure, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_all_brokers_down_named, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -111,33 +111,33 @@ static void test_enroll_and_open(void **state)
 	struct guest_token t;
 	int slot, tok, id = -1;
 
-	assert_int_equal(guest_luks_read_token(f->img, -1, &t, NULL, &rsn), -ENOENT);
+	assert_int_equal(guest_luks_read_token(f->img, -1, &t, NULL, TU_FRESH(&rsn)), -ENOENT);
 	assert_string_equal(rsn.code, "LUKS_NO_TOKEN");
 	/* The existing key must be right. */
 	assert_int_equal(guest_luks_add_keyslot(f->img, -1, (const uint8_t *)"wrong", 5, key32, 32,
-						&rsn),
+						TU_FRESH(&rsn)),
 			 -EPERM);
 	assert_string_equal(rsn.code, "LUKS_WRONG_KEY");
 	slot = guest_luks_add_keyslot(f->img, -1, (const uint8_t *)pass, strlen(pass), key32, 32,
-				      &rsn);
+				      TU_FRESH(&rsn));
 	assert_int_equal(slot, 1);
-	tok = guest_luks_add_token(f->img, slot, "disks/luks/root", &rsn);
+	tok = guest_luks_add_token(f->img, slot, "disks/luks/root", TU_FRESH(&rsn));
 	assert_true(tok >= 0);
-	assert_int_equal(guest_luks_read_token(f->img, -1, &t, &id, &rsn), 0);
+	assert_int_equal(guest_luks_read_token(f->img, -1, &t, &id, TU_FRESH(&rsn)), 0);
 	assert_int_equal(id, tok);
 	assert_int_equal(t.keyslot, 1);
 	assert_string_equal(t.resource_str, "disks/luks/root");
 
 	/* --test: the key opens exactly the token's keyslot. */
-	assert_int_equal(guest_luks_open(f->img, &t, NULL, key32, 32, &rsn), 0);
+	assert_int_equal(guest_luks_open(f->img, &t, NULL, key32, 32, TU_FRESH(&rsn)), 0);
 	uint8_t bad[32];
 	memcpy(bad, key32, 32);
 	bad[31] ^= 1;
-	assert_int_equal(guest_luks_open(f->img, &t, NULL, bad, 32, &rsn), -EPERM);
+	assert_int_equal(guest_luks_open(f->img, &t, NULL, bad, 32, TU_FRESH(&rsn)), -EPERM);
 	assert_string_equal(rsn.code, "LUKS_WRONG_KEY");
 	/* The human passphrase opens keyslot 0, not the token's keyslot 1. */
 	assert_int_equal(guest_luks_open(f->img, &t, NULL, (const uint8_t *)pass, strlen(pass),
-					 &rsn),
+					 TU_FRESH(&rsn)),
 			 -EPERM);
 
 	/* The keyslot uses PBKDF2 at the minimum iteration count. */
@@ -154,15 +154,15 @@ static void test_enroll_and_open(void **state)
 	char *buf = NULL;
 	size_t blen = 0;
 	FILE *m = open_memstream(&buf, &blen);
-	assert_int_equal(guest_luks_list(f->img, m, &rsn), 1);
+	assert_int_equal(guest_luks_list(f->img, m, TU_FRESH(&rsn)), 1);
 	fclose(m);
 	assert_non_null(strstr(buf, "keyslot 1 resource disks/luks/root"));
 	free(buf);
 
 	/* Unenrol: token, then keyslot. */
-	assert_int_equal(guest_luks_remove_token(f->img, tok, &rsn), 0);
-	assert_int_equal(guest_luks_read_token(f->img, -1, &t, NULL, &rsn), -ENOENT);
-	assert_int_equal(guest_luks_destroy_keyslot(f->img, slot, &rsn), 0);
+	assert_int_equal(guest_luks_remove_token(f->img, tok, TU_FRESH(&rsn)), 0);
+	assert_int_equal(guest_luks_read_token(f->img, -1, &t, NULL, TU_FRESH(&rsn)), -ENOENT);
+	assert_int_equal(guest_luks_destroy_keyslot(f->img, slot, TU_FRESH(&rsn)), 0);
 }
 
 static void test_tokens_of_other_types_ignored(void **state)
@@ -174,17 +174,17 @@ static void test_tokens_of_other_types_ignored(void **state)
 	assert_int_equal(set_token_json(f->img, 0,
 					"{\"type\":\"clevis\",\"keyslots\":[\"0\"],\"jwe\":{}}"),
 			 0);
-	assert_int_equal(guest_luks_read_token(f->img, -1, &t, NULL, &rsn), -ENOENT);
-	assert_int_equal(guest_luks_remove_token(f->img, 0, &rsn), -ENOENT);
+	assert_int_equal(guest_luks_read_token(f->img, -1, &t, NULL, TU_FRESH(&rsn)), -ENOENT);
+	assert_int_equal(guest_luks_remove_token(f->img, 0, TU_FRESH(&rsn)), -ENOENT);
 	assert_string_equal(rsn.code, "LUKS_NO_TOKEN");
 	slot = guest_luks_add_keyslot(f->img, 5, (const uint8_t *)pass, strlen(pass), key32, 32,
-				      &rsn);
+				      TU_FRESH(&rsn));
 	assert_int_equal(slot, 5);
-	assert_int_equal(guest_luks_add_token(f->img, slot, "a/b/c", &rsn), 1);
-	assert_int_equal(guest_luks_read_token(f->img, -1, &t, &id, &rsn), 0);
+	assert_int_equal(guest_luks_add_token(f->img, slot, "a/b/c", TU_FRESH(&rsn)), 1);
+	assert_int_equal(guest_luks_read_token(f->img, -1, &t, &id, TU_FRESH(&rsn)), 0);
 	assert_int_equal(id, 1);
 	assert_int_equal(t.keyslot, 5);
-	assert_int_equal(guest_luks_read_token(f->img, 0, &t, &id, &rsn), -ENOENT);
+	assert_int_equal(guest_luks_read_token(f->img, 0, &t, &id, TU_FRESH(&rsn)), -ENOENT);
 }
 
 static void test_tampered_token(void **state)
@@ -194,21 +194,21 @@ static void test_tampered_token(void **state)
 	int slot;
 
 	slot = guest_luks_add_keyslot(f->img, -1, (const uint8_t *)pass, strlen(pass), key32, 32,
-				      &rsn);
+				      TU_FRESH(&rsn));
 	assert_int_equal(slot, 1);
 	/* A member the format does not have (e.g. a broker URL). */
 	assert_int_equal(set_token_json(f->img, 3,
 					"{\"type\":\"ccunlock\",\"keyslots\":[\"1\"],\"resource\":"
 					"\"a/b/c\",\"version\":1,\"url\":\"https://evil\"}"),
 			 3);
-	assert_int_equal(guest_luks_read_token(f->img, -1, &t, NULL, &rsn), -EBADMSG);
+	assert_int_equal(guest_luks_read_token(f->img, -1, &t, NULL, TU_FRESH(&rsn)), -EBADMSG);
 	assert_string_equal(rsn.code, "TOKEN_JSON");
 	assert_int_equal(set_token_json(f->img, 3, NULL), 3);
 	assert_int_equal(set_token_json(f->img, 3,
 					"{\"type\":\"ccunlock\",\"keyslots\":[\"1\"],\"resource\":"
 					"\"a/../c\",\"version\":1}"),
 			 3);
-	assert_int_equal(guest_luks_read_token(f->img, -1, &t, NULL, &rsn), -EBADMSG);
+	assert_int_equal(guest_luks_read_token(f->img, -1, &t, NULL, TU_FRESH(&rsn)), -EBADMSG);
 	assert_string_equal(rsn.code, "TOKEN_RESOURCE");
 	assert_int_equal(set_token_json(f->img, 3, NULL), 3);
 	/* A token naming the human keyslot 0 is well-formed: the released key just fails there. */
@@ -216,8 +216,8 @@ static void test_tampered_token(void **state)
 					"{\"type\":\"ccunlock\",\"keyslots\":[\"0\"],\"resource\":"
 					"\"a/b/c\",\"version\":1}"),
 			 3);
-	assert_int_equal(guest_luks_read_token(f->img, -1, &t, NULL, &rsn), 0);
-	assert_int_equal(guest_luks_open(f->img, &t, NULL, key32, 32, &rsn), -EPERM);
+	assert_int_equal(guest_luks_read_token(f->img, -1, &t, NULL, TU_FRESH(&rsn)), 0);
+	assert_int_equal(guest_luks_open(f->img, &t, NULL, key32, 32, TU_FRESH(&rsn)), -EPERM);
 	assert_string_equal(rsn.code, "LUKS_WRONG_KEY");
 }
 
@@ -239,15 +239,15 @@ static void test_tampered_header(void **state)
 	struct guest_token t;
 
 	assert_int_equal(guest_luks_add_keyslot(f->img, -1, (const uint8_t *)pass, strlen(pass),
-						key32, 32, &rsn),
+						key32, 32, TU_FRESH(&rsn)),
 			 1);
-	assert_int_equal(guest_luks_add_token(f->img, 1, "a/b/c", &rsn), 0);
+	assert_int_equal(guest_luks_add_token(f->img, 1, "a/b/c", TU_FRESH(&rsn)), 0);
 	/* Both binary header copies (at 0 and at the 16 KiB metadata size). */
 	corrupt(f->img, 0x1000 + 10);
 	corrupt(f->img, 0x4000 + 0x1000 + 10);
-	assert_true(guest_luks_read_token(f->img, -1, &t, NULL, &rsn) < 0);
+	assert_true(guest_luks_read_token(f->img, -1, &t, NULL, TU_FRESH(&rsn)) < 0);
 	assert_string_equal(rsn.code, "LUKS_OPEN");
-	assert_true(guest_luks_open(f->img, &t, NULL, key32, 32, &rsn) < 0);
+	assert_true(guest_luks_open(f->img, &t, NULL, key32, 32, TU_FRESH(&rsn)) < 0);
 	assert_string_equal(rsn.code, "LUKS_OPEN");
 }
 
@@ -259,16 +259,16 @@ static void test_not_luks(void **state)
 
 	snprintf(p, sizeof(p), "%s/plain", f->dir);
 	assert_int_equal(ccu_write_file_atomic(p, "hello", 5, 0600), 0);
-	assert_true(guest_luks_read_token(p, -1, &t, NULL, &rsn) < 0);
+	assert_true(guest_luks_read_token(p, -1, &t, NULL, TU_FRESH(&rsn)) < 0);
 	assert_string_equal(rsn.code, "LUKS_OPEN");
-	assert_true(guest_luks_read_token("/nonexistent/disk", -1, &t, NULL, &rsn) < 0);
+	assert_true(guest_luks_read_token("/nonexistent/disk", -1, &t, NULL, TU_FRESH(&rsn)) < 0);
 	assert_string_equal(rsn.code, "LUKS_OPEN");
 
 	assert_int_equal(guest_luks_resolve("UUID=0F0E0D0C-0B0A-0908-0706-050403020100", "/dev",
-					    buf, sizeof(buf), &rsn),
+					    buf, sizeof(buf), TU_FRESH(&rsn)),
 			 0);
 	assert_string_equal(buf, "/dev/disk/by-uuid/0f0e0d0c-0b0a-0908-0706-050403020100");
-	assert_int_equal(guest_luks_resolve("/dev/vda2", "/dev", buf, sizeof(buf), &rsn), 0);
+	assert_int_equal(guest_luks_resolve("/dev/vda2", "/dev", buf, sizeof(buf), TU_FRESH(&rsn)), 0);
 	assert_string_equal(buf, "/dev/vda2");
 }
 
@@ -285,15 +285,15 @@ static void test_scan(void **state)
 	snprintf(p, sizeof(p), "%s/class/block/vdb", sys);
 	assert_int_equal(system(strcat(strcpy((char[800]){ 0 }, "mkdir -p "), p)), 0);
 	assert_int_equal(mkdir(dev, 0755), 0);
-	assert_int_equal(guest_luks_scan(sys, dev, found, sizeof(found), &rsn), -ENOENT);
+	assert_int_equal(guest_luks_scan(sys, dev, found, sizeof(found), TU_FRESH(&rsn)), -ENOENT);
 	assert_string_equal(rsn.code, "LUKS_SCAN");
 	assert_int_equal(guest_luks_add_keyslot(f->img, -1, (const uint8_t *)pass, strlen(pass),
-						key32, 32, &rsn),
+						key32, 32, TU_FRESH(&rsn)),
 			 1);
-	assert_int_equal(guest_luks_add_token(f->img, 1, "a/b/c", &rsn), 0);
+	assert_int_equal(guest_luks_add_token(f->img, 1, "a/b/c", TU_FRESH(&rsn)), 0);
 	snprintf(p, sizeof(p), "%s/vdb", dev);
 	assert_int_equal(symlink(f->img, p), 0);
-	assert_int_equal(guest_luks_scan(sys, dev, found, sizeof(found), &rsn), 0);
+	assert_int_equal(guest_luks_scan(sys, dev, found, sizeof(found), TU_FRESH(&rsn)), 0);
 	assert_string_equal(found, p);
 }
 

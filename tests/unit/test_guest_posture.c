@@ -107,7 +107,7 @@ static void test_nothing(void **state)
 	assert_false(p.has_sev_status);
 	assert_int_equal(p.vmpl, -1);
 	assert_int_equal(p.secure_boot, GUEST_SB_UNKNOWN);
-	assert_int_equal(guest_posture_check(&p, GUEST_LEVEL_SEV, false, &rsn), -EPERM);
+	assert_int_equal(guest_posture_check(&p, GUEST_LEVEL_SEV, false, TU_FRESH(&rsn)), -EPERM);
 	assert_string_equal(rsn.code, "POSTURE_NOT_PROTECTED");
 }
 
@@ -121,20 +121,20 @@ static void test_msr_levels(void **state)
 	assert_true(p.has_sev_status);
 	assert_string_equal(p.sev_status_source, "msr");
 	assert_int_equal(p.level, GUEST_LEVEL_SEV);
-	assert_int_equal(guest_posture_check(&p, GUEST_LEVEL_SNP, false, &rsn), -EPERM);
+	assert_int_equal(guest_posture_check(&p, GUEST_LEVEL_SNP, false, TU_FRESH(&rsn)), -EPERM);
 	assert_string_equal(rsn.code, "POSTURE_LEVEL");
-	assert_int_equal(guest_posture_check(&p, GUEST_LEVEL_SEV, false, &rsn), 0);
+	assert_int_equal(guest_posture_check(&p, GUEST_LEVEL_SEV, false, TU_FRESH(&rsn)), 0);
 
 	put_msr(t, GUEST_SEV_STATUS_SEV | GUEST_SEV_STATUS_ES);
 	guest_posture_probe(&t->roots, &p);
 	assert_int_equal(p.level, GUEST_LEVEL_SEV_ES);
-	assert_int_equal(guest_posture_check(&p, GUEST_LEVEL_SNP, false, &rsn), -EPERM);
-	assert_int_equal(guest_posture_check(&p, GUEST_LEVEL_SEV_ES, false, &rsn), 0);
+	assert_int_equal(guest_posture_check(&p, GUEST_LEVEL_SNP, false, TU_FRESH(&rsn)), -EPERM);
+	assert_int_equal(guest_posture_check(&p, GUEST_LEVEL_SEV_ES, false, TU_FRESH(&rsn)), 0);
 
 	put_msr(t, 0x7 | (1ULL << 17));
 	guest_posture_probe(&t->roots, &p);
 	assert_int_equal(p.level, GUEST_LEVEL_SNP);
-	assert_int_equal(guest_posture_check(&p, GUEST_LEVEL_SNP, false, &rsn), 0);
+	assert_int_equal(guest_posture_check(&p, GUEST_LEVEL_SNP, false, TU_FRESH(&rsn)), 0);
 
 	/* SNP without ES is not a state hardware produces: not trusted upward. */
 	put_msr(t, GUEST_SEV_STATUS_SEV | GUEST_SEV_STATUS_SNP);
@@ -164,14 +164,14 @@ static void test_sysfs_status_and_vmpl(void **state)
 	assert_string_equal(p.sev_status_source, "sysfs");
 	assert_int_equal(p.level, GUEST_LEVEL_SNP);
 	assert_int_equal(p.vmpl, 2);
-	assert_int_equal(guest_posture_check(&p, GUEST_LEVEL_SNP, false, &rsn), -EPERM);
+	assert_int_equal(guest_posture_check(&p, GUEST_LEVEL_SNP, false, TU_FRESH(&rsn)), -EPERM);
 	assert_string_equal(rsn.code, "POSTURE_VMPL");
 	/* The cpu subsystem location is probed first. */
 	puts_(t->sys, "devices/system/cpu/sev/vmpl", "0\n");
 	guest_posture_probe(&t->roots, &p);
 	assert_int_equal(p.vmpl, 0);
 	assert_string_equal(p.vmpl_source, "devices/system/cpu/sev/vmpl");
-	assert_int_equal(guest_posture_check(&p, GUEST_LEVEL_SNP, false, &rsn), 0);
+	assert_int_equal(guest_posture_check(&p, GUEST_LEVEL_SNP, false, TU_FRESH(&rsn)), 0);
 	/* A malformed value is no information. */
 	puts_(t->sys, "devices/system/cpu/sev/vmpl", "zero\n");
 	puts_(t->sys, "hypervisor/sev/vmpl", "7\n");
@@ -211,17 +211,17 @@ static void test_secure_boot(void **state)
 	put(t->efi, GUEST_EFI_SECUREBOOT, off, 5);
 	guest_posture_probe(&t->roots, &p);
 	assert_int_equal(p.secure_boot, GUEST_SB_DISABLED);
-	assert_int_equal(guest_posture_check(&p, GUEST_LEVEL_SNP, true, &rsn), -EPERM);
+	assert_int_equal(guest_posture_check(&p, GUEST_LEVEL_SNP, true, TU_FRESH(&rsn)), -EPERM);
 	assert_string_equal(rsn.code, "POSTURE_SECURE_BOOT");
-	assert_int_equal(guest_posture_check(&p, GUEST_LEVEL_SNP, false, &rsn), 0);
+	assert_int_equal(guest_posture_check(&p, GUEST_LEVEL_SNP, false, TU_FRESH(&rsn)), 0);
 	put(t->efi, GUEST_EFI_SECUREBOOT, on, 5);
 	guest_posture_probe(&t->roots, &p);
 	assert_int_equal(p.secure_boot, GUEST_SB_ENABLED);
-	assert_int_equal(guest_posture_check(&p, GUEST_LEVEL_SNP, true, &rsn), 0);
+	assert_int_equal(guest_posture_check(&p, GUEST_LEVEL_SNP, true, TU_FRESH(&rsn)), 0);
 	put(t->efi, GUEST_EFI_SECUREBOOT, on, 4);
 	guest_posture_probe(&t->roots, &p);
 	assert_int_equal(p.secure_boot, GUEST_SB_UNKNOWN);
-	assert_int_equal(guest_posture_check(&p, GUEST_LEVEL_SNP, true, &rsn), -EPERM);
+	assert_int_equal(guest_posture_check(&p, GUEST_LEVEL_SNP, true, TU_FRESH(&rsn)), -EPERM);
 }
 
 static void test_simulated_and_json(void **state)
@@ -256,17 +256,17 @@ static void test_azure_paravisor(void **state)
 	guest_posture_azure(&p);
 	assert_true(p.azure_paravisor);
 	assert_int_equal(p.vmpl, 2);
-	assert_int_equal(guest_posture_check(&p, GUEST_LEVEL_SNP, false, &rsn), 0);
+	assert_int_equal(guest_posture_check(&p, GUEST_LEVEL_SNP, false, TU_FRESH(&rsn)), 0);
 
 	/* No SEV_STATUS, no SNP guest interface: the paravisor's report says SNP. */
 	memset(&p, 0, sizeof(p));
 	p.vmpl = -1;
-	assert_int_equal(guest_posture_check(&p, GUEST_LEVEL_SNP, false, &rsn), -EPERM);
+	assert_int_equal(guest_posture_check(&p, GUEST_LEVEL_SNP, false, TU_FRESH(&rsn)), -EPERM);
 	assert_string_equal(rsn.code, "POSTURE_NOT_PROTECTED");
 	guest_posture_azure(&p);
 	assert_int_equal(p.level, GUEST_LEVEL_SNP);
 	assert_non_null(strstr(p.snp_evidence, "azure-paravisor"));
-	assert_int_equal(guest_posture_check(&p, GUEST_LEVEL_SNP, false, &rsn), 0);
+	assert_int_equal(guest_posture_check(&p, GUEST_LEVEL_SNP, false, TU_FRESH(&rsn)), 0);
 	/* A measured SEV_STATUS without SNP is not overridden. */
 	memset(&p, 0, sizeof(p));
 	p.has_sev_status = true;

@@ -34,7 +34,7 @@ static int group_setup(void **state)
 	(void)state;
 
 	snp_sim_default_params(&p);
-	if (snp_sim_create(&p, &sim, &rsn) < 0)
+	if (snp_sim_create(&p, &sim, TU_FRESH(&rsn)) < 0)
 		return -1;
 	n = i2d_X509(snp_sim_vcek(sim), &der);
 	size_t len = (size_t)n;
@@ -60,7 +60,7 @@ static void make_report(const uint8_t rd[64], uint32_t vmpl, uint8_t out[SNP_REP
 
 	snp_sim_report_template(sim, 5, rd, &r);
 	r.vmpl = vmpl;
-	assert_int_equal(snp_sim_sign(sim, &r, &rsn), 0);
+	assert_int_equal(snp_sim_sign(sim, &r, TU_FRESH(&rsn)), 0);
 	memcpy(out, r.raw, SNP_REPORT_SIZE);
 }
 
@@ -197,7 +197,7 @@ static int setup(void **state)
 	f->roots = (struct guest_roots){ "/nonexistent", f->dev, f->cfg, "/nonexistent",
 					 "/nonexistent" };
 	f->seams = (struct guest_seams){ fake_ioctl, fake_mkdir, fake_rmdir, fake_written, f, NULL,
-					 NULL };
+					 NULL, NULL };
 	f->ctx = (struct guest_provider_ctx){ .roots = &f->roots, .seams = &f->seams,
 					      .tsm_entry = "test0" };
 	for (int i = 0; i < 64; i++)
@@ -233,7 +233,7 @@ static void mk_tsm(struct fake *f)
 static int get(struct fake *f, const struct guest_provider *p, struct guest_evidence *ev)
 {
 	memset(&rsn, 0, sizeof(rsn));
-	return guest_provider_get(p, &f->ctx, f->rd, ev, &rsn);
+	return guest_provider_get(p, &f->ctx, f->rd, ev, TU_FRESH(&rsn));
 }
 
 static void test_tsm_ok(void **state)
@@ -323,7 +323,7 @@ static void test_tsm_refusals(void **state)
 	memcpy(asked, f->rd, 64);
 	f->rd[0] ^= 0xff;
 	memset(&rsn, 0, sizeof(rsn));
-	assert_int_equal(guest_provider_get(&guest_provider_tsm, &f->ctx, asked, &ev, &rsn),
+	assert_int_equal(guest_provider_get(&guest_provider_tsm, &f->ctx, asked, &ev, TU_FRESH(&rsn)),
 			 -EBADMSG);
 	assert_string_equal(rsn.code, "EVIDENCE_REPORT");
 	assert_int_equal(f->rmdir_calls, 5);
@@ -419,19 +419,19 @@ static void test_select(void **state)
 	const struct guest_build rel = { "release", false, list, 2, NULL };
 	const struct guest_provider *p = NULL;
 
-	assert_int_equal(guest_provider_select(&b, &f->ctx, "auto", &p, &rsn), -ENODEV);
+	assert_int_equal(guest_provider_select(&b, &f->ctx, "auto", &p, TU_FRESH(&rsn)), -ENODEV);
 	assert_string_equal(rsn.code, "EVIDENCE_UNAVAILABLE");
 	mk_dev(f);
-	assert_int_equal(guest_provider_select(&b, &f->ctx, "auto", &p, &rsn), 0);
+	assert_int_equal(guest_provider_select(&b, &f->ctx, "auto", &p, TU_FRESH(&rsn)), 0);
 	assert_ptr_equal(p, &guest_provider_sevguest);
 	mk_tsm(f);
-	assert_int_equal(guest_provider_select(&b, &f->ctx, "auto", &p, &rsn), 0);
+	assert_int_equal(guest_provider_select(&b, &f->ctx, "auto", &p, TU_FRESH(&rsn)), 0);
 	assert_ptr_equal(p, &guest_provider_tsm);
-	assert_int_equal(guest_provider_select(&b, &f->ctx, "sev-guest", &p, &rsn), 0);
+	assert_int_equal(guest_provider_select(&b, &f->ctx, "sev-guest", &p, TU_FRESH(&rsn)), 0);
 	assert_ptr_equal(p, &guest_provider_sevguest);
 	/* The simulator needs its directory, and a release table does not have it. */
-	assert_int_equal(guest_provider_select(&b, &f->ctx, "simulator", &p, &rsn), -ENODEV);
-	assert_int_equal(guest_provider_select(&rel, &f->ctx, "simulator", &p, &rsn), -ENODEV);
+	assert_int_equal(guest_provider_select(&b, &f->ctx, "simulator", &p, TU_FRESH(&rsn)), -ENODEV);
+	assert_int_equal(guest_provider_select(&rel, &f->ctx, "simulator", &p, TU_FRESH(&rsn)), -ENODEV);
 	assert_string_equal(rsn.code, "EVIDENCE_UNAVAILABLE");
 }
 
@@ -445,7 +445,7 @@ static void test_simulator_provider(void **state)
 	STACK_OF(X509) *sk = NULL;
 
 	snprintf(d, sizeof(d), "%s/sim", f->dir);
-	assert_int_equal(snp_sim_save(sim, d, &rsn), 0);
+	assert_int_equal(snp_sim_save(sim, d, TU_FRESH(&rsn)), 0);
 	guest_config_defaults(&cfg);
 	cfg.simulator_dir = d;
 	cfg.has_sim_policy = true;
@@ -455,11 +455,11 @@ static void test_simulator_provider(void **state)
 	f->ctx.cfg = &cfg;
 	assert_int_equal(guest_provider_sim.available(&f->ctx), 1);
 	assert_int_equal(get(f, &guest_provider_sim, &ev), 0);
-	assert_int_equal(snp_report_parse(ev.report, SNP_REPORT_SIZE, &r, &rsn), 0);
+	assert_int_equal(snp_report_parse(ev.report, SNP_REPORT_SIZE, &r, TU_FRESH(&rsn)), 0);
 	assert_int_equal(r.policy, 0x70000);
 	assert_int_equal(r.measurement[0], 0xab);
 	assert_memory_equal(r.report_data, f->rd, 64);
-	assert_int_equal(guest_certtable_parse(ev.certtable, ev.certtable_len, &sk, &rsn), 0);
+	assert_int_equal(guest_certtable_parse(ev.certtable, ev.certtable_len, &sk, TU_FRESH(&rsn)), 0);
 	assert_int_equal(sk_X509_num(sk), 3);
 	sk_X509_pop_free(sk, X509_free);
 	guest_evidence_done(&ev);

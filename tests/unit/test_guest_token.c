@@ -12,7 +12,7 @@ static struct ccu_reason rsn;
 static int parse(const char *s, struct guest_token *t)
 {
 	memset(&rsn, 0, sizeof(rsn));
-	return guest_token_parse(s, strlen(s), t, &rsn);
+	return guest_token_parse(s, strlen(s), t, TU_FRESH(&rsn));
 }
 
 static void test_valid_and_build(void **state)
@@ -38,15 +38,15 @@ static void test_valid_and_build(void **state)
 	assert_int_equal(t.keyslot, 31);
 	assert_string_equal(t.resource_str, "a/b/c");
 
-	assert_int_equal(guest_token_build(7, "r/t/x", &s, &rsn), 0);
+	assert_int_equal(guest_token_build(7, "r/t/x", &s, TU_FRESH(&rsn)), 0);
 	assert_string_equal(s, "{\"type\":\"ccunlock\",\"keyslots\":[\"7\"],\"resource\":\"r/t/x\","
 			       "\"version\":1}");
 	assert_int_equal(parse(s, &t), 0);
 	assert_int_equal(t.keyslot, 7);
 	free(s);
-	assert_int_equal(guest_token_build(32, "r/t/x", &s, &rsn), -EINVAL);
+	assert_int_equal(guest_token_build(32, "r/t/x", &s, TU_FRESH(&rsn)), -EINVAL);
 	assert_string_equal(rsn.code, "TOKEN_KEYSLOT");
-	assert_int_equal(guest_token_build(1, "r/t", &s, &rsn), -EINVAL);
+	assert_int_equal(guest_token_build(1, "r/t", &s, TU_FRESH(&rsn)), -EINVAL);
 	assert_string_equal(rsn.code, "TOKEN_RESOURCE");
 }
 
@@ -101,12 +101,12 @@ static void test_malformed(void **state)
 	}
 	char big[GUEST_TOKEN_MAX_JSON + 2];
 	memset(big, ' ', sizeof(big));
-	assert_int_equal(guest_token_parse(big, sizeof(big), &t, &rsn), -EMSGSIZE);
+	assert_int_equal(guest_token_parse(big, sizeof(big), &t, TU_FRESH(&rsn)), -EMSGSIZE);
 	assert_string_equal(rsn.code, "TOKEN_JSON");
 	/* An embedded NUL is refused (the JSON is not what strlen would see). */
 	static const char nul[] = "{\"type\":\"ccunlock\",\"keyslots\":[\"1\\u0000\"],\"resource\":"
 				  "\"a/b/c\",\"version\":1}";
-	assert_int_equal(guest_token_parse(nul, strlen(nul), &t, &rsn), -EBADMSG);
+	assert_int_equal(guest_token_parse(nul, strlen(nul), &t, TU_FRESH(&rsn)), -EBADMSG);
 }
 
 int main(void)

@@ -3,17 +3,20 @@
 #include "helpers/tlsgen.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include <curl/curl.h>
 
 #include "broker/http.h"
 #include "common/log.h"
+#include "common/secmem.h"
 
 static void h_hello(struct http_req *r, void *ud)
 {
@@ -34,9 +37,26 @@ static void h_echo(struct http_req *r, void *ud)
 	http_reply(r, 200, "application/octet-stream", b, n);
 }
 
+/* A secret-carrying body: copied into secmem (its size says so: a page). */
+static void h_secret(struct http_req *r, void *ud)
+{
+	size_t n;
+	const uint8_t *b = http_req_body_secret(r, &n);
+	char sz[32];
+	(void)ud;
+	if (!b) {
+		http_reply(r, 500, "text/plain", "no body", 7);
+		return;
+	}
+	snprintf(sz, sizeof(sz), "%zu", secmem_size(b));
+	http_add_header(r, "X-Secmem", sz);
+	http_reply(r, 200, "application/octet-stream", b, n);
+}
+
 static const struct http_route routes[] = {
 	{ "hello", HTTP_GET, "/hello", h_hello },
 	{ "echo", HTTP_POST | HTTP_GET, "/echo/", h_echo },
+	{ "secret", HTTP_PUT, "/secret", h_secret },
 };
 
 struct fx {
@@ -45,7 +65,16 @@ struct fx {
 	struct broker_http *h;
 	SSL_CTX *tls;
 	char base[64];
+	unsigned request_timeout; /* seconds; setup: IDLE_TIMEOUT_S */
 };
+
+/* The idle timeout the timeout test waits for, and the one the limit test
+ * uses so that its idle connections cannot time out while it runs, however
+ * slow the host: the limit test closes them itself. */
+#define IDLE_TIMEOUT_S 2
+#define LIMIT_TEST_TIMEOUT_S 120
+/* How long the timeout test's client waits for the server to drop it. */
+#define IDLE_WAIT_S 60
 
 static void start(struct fx *f, bool tls, unsigned max_conn)
 {
@@ -58,7 +87,7 @@ static void start(struct fx *f, bool tls, unsigned max_conn)
 	f->cfg.max_connections = max_conn;
 	f->cfg.max_body = 1024;
 	f->cfg.max_header = 4096;
-	f->cfg.request_timeout = 2;
+	f->cfg.request_timeout = f->request_timeout;
 	if (tls) {
 		char c[512], k[512];
 
@@ -66,7 +95,8 @@ static void start(struct fx *f, bool tls, unsigned max_conn)
 		snprintf(k, sizeof(k), "%s/server.key", f->dir);
 		assert_int_equal(broker_tls_context(c, k, &f->tls, &why), 0);
 	}
-	if (broker_http_start(&f->cfg, f->tls, routes, 2, NULL, NULL, &f->h, &why) < 0)
+	if (broker_http_start(&f->cfg, f->tls, routes, ARRAY_SIZE(routes), NULL, NULL, &f->h,
+			      &why) < 0)
 		fail_msg("%s: %s", why.code, why.detail);
 	snprintf(f->base, sizeof(f->base), "%s://127.0.0.1:%u", tls ? "https" : "http",
 		 broker_http_port(f->h));
@@ -79,6 +109,7 @@ static int setup(void **state)
 	log_set_quiet(true);
 	f->dir = tu_mkdtemp();
 	tu_make_tls(f->dir);
+	f->request_timeout = IDLE_TIMEOUT_S;
 	*state = f;
 	return 0;
 }
@@ -191,6 +222,23 @@ static void test_routing_plain(void **state)
 	assert_null(strstr(r.hdrs, "X-Cookie"));
 }
 
+static void test_secret_body_in_secmem(void **state)
+{
+	struct fx *f = *state;
+	struct resp r;
+	const char *h;
+
+	start(f, false, 16);
+	assert_int_equal(req(f, "PUT", "/secret", "0123456789abcdef", 16, NULL, 5000, &r), CURLE_OK);
+	assert_int_equal(r.status, 200);
+	assert_int_equal(r.len, 16);
+	assert_memory_equal(r.body, "0123456789abcdef", 16);
+	h = strstr(r.hdrs, "X-Secmem: ");
+	assert_non_null(h);
+	/* secmem's record of the buffer: the body and its NUL */
+	assert_int_equal(strtoul(h + 10, NULL, 10), 17);
+}
+
 static void test_body_limit(void **state)
 {
 	struct fx *f = *state;
@@ -235,12 +283,13 @@ static void wait_conns(struct fx *f, unsigned want)
 	assert_int_equal(broker_http_connections(f->h), want);
 }
 
-static void test_connection_limit_and_timeout(void **state)
+static void test_connection_limit(void **state)
 {
 	struct fx *f = *state;
 	struct resp r;
 	int a, b;
 
+	f->request_timeout = LIMIT_TEST_TIMEOUT_S;
 	start(f, true, 2);
 	a = idle_connect(broker_http_port(f->h));
 	b = idle_connect(broker_http_port(f->h));
@@ -255,18 +304,42 @@ static void test_connection_limit_and_timeout(void **state)
 	/* ...until a slot frees up. */
 	assert_int_equal(req(f, "GET", "/hello", NULL, 0, NULL, 5000, &r), CURLE_OK);
 	assert_int_equal(r.status, 200);
-	/* An idle connection is dropped after request_timeout. */
-	wait_conns(f, 0);
 	close(b);
+	wait_conns(f, 0);
+}
+
+static void test_idle_timeout(void **state)
+{
+	struct fx *f = *state;
+	int a;
+
+	struct timeval tv = { .tv_sec = IDLE_WAIT_S };
+	char c[256];
+	ssize_t n;
+
+	start(f, true, 2);
+	a = idle_connect(broker_http_port(f->h));
+	/* An idle connection is dropped after request_timeout: the server
+	 * closes it (perhaps after a TLS alert), so the client reads end of
+	 * file or a reset well before IDLE_WAIT_S, never its own timeout. */
+	assert_int_equal(setsockopt(a, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)), 0);
+	while ((n = read(a, c, sizeof(c))) > 0)
+		;
+	if (n < 0)
+		assert_int_equal(errno, ECONNRESET);
+	wait_conns(f, 0);
+	close(a);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_routing_plain, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_secret_body_in_secmem, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_body_limit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tls, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_connection_limit_and_timeout, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_connection_limit, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_idle_timeout, setup, teardown),
 	};
 
 	curl_global_init(CURL_GLOBAL_DEFAULT);

@@ -52,7 +52,7 @@ static int decrypt_cmp(EVP_PKEY *k, const char *jwe, const void *pt, size_t len)
 	int r;
 
 	memset(&rsn, 0, sizeof(rsn));
-	r = kbs_jwe_decrypt(k, jwe, strlen(jwe), &out, &ol, &rsn);
+	r = kbs_jwe_decrypt(k, jwe, strlen(jwe), &out, &ol, TU_FRESH(&rsn));
 	if (r < 0) {
 		assert_null(out);
 		assert_int_equal(ol, 0);

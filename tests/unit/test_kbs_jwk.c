@@ -21,7 +21,7 @@ static struct ccu_reason rsn;
 static int parse_text(const char *s, struct kbs_jwk *j)
 {
 	memset(&rsn, 0, sizeof(rsn));
-	return kbs_jwk_parse_text(s, strlen(s), j, &rsn);
+	return kbs_jwk_parse_text(s, strlen(s), j, TU_FRESH(&rsn));
 }
 
 static int import_text(const char *s, struct kbs_jwk *j, EVP_PKEY **k)
@@ -32,7 +32,7 @@ static int import_text(const char *s, struct kbs_jwk *j, EVP_PKEY **k)
 
 	assert_non_null(v);
 	memset(&rsn, 0, sizeof(rsn));
-	r = kbs_jwk_import(v, j, k, &rsn);
+	r = kbs_jwk_import(v, j, k, TU_FRESH(&rsn));
 	json_decref(v);
 	return r;
 }
@@ -216,7 +216,7 @@ static void test_ec_rejects(void **state)
 	{
 		struct kbs_jwk j;
 
-		assert_int_equal(kbs_jwk_parse(NULL, &j, &rsn), -EBADMSG);
+		assert_int_equal(kbs_jwk_parse(NULL, &j, TU_FRESH(&rsn)), -EBADMSG);
 		assert_string_equal(rsn.code, KBS_R_PUBKEY);
 	}
 }

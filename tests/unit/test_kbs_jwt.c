@@ -130,7 +130,7 @@ static int verify(const char *tok, EVP_PKEY *key, struct kbs_jwt_verify_opts o)
 	int r;
 
 	memset(&rsn, 0, sizeof(rsn));
-	r = kbs_jwt_verify(tok, strlen(tok), key, &o, &c, &rsn);
+	r = kbs_jwt_verify(tok, strlen(tok), key, &o, &c, TU_FRESH(&rsn));
 	if (r < 0)
 		assert_null(c);
 	else
@@ -459,7 +459,7 @@ static void test_malformed(void **state)
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		expect_code(bad[i], ed, o, KBS_R_TOKEN);
-		assert_int_equal(kbs_jwt_peek_claims(bad[i], strlen(bad[i]), &c, &rsn), -EBADMSG);
+		assert_int_equal(kbs_jwt_peek_claims(bad[i], strlen(bad[i]), &c, TU_FRESH(&rsn)), -EBADMSG);
 		assert_null(c);
 		assert_string_equal(rsn.code, KBS_R_TOKEN);
 	}
@@ -473,7 +473,7 @@ static void test_malformed(void **state)
 
 		/* "e30" = {} ; "e31" has non-zero pad bits */
 		assert_true(asprintf(&u, "%.*se31%s", (int)hl, t, sig) > 0);
-		assert_int_equal(kbs_jwt_peek_claims(u, strlen(u), &c, &rsn), -EBADMSG);
+		assert_int_equal(kbs_jwt_peek_claims(u, strlen(u), &c, TU_FRESH(&rsn)), -EBADMSG);
 		free(u);
 	}
 	/* too long */
@@ -489,7 +489,7 @@ static void test_malformed(void **state)
 		free(big);
 	}
 	/* the length argument is authoritative (no NUL needed) */
-	assert_int_equal(kbs_jwt_verify(t, strlen(t) - 1, ed, &o, NULL, &rsn), -EBADMSG);
+	assert_int_equal(kbs_jwt_verify(t, strlen(t) - 1, ed, &o, NULL, TU_FRESH(&rsn)), -EBADMSG);
 	free(t);
 }
 
@@ -507,7 +507,7 @@ static void test_peek_claims(void **state)
 	assert_int_equal(kbs_jwt_claim_time(c, "nbf", &v, NULL), 1);
 	assert_int_equal(v, 7);
 	assert_int_equal(kbs_jwt_claim_time(c, "iat", &v, NULL), 0);
-	assert_int_equal(kbs_jwt_claim_time(c, "x", &v, &rsn), -EBADMSG);
+	assert_int_equal(kbs_jwt_claim_time(c, "x", &v, TU_FRESH(&rsn)), -EBADMSG);
 	assert_string_equal(rsn.code, KBS_R_TOKEN);
 	json_decref(c);
 	free(t);
@@ -550,21 +550,21 @@ static void test_pem_keys(void **state)
 	assert_int_equal(kbs_jwt_key_from_pem(esk, strlen(esk), true, KBS_JWT_ES256, &k3, NULL), 0);
 	EVP_PKEY_free(k3);
 
-	assert_int_equal(kbs_jwt_key_from_pem(esk, strlen(esk), true, KBS_JWT_EDDSA, &k3, &rsn),
+	assert_int_equal(kbs_jwt_key_from_pem(esk, strlen(esk), true, KBS_JWT_EDDSA, &k3, TU_FRESH(&rsn)),
 			 -EINVAL);
 	assert_null(k3);
 	assert_string_equal(rsn.code, KBS_R_KEY);
-	assert_int_equal(kbs_jwt_key_from_pem(sk, strlen(sk), false, KBS_JWT_EDDSA, &k3, &rsn),
+	assert_int_equal(kbs_jwt_key_from_pem(sk, strlen(sk), false, KBS_JWT_EDDSA, &k3, TU_FRESH(&rsn)),
 			 -EINVAL);
 	assert_string_equal(rsn.code, KBS_R_KEY);
-	assert_int_equal(kbs_jwt_key_from_pem(encsk, strlen(encsk), true, KBS_JWT_EDDSA, &k3, &rsn),
+	assert_int_equal(kbs_jwt_key_from_pem(encsk, strlen(encsk), true, KBS_JWT_EDDSA, &k3, TU_FRESH(&rsn)),
 			 -EINVAL);
 	assert_string_equal(rsn.code, KBS_R_KEY);
-	assert_int_equal(kbs_jwt_key_from_pem("garbage", 7, true, KBS_JWT_EDDSA, &k3, &rsn),
+	assert_int_equal(kbs_jwt_key_from_pem("garbage", 7, true, KBS_JWT_EDDSA, &k3, TU_FRESH(&rsn)),
 			 -EINVAL);
-	assert_int_equal(kbs_jwt_key_from_pem("", 0, true, KBS_JWT_EDDSA, &k3, &rsn), -EINVAL);
+	assert_int_equal(kbs_jwt_key_from_pem("", 0, true, KBS_JWT_EDDSA, &k3, TU_FRESH(&rsn)), -EINVAL);
 	/* signing needs a suitable key */
-	assert_int_equal(kbs_jwt_sign(rsa, claims, &tok, &rsn), -EINVAL);
+	assert_int_equal(kbs_jwt_sign(rsa, claims, &tok, TU_FRESH(&rsn)), -EINVAL);
 	assert_string_equal(rsn.code, KBS_R_KEY);
 	assert_null(tok);
 	json_decref(claims);

@@ -24,7 +24,7 @@ static const char gy[] = "T-NC4v4af5uO5-tKfA-eFivOM1drMV7Oy7ZAaDe_UfU";
 static int req(const char *s, struct kbs_request *r)
 {
 	memset(&rsn, 0, sizeof(rsn));
-	return kbs_request_parse(s, strlen(s), r, &rsn);
+	return kbs_request_parse(s, strlen(s), r, TU_FRESH(&rsn));
 }
 
 static void expect_req_fail(const char *s, int err, const char *code)
@@ -70,11 +70,11 @@ static void test_request(void **state)
 	kbs_request_done(&r);
 	kbs_request_done(NULL);
 
-	assert_int_equal(kbs_request_build("SNP", &s, &rsn), -EINVAL);
+	assert_int_equal(kbs_request_build("SNP", &s, TU_FRESH(&rsn)), -EINVAL);
 	assert_null(s);
 	assert_string_equal(rsn.code, KBS_R_TEE);
-	assert_int_equal(kbs_request_build("", &s, &rsn), -EINVAL);
-	assert_int_equal(kbs_request_build("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", &s, &rsn), -EINVAL);
+	assert_int_equal(kbs_request_build("", &s, TU_FRESH(&rsn)), -EINVAL);
+	assert_int_equal(kbs_request_build("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", &s, TU_FRESH(&rsn)), -EINVAL);
 }
 
 static void test_request_version(void **state)
@@ -129,7 +129,7 @@ static void test_request_malformed(void **state)
 static int chal(const char *s, struct kbs_challenge *c)
 {
 	memset(&rsn, 0, sizeof(rsn));
-	return kbs_challenge_parse(s, strlen(s), c, &rsn);
+	return kbs_challenge_parse(s, strlen(s), c, TU_FRESH(&rsn));
 }
 
 static void expect_chal_fail(const char *s, const char *code)
@@ -191,9 +191,9 @@ static void test_challenge(void **state)
 		0);
 	assert_int_equal(c.hash, KBS_HASH_SHA256);
 
-	assert_int_equal(kbs_challenge_build("a-b", 0, &s, &rsn), -EINVAL);
+	assert_int_equal(kbs_challenge_build("a-b", 0, &s, TU_FRESH(&rsn)), -EINVAL);
 	assert_string_equal(rsn.code, KBS_R_NONCE);
-	assert_int_equal(kbs_challenge_build(vec_nonce, (enum kbs_hash_alg)7, &s, &rsn), -EINVAL);
+	assert_int_equal(kbs_challenge_build(vec_nonce, (enum kbs_hash_alg)7, &s, TU_FRESH(&rsn)), -EINVAL);
 	assert_string_equal(rsn.code, KBS_R_HASH_ALG);
 	assert_null(s);
 }
@@ -248,7 +248,7 @@ static json_t *evidence(void)
 static int att(const char *s, struct kbs_attestation *a)
 {
 	memset(&rsn, 0, sizeof(rsn));
-	return kbs_attestation_parse(s, strlen(s), a, &rsn);
+	return kbs_attestation_parse(s, strlen(s), a, TU_FRESH(&rsn));
 }
 
 static void expect_att_fail(const char *s, const char *code)
@@ -458,10 +458,10 @@ static void test_unknown_members(void **state)
 			 0);
 	assert_string_equal(a.nonce, "abc");
 	kbs_attestation_done(&a);
-	assert_int_equal(kbs_token_response_parse(tok, strlen(tok), &t, &rsn), 0);
+	assert_int_equal(kbs_token_response_parse(tok, strlen(tok), &t, TU_FRESH(&rsn)), 0);
 	assert_string_equal(t, "a.b.c");
 	free(t);
-	assert_int_equal(kbs_error_parse(eb, strlen(eb), &e, &rsn), 0);
+	assert_int_equal(kbs_error_parse(eb, strlen(eb), &e, TU_FRESH(&rsn)), 0);
 	assert_string_equal(e.variant, "PolicyDeny");
 	/* ...but not inside the tee-pubkey: the JWK stays exact */
 	expect_att_fail(att_text("", "", "\"abc\"",
@@ -484,15 +484,15 @@ static void test_attestation_build_rejects(void **state)
 
 	ec_jwk(&j);
 	in.nonce = "a b";
-	assert_int_equal(kbs_attestation_build(&in, &s, NULL, &rsn), -EINVAL);
+	assert_int_equal(kbs_attestation_build(&in, &s, NULL, TU_FRESH(&rsn)), -EINVAL);
 	assert_string_equal(rsn.code, KBS_R_NONCE);
 	in.nonce = vec_nonce;
 	in.primary_evidence = arr;
-	assert_int_equal(kbs_attestation_build(&in, &s, NULL, &rsn), -EINVAL);
+	assert_int_equal(kbs_attestation_build(&in, &s, NULL, TU_FRESH(&rsn)), -EINVAL);
 	assert_string_equal(rsn.code, KBS_R_EVIDENCE);
 	in.primary_evidence = ev;
 	in.tee_pubkey = NULL;
-	assert_int_equal(kbs_attestation_build(&in, &s, NULL, &rsn), -EINVAL);
+	assert_int_equal(kbs_attestation_build(&in, &s, NULL, TU_FRESH(&rsn)), -EINVAL);
 	assert_string_equal(rsn.code, KBS_R_PUBKEY);
 	assert_null(s);
 	json_decref(ev);
@@ -522,14 +522,14 @@ static void test_token_response(void **state)
 	free(t);
 	free(s);
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		assert_int_equal(kbs_token_response_parse(bad[i], strlen(bad[i]), &t, &rsn),
+		assert_int_equal(kbs_token_response_parse(bad[i], strlen(bad[i]), &t, TU_FRESH(&rsn)),
 				 -EBADMSG);
 		assert_null(t);
 		assert_string_equal(rsn.code, KBS_R_TOKEN);
 	}
-	assert_int_equal(kbs_token_response_build("a.b", &s, &rsn), -EINVAL);
+	assert_int_equal(kbs_token_response_build("a.b", &s, TU_FRESH(&rsn)), -EINVAL);
 	assert_string_equal(rsn.code, KBS_R_TOKEN);
-	assert_int_equal(kbs_token_response_build(NULL, &s, &rsn), -EINVAL);
+	assert_int_equal(kbs_token_response_build(NULL, &s, TU_FRESH(&rsn)), -EINVAL);
 }
 
 /* ------------------------------------------------------------ Errors */
@@ -552,10 +552,10 @@ static void test_error_body(void **state)
 	assert_int_equal(kbs_error_build("AttestationError", "bad\nline\x1b[31m", &s, NULL), 0);
 	assert_non_null(strstr(s, "\"detail\":\"bad?line?[31m\""));
 	free(s);
-	assert_int_equal(kbs_error_build("Policy Deny", "x", &s, &rsn), -EINVAL);
+	assert_int_equal(kbs_error_build("Policy Deny", "x", &s, TU_FRESH(&rsn)), -EINVAL);
 	assert_string_equal(rsn.code, KBS_R_ERROR_BODY);
-	assert_int_equal(kbs_error_build("", "x", &s, &rsn), -EINVAL);
-	assert_int_equal(kbs_error_build(NULL, "x", &s, &rsn), -EINVAL);
+	assert_int_equal(kbs_error_build("", "x", &s, TU_FRESH(&rsn)), -EINVAL);
+	assert_int_equal(kbs_error_build(NULL, "x", &s, TU_FRESH(&rsn)), -EINVAL);
 
 	assert_int_equal(kbs_error_http_status(KBS_ERR_INVALID_REQUEST_PATH), 404);
 	assert_int_equal(kbs_error_http_status(KBS_ERR_PLUGIN_NOT_FOUND), 404);
@@ -582,7 +582,7 @@ static void expect_error_parse_fail(const char *s)
 {
 	struct kbs_error_info e;
 
-	assert_int_equal(kbs_error_parse(s, strlen(s), &e, &rsn), -EBADMSG);
+	assert_int_equal(kbs_error_parse(s, strlen(s), &e, TU_FRESH(&rsn)), -EBADMSG);
 	assert_string_equal(rsn.code, KBS_R_ERROR_BODY);
 	assert_string_equal(e.variant, "");
 }
@@ -631,13 +631,13 @@ static void test_resource_paths(void **state)
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		memset(&rsn, 0, sizeof(rsn));
-		if (kbs_resource_path_parse(bad[i], strlen(bad[i]), &p, &rsn) != -EINVAL)
+		if (kbs_resource_path_parse(bad[i], strlen(bad[i]), &p, TU_FRESH(&rsn)) != -EINVAL)
 			fail_msg("path \"%s\" accepted", bad[i]);
 		assert_string_equal(rsn.code, KBS_R_PATH);
 		assert_string_equal(p.repo, "");
 	}
 	/* embedded NUL within the length */
-	assert_int_equal(kbs_resource_path_parse("a\0b/c/d", 7, &p, &rsn), -EINVAL);
+	assert_int_equal(kbs_resource_path_parse("a\0b/c/d", 7, &p, TU_FRESH(&rsn)), -EINVAL);
 	/* segment length bound */
 	memset(seg, 'a', sizeof(seg));
 	seg[KBS_PATH_SEGMENT_MAX] = '\0';
@@ -646,8 +646,8 @@ static void test_resource_paths(void **state)
 	seg[KBS_PATH_SEGMENT_MAX] = 'a';
 	seg[KBS_PATH_SEGMENT_MAX + 1] = '\0';
 	snprintf(path, sizeof(path), "r/t/%s", seg);
-	assert_int_equal(kbs_resource_path_parse(path, strlen(path), &p, &rsn), -EINVAL);
-	assert_int_equal(kbs_resource_path_parse(NULL, 0, &p, &rsn), -EINVAL);
+	assert_int_equal(kbs_resource_path_parse(path, strlen(path), &p, TU_FRESH(&rsn)), -EINVAL);
+	assert_int_equal(kbs_resource_path_parse(NULL, 0, &p, TU_FRESH(&rsn)), -EINVAL);
 }
 
 int main(void)

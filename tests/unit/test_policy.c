@@ -736,7 +736,7 @@ static void test_load_file(void **state)
 	(void)state;
 	snprintf(path, sizeof(path), "%s/policy.conf", dir);
 	assert_int_equal(snp_policy_load_file(path, &p, &why), -ENOENT);
-	assert_string_equal(why.code, "CONFIG_READ");
+	assert_string_equal(why.code, "CONFIG_IO");
 	assert_null(p);
 	assert_int_equal(ccu_write_file_atomic(path, full_policy, strlen(full_policy), 0600), 0);
 	assert_int_equal(snp_policy_load_file(path, &p, &why), 0);

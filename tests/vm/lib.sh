@@ -306,7 +306,10 @@ vm_stage() {
 	VM_STAGE=$VM_D/stage-$1
 	[ "${2:-no}" = yes ] && VM_STAGE=$VM_STAGE-fallback
 	VM_LIB=$VM_STAGE/usr/lib/ccunlock/ccunlock-lib.sh
-	[ -e "$VM_LIB" ] && return 0
+	# the library's build-time and keyscript parts (the build hooks read them)
+	VM_BUILD_LIB=$VM_STAGE/usr/lib/ccunlock/ccunlock-build.sh
+	VM_KS_LIB=$VM_STAGE/usr/lib/ccunlock/ccunlock-keyscript.sh
+	[ -e "$VM_LIB" ] && [ -e "$VM_BUILD_LIB" ] && return 0
 	DESTDIR=$VM_STAGE PREFIX=/usr FAIL_ACTION=$1 FALLBACK_PROMPT=${2:-no} \
 		"$VM_TOP/tools/install-extra.sh" >&2
 }
@@ -563,6 +566,7 @@ vm_build_dracut() {
 	# their dependencies only.
 	# shellcheck disable=SC2016,SC2086 # $1 is the inner shell's; vm_bd_host: two options
 	CCUNLOCK_BIN=$(vm_provider_guest_bin) CCUNLOCK_CONFDIR=$2 CCUNLOCK_LIB=$VM_LIB \
+		CCUNLOCK_BUILD_LIB=$VM_BUILD_LIB \
 		dracutbasedir=$vm_bd_base \
 		unshare -m --propagation private sh -euc '
 			[ -z "$1" ] || mount -t overlay overlay -o "lowerdir=$1:/etc" /etc
@@ -636,10 +640,12 @@ EOF
 	rm -rf "$vm_bi_mods"
 	mkdir -p "$vm_bi_mods/upper" "$vm_bi_mods/work"
 	export CCUNLOCK_BIN CCUNLOCK_CONFDIR CCUNLOCK_LIB VM_KVER VM_KBOOT VM_KMODDIR vm_bi vm_bi_mods \
-		vm_bi_extra
+		vm_bi_extra CCUNLOCK_BUILD_LIB CCUNLOCK_KEYSCRIPT_LIB
 	CCUNLOCK_BIN=$(vm_provider_guest_bin)
 	CCUNLOCK_CONFDIR=$1
 	CCUNLOCK_LIB=$VM_LIB
+	CCUNLOCK_BUILD_LIB=$VM_BUILD_LIB
+	CCUNLOCK_KEYSCRIPT_LIB=$VM_KS_LIB
 	# shellcheck disable=SC2016 # expanded by the inner shell
 	unshare -m --propagation private sh -euc '
 		mount --bind "$VM_KBOOT" /boot

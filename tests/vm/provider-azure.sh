@@ -6,7 +6,7 @@
 # tests/lib/azure-vtpm.sh as Azure's vTPM (AK at 0x81000003, the HCL report
 # NV index 0x01400001) and copied fresh for every boot. Nothing in a VM
 # plays Microsoft's paravisor, so the test build's simulated paravisor
-# (src/guest/azure_paravisor_sim.c) writes the HCL report when the guest has
+# (src/testonly/guest/azure_paravisor_sim.c) writes the HCL report when the guest has
 # written REPORT_DATA; its vm-configuration comes from the image's
 # /etc/ccunlock/sim/azure-vm.
 #

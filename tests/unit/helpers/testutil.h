@@ -7,6 +7,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "common/reason.h"
 #include "snp/report.h"
 
 /*
@@ -51,3 +52,11 @@ void tu_run(struct tu_run *r, const char *const argv[]);
 void tu_run_free(struct tu_run *r);
 /* "<top>/$O/<rel>" (O defaults to build). */
 const char *tu_bin(const char *rel);
+
+/*
+ * A reason cleared right before the call that may fill it:
+ * f(..., TU_FRESH(&rsn)). A shared reason variable is never left with a
+ * stale code that a later assertion could take for the newer call's.
+ */
+#define TU_FRESH(r) (ccu_reason_clear(r), (r))
+

@@ -14,6 +14,7 @@
 #include <openssl/x509.h>
 
 #include "common/macros.h"
+#include "guest/build.h"
 #include "guest/certtable.h"
 #include "guest/provider.h"
 #include "snp/sim.h"
@@ -83,6 +84,7 @@ static int sim_get(const struct guest_provider_ctx *c, const uint8_t report_data
 const struct guest_provider guest_provider_sim = {
 	.name = "simulator",
 	.simulated = true,
+	.test = &guest_test_hooks,
 	.available = sim_available,
 	.get = sim_get,
 };

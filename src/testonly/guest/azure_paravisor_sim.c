@@ -1,6 +1,6 @@
 /*
- * A simulated Azure paravisor - TEST BUILDS ONLY (the Makefile keeps *_sim.c
- * out of release binaries; see guest/provider.h, struct guest_azure_sim).
+ * A simulated Azure paravisor - TEST BUILDS ONLY (src/testonly/ never reaches
+ * a release binary; see guest/provider.h, struct guest_azure_sim).
  *
  * In a VM whose vTPM is swtpm nothing plays Microsoft's paravisor, so NV
  * 0x01400001 never refreshes when the guest writes REPORT_DATA to
