@@ -58,10 +58,11 @@ ccu_ks_refuse() {
 	return "$2"
 }
 
-# ccu_ks_fallback: Debian's askpass prints the typed passphrase on stdout
-# (FALLBACK_PROMPT=yes builds only).
+# ccu_ks_fallback: no passphrase prompt in keyscript mode, not even in
+# FALLBACK_PROMPT=yes builds: cryptroot would open the disk with its own,
+# unchecked LUKS2 header (the same reason the keyscript itself is refused).
 ccu_ks_fallback() {
 	[ "$CCU_FALLBACK_PROMPT" = yes ] || return 1
-	[ -x "$CCU_ASKPASS" ] || return 1
-	"$CCU_ASKPASS" "ccunlock: attested unlock failed; passphrase for ${CRYPTTAB_SOURCE:-the disk}: "
+	ccu_log 3 "FALLBACK: no passphrase prompt in keyscript mode: cryptsetup would open ${CRYPTTAB_SOURCE:-the disk} with its own, unchecked LUKS2 header" >&2
+	return 1
 }

@@ -41,8 +41,6 @@ CCU_CONSOLE=/dev/console
 CCU_KMSG=/dev/kmsg
 CCU_PRINTK=/proc/sys/kernel/printk
 CCU_SYSRQ_TRIGGER=/proc/sysrq-trigger
-# shellcheck disable=SC2034 # read by ccunlock-keyscript.sh
-CCU_ASKPASS=/lib/cryptsetup/askpass
 CCU_CRYPTTAB=/cryptroot/crypttab
 CCU_NET_RUN=/run
 CCU_RESOLV=/etc/resolv.conf
@@ -454,11 +452,19 @@ ccu_fallback() {
 		ccu_log 3 "FALLBACK: no passphrase prompt: cryptsetup is not in the initramfs"
 		return 1
 	fi
+	# the disk's own header is the host's: only the copy the binary checked
+	# (left in memory, under $CCU_RUN) may be opened, never the disk's
+	ccu_fb_hdr=$CCU_RUN/luks-header.img
+	if ! [ -s "$ccu_fb_hdr" ]; then
+		ccu_log 3 "FALLBACK: no passphrase prompt: no checked copy of the LUKS2 header (refused or never read); the disk's own header is not opened unchecked"
+		return 1
+	fi
 	ccu_log 3 "FALLBACK: attested unlock failed ($1); asking for the passphrase of $ccu_fb_dev"
 	# cryptsetup reads the passphrase from the console itself (no echo), so
 	# the secret never passes through this shell.
 	# shellcheck disable=SC2094 # the console is a terminal, not a file
-	cryptsetup open --tries="$CCU_FALLBACK_TRIES" --timeout="$CCU_FALLBACK_TIMEOUT" \
+	cryptsetup open --header "$ccu_fb_hdr" --tries="$CCU_FALLBACK_TRIES" \
+		--timeout="$CCU_FALLBACK_TIMEOUT" \
 		"$ccu_fb_dev" "$ccu_fb_name" <"$CCU_CONSOLE" >"$CCU_CONSOLE" 2>&1
 }
 

@@ -134,6 +134,9 @@ broker_ca = /etc/ccunlock/broker-ca.pem
 # Minimum posture: snp, sev-es or sev.
 #require = snp
 #require_secure_boot = no
+# Refuse a disk key stored without a LUKS2 header pin (older enrolments,
+# plain keys from a Trustee KBS) instead of unlocking with template checks only.
+#require_header_pin = no
 #evidence = auto
 EOF
 chmod 0644 "$DESTDIR$DATADIR/ccunlock/ccunlock.conf.example"

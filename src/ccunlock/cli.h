@@ -9,10 +9,14 @@
 #include "guest/posture.h"
 #include "guest/provider.h"
 
+/* Survives the hand-over from the initramfs (both flavours keep /run). */
+#define CLI_RUNDIR "/run/ccunlock"
+
 struct cli {
 	const struct guest_build *build;
 	const char *config_path;
 	struct guest_roots roots; /* test builds may point these at fake trees */
+	const char *rundir;       /* CLI_RUNDIR: what the unlock leaves for status */
 	uint64_t start_ms;
 	struct ccu_reason why; /* the one reason a failed command reports */
 };

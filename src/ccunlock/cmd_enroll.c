@@ -1,11 +1,14 @@
 /*
  * enroll / unenroll / list. Enrolment is all or nothing and ordered so a
  * crash at any point leaves nothing dangerous behind:
- *   1. check the existing key opens the device, the resource does not exist
- *   2. store the new key at the broker       (a stored key without keyslot is harmless)
- *   3. add the keyslot                       (rollback: delete the stored key)
+ *   1. check the existing key opens the device, the header is inside the
+ *      template, the resource does not exist (--rotate: does exist)
+ *   2. add the keyslot for a fresh key       (a keyslot whose key is nowhere is harmless)
+ *   3. read the header copy, compute its pin (guest/luks_header.h) and store
+ *      pin + key at the broker (guest/payload.h)  (rollback: the keyslot)
  *   4. add the token naming keyslot+resource (rollback: keyslot, stored key)
- * There is never a keyslot without a stored key nor a token without a keyslot.
+ *      --rotate: replace the old token, then destroy the old keyslot
+ * There is never a token without a keyslot, nor a stored key without its pin.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -27,6 +30,7 @@
 #include "common/util.h"
 #include "guest/kbs_client.h"
 #include "guest/luks.h"
+#include "guest/payload.h"
 #include "kbs/jwt.h"
 
 DEFINE_FREEP(EVP_PKEY, EVP_PKEY_free)
@@ -131,7 +135,23 @@ static int check_existing(const char *device, const uint8_t *k, size_t len,
 struct enroll_opts {
 	const char *device, *resource, *admin_key, *policy, *existing_file;
 	int keyslot;
+	bool rotate, policy_given;
 };
+
+/* The header with @slot as ours: inside the template, and its pin. */
+static int header_pin(const char *device, int slot, uint8_t pin[GUEST_LUKS_PIN_LEN],
+		      struct ccu_reason *err)
+{
+	struct guest_luks_copy hc;
+	int r = guest_luks_copy_read(device, &hc, err);
+
+	if (r == 0)
+		r = guest_luks_copy_check(&hc, slot, 0, err);
+	if (r == 0)
+		memcpy(pin, hc.hdr.pin, GUEST_LUKS_PIN_LEN);
+	guest_luks_copy_done(&hc);
+	return r;
+}
 
 static void rollback_broker(const struct guest_admin *a, const char *resource)
 {
@@ -147,14 +167,31 @@ static void rollback_broker(const struct guest_admin *a, const char *resource)
 static int do_enroll(struct cli *c, const struct enroll_opts *o, const struct guest_config *cfg)
 {
 	_cleanup_(EVP_PKEY_freep) EVP_PKEY *admin = NULL;
-	_cleanup_secmem_ uint8_t *existing = NULL, *key = NULL;
+	_cleanup_secmem_ uint8_t *existing = NULL, *key = NULL, *payload = NULL;
 	size_t existing_len = 0;
 	struct ccu_reason why;
-	int r, slot, token;
+	struct guest_token old;
+	uint8_t pin[GUEST_LUKS_PIN_LEN];
+	char pinhex[GUEST_LUKS_PIN_HEX_LEN];
+	int r, slot, token, old_token = -1, plen;
 
 	r = load_admin_key(o->admin_key, &admin, &c->why);
 	if (r < 0)
 		return r;
+	if (o->rotate) {
+		r = guest_luks_read_token(o->device, -1, &old, &old_token, &c->why);
+		if (r < 0)
+			return r;
+		if (strcmp(old.resource_str, o->resource) != 0)
+			return ccu_fail(&c->why, -EINVAL, "USAGE",
+					"--rotate: the device's token names %s, not %s",
+					old.resource_str, o->resource);
+	} else if (guest_luks_read_token(o->device, -1, &old, &old_token, &why) == 0) {
+		/* two tokens would make the header fail the template at every boot */
+		return ccu_fail(&c->why, -EEXIST, "ENROLL_EXISTS",
+				"%s already has a %s token (token %d, resource %s): use --rotate",
+				o->device, GUEST_TOKEN_TYPE, old_token, old.resource_str);
+	}
 	r = o->existing_file ? read_secret(o->existing_file, GUEST_LUKS_KEYFILE_MAX, &existing,
 					   &existing_len, &c->why) :
 			       prompt_existing(&existing, &existing_len, &c->why);
@@ -168,35 +205,64 @@ static int do_enroll(struct cli *c, const struct enroll_opts *o, const struct gu
 	r = guest_admin_resource_exists(&a, o->resource, &c->why);
 	if (r < 0)
 		return r;
-	if (r > 0)
+	if (r > 0 && !o->rotate)
 		return ccu_fail(&c->why, -EEXIST, "ENROLL_EXISTS",
 				"the broker already stores %s (another disk's key?); choose another "
 				"resource or delete it first",
 				o->resource);
+	if (r == 0 && o->rotate)
+		return ccu_fail(&c->why, -ENOENT, "ADMIN_NOT_FOUND",
+				"--rotate: the broker stores no %s", o->resource);
 	key = secmem_alloc(GUEST_LUKS_KEY_LEN);
-	if (!key)
+	payload = secmem_alloc(GUEST_PAYLOAD_PINNED_MAX);
+	if (!key || !payload)
 		return ccu_fail(&c->why, -ENOMEM, "INTERNAL", "cannot lock memory for the key");
 	if (RAND_priv_bytes(key, GUEST_LUKS_KEY_LEN) != 1)
 		return ccu_fail(&c->why, -EIO, "INTERNAL", "no random bytes");
 
-	r = guest_admin_put_resource(&a, o->resource, o->policy, key, GUEST_LUKS_KEY_LEN, &c->why);
-	if (r < 0)
-		return r;
 	slot = guest_luks_add_keyslot(o->device, o->keyslot, existing, existing_len, key,
 				      GUEST_LUKS_KEY_LEN, &c->why);
-	if (slot < 0) {
-		rollback_broker(&a, o->resource);
+	if (slot < 0)
 		return slot;
+	/* The pin covers the header as it will be booted, with this keyslot as ours. */
+	r = header_pin(o->device, slot, pin, &c->why);
+	if (r >= 0)
+		r = plen = guest_payload_build(pin, key, GUEST_LUKS_KEY_LEN, payload,
+					       GUEST_PAYLOAD_PINNED_MAX, &c->why);
+	if (r >= 0)
+		r = guest_admin_put_resource(&a, o->resource, o->policy, payload, (size_t)plen,
+					     &c->why);
+	if (r < 0) {
+		if (guest_luks_destroy_keyslot(o->device, slot, &why) < 0)
+			log_error("rollback: keyslot %d stays: %s: %s", slot, why.code, why.detail);
+		return r;
+	}
+	if (o->rotate) {
+		/* From here the old keyslot no longer opens with the stored key. */
+		r = guest_luks_remove_token(o->device, old_token, &c->why);
+		if (r < 0)
+			return r;
 	}
 	token = guest_luks_add_token(o->device, slot, o->resource, &c->why);
 	if (token < 0) {
+		if (o->rotate)
+			return token; /* the old key is gone at the broker: fix by hand */
 		if (guest_luks_destroy_keyslot(o->device, slot, &why) < 0)
 			log_error("rollback: keyslot %d stays: %s: %s", slot, why.code, why.detail);
 		rollback_broker(&a, o->resource);
 		return token;
 	}
-	printf("enrolled %s: keyslot %d, token %d, resource %s, policy %s\n", o->device, slot,
-	       token, o->resource, o->policy);
+	if (o->rotate) {
+		r = guest_luks_destroy_keyslot(o->device, old.keyslot, &c->why);
+		if (r < 0)
+			return r;
+	}
+	guest_luks_pin_hex(pin, pinhex);
+	printf("%s %s: keyslot %d, token %d, resource %s, policy %s, header pin %s\n",
+	       o->rotate ? "rotated" : "enrolled", o->device, slot, token, o->resource, o->policy,
+	       pinhex);
+	if (o->rotate)
+		printf("removed the old keyslot %d\n", old.keyslot);
 	return 0;
 }
 
@@ -208,10 +274,11 @@ int cmd_enroll(struct cli *c, int argc, char **argv)
 		{ "policy", required_argument, NULL, 'p' },
 		{ "keyslot", required_argument, NULL, 'k' },
 		{ "existing-key-file", required_argument, NULL, 'e' },
+		{ "rotate", no_argument, NULL, 'R' },
 		{ 0 },
 	};
 	static const char use[] = "enroll DEVICE|IMAGE --resource REPO/TYPE/TAG --admin-key FILE "
-				  "[--policy NAME] [--keyslot N] [--existing-key-file FILE]";
+				  "[--policy NAME] [--keyslot N] [--existing-key-file FILE] [--rotate]";
 	struct enroll_opts o = { .policy = DEFAULT_POLICY, .keyslot = -1 };
 	struct guest_config cfg;
 	uint64_t n;
@@ -222,8 +289,9 @@ int cmd_enroll(struct cli *c, int argc, char **argv)
 		switch (ch) {
 		case 'r': o.resource = optarg; break;
 		case 'a': o.admin_key = optarg; break;
-		case 'p': o.policy = optarg; break;
+		case 'p': o.policy = optarg; o.policy_given = true; break;
 		case 'e': o.existing_file = optarg; break;
+		case 'R': o.rotate = true; break;
 		case 'k':
 			if (ccu_parse_u64(optarg, GUEST_TOKEN_MAX_KEYSLOT, false, &n) < 0)
 				return usage(c, "--keyslot: expected 0..31");
@@ -234,6 +302,9 @@ int cmd_enroll(struct cli *c, int argc, char **argv)
 	}
 	if (argc - optind != 1 || !o.resource || !o.admin_key)
 		return usage(c, use);
+	/* the stored resource is replaced, its policy with it: never silently "default" */
+	if (o.rotate && !o.policy_given)
+		return usage(c, "--rotate needs --policy (the resource is stored again with it)");
 	o.device = argv[optind];
 	struct kbs_resource_path p;
 	if (kbs_resource_path_parse(o.resource, strlen(o.resource), &p, &c->why) < 0)
@@ -305,7 +376,26 @@ int cmd_list(struct cli *c, int argc, char **argv)
 {
 	if (argc != 2)
 		return usage(c, "list DEVICE|IMAGE");
-	if (guest_luks_list(argv[1], stdout, &c->why) < 0)
+	int n = guest_luks_list(argv[1], stdout, &c->why);
+
+	if (n < 0)
 		return cli_fail(c);
+	if (n > 0) {
+		/* what unlock would say about this header (its pin is what enroll stored) */
+		struct guest_luks_copy hc;
+		struct ccu_reason why;
+		char pin[GUEST_LUKS_PIN_HEX_LEN];
+		int r = guest_luks_copy_read(argv[1], &hc, &why);
+		if (r == 0)
+			r = guest_luks_copy_check(&hc, -1, 0, &why);
+		if (r == 0) {
+			guest_luks_pin_hex(hc.hdr.pin, pin);
+			printf("header: inside the template, keyslot %d, pin %s\n", hc.hdr.keyslot,
+			       pin);
+		} else {
+			printf("header: refused: %s: %s\n", why.code, why.detail);
+		}
+		guest_luks_copy_done(&hc);
+	}
 	return CCU_EXIT_OK;
 }

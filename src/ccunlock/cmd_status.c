@@ -10,6 +10,8 @@
 #include "common/codec.h"
 #include "common/log.h"
 #include "common/macros.h"
+#include "common/util.h"
+#include "guest/luks.h"
 #include "guest/posture.h"
 #include "snp/azure.h"
 #include "snp/describe.h"
@@ -41,6 +43,8 @@ static int parse_fmt(int argc, char **argv, enum fmt *f)
 }
 
 struct status {
+	int hdr_pinned; /* -1 unknown (no unlock on this boot), 0 no, 1 yes */
+	char hdr_digest[GUEST_LUKS_PIN_HEX_LEN];
 	struct guest_posture pos;
 	const struct guest_provider *prov;
 	bool have_report;
@@ -48,6 +52,33 @@ struct status {
 	struct ccu_reason report_why;
 	struct az_claims *az; /* azure-vtpm: quote checked (signature, PCR digest), not the chain */
 };
+
+/* What this boot's unlock left (CLI_RUNDIR); strict, else unknown. */
+static void header_state(struct cli *c, struct status *s)
+{
+	char path[GUEST_PATH_MAX];
+	_cleanup_free_ uint8_t *t = NULL;
+	size_t len = 0, off;
+
+	s->hdr_pinned = -1;
+	if (guest_path(path, sizeof(path), c->rundir, GUEST_LUKS_STATE_NAME) < 0 ||
+	    ccu_read_file(path, 2 * GUEST_LUKS_PIN_HEX_LEN, &t, &len) < 0)
+		return;
+	if (len > 7 && memcmp(t, "pinned ", 7) == 0)
+		off = 7;
+	else if (len > 9 && memcmp(t, "unpinned ", 9) == 0)
+		off = 9;
+	else
+		return;
+	if (len != off + GUEST_LUKS_PIN_HEX_LEN || t[len - 1] != '\n')
+		return;
+	for (size_t i = off; i < len - 1; i++)
+		if (!strchr("0123456789abcdef", t[i]))
+			return;
+	memcpy(s->hdr_digest, t + off, GUEST_LUKS_PIN_HEX_LEN - 1);
+	s->hdr_digest[GUEST_LUKS_PIN_HEX_LEN - 1] = '\0';
+	s->hdr_pinned = off == 7;
+}
 
 /* azure-vtpm: the evidence a boot would send, checked for what it says. */
 static void fresh_azure(const struct guest_provider_ctx *pctx, const uint8_t rd[64],
@@ -112,6 +143,11 @@ static void print_json(struct cli *c, const struct status *s)
 			    s->have_report ?
 				    snp_report_describe(&s->rep, snp_report_product(&s->rep)) :
 				    json_null());
+	json_object_set_new(o, "luks_header",
+			    s->hdr_pinned < 0 ?
+				    json_null() :
+				    json_pack("{s:b,s:s}", "pinned", s->hdr_pinned, "digest",
+					      s->hdr_digest));
 	if (s->az && s->az->quote_ok)
 		json_object_set_new(o, "azure", az_claims_describe(s->az));
 	json_object_set_new(o, "report_error",
@@ -189,6 +225,10 @@ static void print_prom(struct cli *c, const struct status *s)
 		       "# TYPE ccunlock_evidence_provider_info gauge\n"
 		       "ccunlock_evidence_provider_info{provider=\"%s\"} 1\n",
 		       s->prov->name);
+	printf("# HELP ccunlock_luks_header_pinned This boot's LUKS2 header: 1 matched its "
+	       "enrolment pin, 0 not pinned (template checks only), -1 unknown.\n"
+	       "# TYPE ccunlock_luks_header_pinned gauge\nccunlock_luks_header_pinned %d\n",
+	       s->hdr_pinned);
 	printf("# HELP ccunlock_snp_report_ok 1 when a fresh attestation report was obtained.\n"
 	       "# TYPE ccunlock_snp_report_ok gauge\nccunlock_snp_report_ok %d\n", s->have_report);
 	if (!s->have_report)
@@ -250,6 +290,13 @@ static void print_text(struct cli *c, const struct status *s)
 	printf("build:         %s\n", c->build->name);
 	guest_posture_print(stdout, &s->pos);
 	printf("evidence:      %s\n", s->prov ? s->prov->name : "none");
+	if (s->hdr_pinned < 0)
+		printf("luks header:   unknown (no unlock recorded on this boot)\n");
+	else
+		printf("luks header:   %s (digest %s)\n",
+		       s->hdr_pinned ? "pinned at enrolment, matched" :
+				       "NOT pinned (plain key resource): template checks only",
+		       s->hdr_digest);
 	if (s->have_report) {
 		printf("\nfresh attestation report (random REPORT_DATA):\n");
 		snp_report_print(stdout, &s->rep, snp_report_product(&s->rep));
@@ -276,6 +323,7 @@ int cmd_status(struct cli *c, int argc, char **argv)
 		return cli_fail(c);
 	cli_posture(c, &cfg, &s.pos);
 	fresh_report(c, &cfg, &s);
+	header_state(c, &s);
 	if (f == FMT_JSON)
 		print_json(c, &s);
 	else if (f == FMT_PROM)

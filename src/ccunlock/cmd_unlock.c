@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 #include "ccunlock/cli.h"
 #include "ccunlock/exitcodes.h"
@@ -15,6 +16,7 @@
 #include "guest/cmdline.h"
 #include "guest/kbs_client.h"
 #include "guest/luks.h"
+#include "guest/payload.h"
 #include "kbs/initdata.h"
 #include "common/codec.h"
 #include "snp/describe.h"
@@ -161,11 +163,81 @@ struct unlock_opts {
 	const char *name;
 };
 
+/* The console line says whether the header was pinned at enrolment. */
+static void log_opened(const char *device, const struct guest_luks_copy *hc, bool pinned,
+		       const char *name)
+{
+	char pin[GUEST_LUKS_PIN_HEX_LEN];
+
+	guest_luks_pin_hex(hc->hdr.pin, pin);
+	log_notice("%s: keyslot %d %s; LUKS2 header %s %.16s...", device, hc->hdr.keyslot,
+		   name ? "unlocked" : "verified (--test, not activated)",
+		   pinned ? "pinned at enrolment, matches" :
+			    "NOT pinned (plain key resource): template checks only, digest",
+		   pin);
+}
+
+/* For `ccunlock status` on the booted system (/run survives the hand-over):
+ * "pinned HEX" or "unpinned HEX". Not a secret; a failure only warns. */
+static void leave_header_state(struct cli *c, const struct guest_luks_copy *hc, bool pinned)
+{
+	char path[GUEST_PATH_MAX], pin[GUEST_LUKS_PIN_HEX_LEN], line[GUEST_LUKS_PIN_HEX_LEN + 16];
+	int n, r;
+
+	guest_luks_pin_hex(hc->hdr.pin, pin);
+	n = snprintf(line, sizeof(line), "%s %s\n", pinned ? "pinned" : "unpinned", pin);
+	if (mkdir(c->rundir, 0755) < 0 && errno != EEXIST) {
+		log_warning("%s: %s (status will not know the header state)", c->rundir,
+			    strerror(errno));
+		return;
+	}
+	r = guest_path(path, sizeof(path), c->rundir, GUEST_LUKS_STATE_NAME);
+	if (r == 0)
+		r = ccu_write_file_atomic(path, line, (size_t)n, 0644);
+	if (r < 0)
+		log_warning("%s/%s: %s", c->rundir, GUEST_LUKS_STATE_NAME, strerror(-r));
+}
+
+/*
+ * The checked copy, for the build-time passphrase fallback (FALLBACK_PROMPT=yes):
+ * it opens with `cryptsetup --header` on this file (in the guest's memory),
+ * never with the header on the disk. Absent when the header was refused.
+ */
+static void checked_copy_path(struct cli *c, char *buf, size_t len)
+{
+	if (guest_path(buf, len, c->rundir, GUEST_LUKS_CHECKED_COPY_NAME) < 0)
+		buf[0] = '\0';
+}
+
+static void leave_checked_copy(struct cli *c, const struct guest_luks_copy *hc)
+{
+	char path[GUEST_PATH_MAX];
+	int r;
+
+	checked_copy_path(c, path, sizeof(path));
+	if (!path[0] || (mkdir(c->rundir, 0755) < 0 && errno != EEXIST))
+		return;
+	r = ccu_write_file_atomic(path, hc->buf, hc->len, 0600);
+	if (r < 0)
+		log_warning("%s: %s (a fallback prompt would have no checked header)", path,
+			    strerror(-r));
+}
+
+static void drop_checked_copy(struct cli *c)
+{
+	char path[GUEST_PATH_MAX];
+
+	checked_copy_path(c, path, sizeof(path));
+	if (path[0])
+		(void)unlink(path);
+}
+
 static int run(struct cli *c, const struct unlock_opts *o)
 {
 	struct guest_config cfg;
 	struct guest_posture pos;
-	struct guest_token tok;
+	struct guest_luks_copy hc = { .memfd = -1 };
+	struct guest_payload pl;
 	const struct guest_provider *prov = NULL;
 	char device[GUEST_PATH_MAX];
 	_cleanup_secmem_ uint8_t *key = NULL;
@@ -179,6 +251,30 @@ static int run(struct cli *c, const struct unlock_opts *o)
 	r = apply_cmdline(c, &cfg);
 	if (r < 0)
 		goto fail;
+	if (o->keyscript) {
+		/* cryptsetup would open the disk with the header it reads itself: never
+		 * the copy checked here. */
+		ccu_reason_set(&c->why, "LUKS_HEADER_REFUSED",
+			       "keyscript mode: cryptsetup would open %s from the disk's own, "
+			       "unchecked LUKS2 header; let ccunlock unlock it (drop "
+			       "keyscript=ccunlock-keyscript from crypttab)",
+			       o->device ? o->device : "the device");
+		goto fail;
+	}
+	if (!o->test)
+		drop_checked_copy(c);
+	/* The header is read once (no network yet); everything below uses this
+	 * checked copy. */
+	r = find_device(c, &cfg, o->device, device, sizeof(device));
+	if (r < 0)
+		goto fail;
+	r = guest_luks_copy_read(device, &hc, &c->why);
+	if (r == 0)
+		r = guest_luks_copy_check(&hc, -1, 0, &c->why);
+	if (r < 0)
+		goto fail;
+	if (!o->test)
+		leave_checked_copy(c, &hc);
 	/* Posture before anything touches the network. */
 	cli_posture(c, &cfg, &pos);
 	struct guest_provider_ctx pctx = { .roots = &c->roots, .cfg = &cfg,
@@ -196,13 +292,8 @@ static int run(struct cli *c, const struct unlock_opts *o)
 	if (r < 0)
 		goto fail;
 	log_info("evidence provider: %s", prov->name);
-	r = find_device(c, &cfg, o->device, device, sizeof(device));
-	if (r < 0)
-		goto fail;
-	r = guest_luks_read_token(device, -1, &tok, NULL, &c->why);
-	if (r < 0)
-		goto fail;
-	log_info("%s: keyslot %d, resource %s", device, tok.keyslot, tok.resource_str);
+	const struct guest_token *tok = &hc.hdr.token;
+	log_info("%s: keyslot %d, resource %s", device, tok->keyslot, tok->resource_str);
 
 	if (cfg.init_data) {
 		r = load_init_data(c, cfg.init_data, &init_data);
@@ -221,26 +312,40 @@ static int run(struct cli *c, const struct unlock_opts *o)
 		.tee = prov->tee,
 		.init_data = (const char *)init_data,
 	};
-	r = guest_kbs_fetch(&k, &tok.resource, &key, &key_len, &c->why);
+	r = guest_kbs_fetch(&k, &tok->resource, &key, &key_len, &c->why);
 	if (r < 0)
 		goto fail;
-	const char *name = o->test || o->keyscript ? NULL : (o->name ? o->name : cfg.name);
-	r = guest_luks_open(device, &tok, name, key, key_len, &c->why);
+	r = guest_payload_parse(key, key_len, &pl, &c->why);
 	if (r < 0)
 		goto fail;
-	if (o->keyscript) {
-		r = ccu_write_all(STDOUT_FILENO, key, key_len);
-		if (r < 0) {
-			ccu_fail(&c->why, r, "INTERNAL", "cannot write the key to stdout");
-			goto fail;
-		}
-	} else {
-		log_notice("%s: keyslot %d %s", device, tok.keyslot,
-			   name ? "unlocked" : "verified (--test, not activated)");
+	if (!pl.pinned && cfg.require_header_pin) {
+		ccu_reason_set(&c->why, "LUKS_HEADER_REFUSED",
+			       "%s: resource %s carries no header pin and require_header_pin = yes "
+			       "(re-enrol with --rotate)",
+			       device, tok->resource_str);
+		goto fail;
 	}
+	/* Before activation: the header must be the one enrolled. */
+	r = guest_luks_copy_pin(&hc, pl.pinned ? pl.pin : NULL, &c->why);
+	if (r < 0)
+		goto fail;
+	const char *name = o->test ? NULL : (o->name ? o->name : cfg.name);
+	r = guest_luks_copy_open(&hc, name, pl.key, pl.key_len, &c->why);
+	if (r < 0)
+		goto fail;
+	log_opened(device, &hc, pl.pinned, name);
+	if (name) {
+		leave_header_state(c, &hc, pl.pinned);
+		drop_checked_copy(c);
+	}
+	guest_luks_copy_done(&hc);
 	guest_config_done(&cfg);
 	return CCU_EXIT_OK;
 fail:
+	/* a pin mismatch: the copy is not the enrolled header, no prompt may open it */
+	if (!o->test && strcmp(c->why.code, "LUKS_HEADER_REFUSED") == 0)
+		drop_checked_copy(c);
+	guest_luks_copy_done(&hc);
 	guest_config_done(&cfg);
 	return cli_fail(c);
 }

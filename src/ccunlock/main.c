@@ -81,6 +81,9 @@ static int global_options(struct cli *c, int *argc, char ***argv)
 		if (strcmp(o, "--config") == 0) {
 			c->config_path = (*argv)[i + 1];
 			done = true;
+		} else if (c->build->test_build && strcmp(o, "--rundir") == 0) {
+			c->rundir = (*argv)[i + 1];
+			done = true;
 		}
 		for (size_t k = 0; !done && c->build->test_build && k < ARRAY_SIZE(roots); k++) {
 			if (strcmp(o, roots[k].opt) == 0) {
@@ -108,6 +111,7 @@ int main(int argc, char **argv)
 		.build = &guest_build_info,
 		.config_path = GUEST_CONFIG_PATH,
 		.roots = guest_default_roots,
+		.rundir = CLI_RUNDIR,
 	};
 	int r;
 

@@ -16,6 +16,7 @@ static const struct ccu_conf_key base_keys[] = {
 	{ "name", false },       { "deadline", false },  { "require", false },
 	{ "require_secure_boot", false }, { "evidence", false },
 	{ "init_data", false },
+	{ "require_header_pin", false },
 };
 
 /* At most this many extra keys from a test build's hooks. */
@@ -249,6 +250,11 @@ static int set_value(const struct ccu_conf_entry *e, const struct guest_build *b
 	}
 	if (strcmp(k, "require_secure_boot") == 0) {
 		if (ccu_parse_bool(v, &c->require_secure_boot) < 0)
+			return bad(err, e, "expected yes or no");
+		return 0;
+	}
+	if (strcmp(k, "require_header_pin") == 0) {
+		if (ccu_parse_bool(v, &c->require_header_pin) < 0)
 			return bad(err, e, "expected yes or no");
 		return 0;
 	}

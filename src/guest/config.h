@@ -49,6 +49,7 @@ struct guest_config {
 	unsigned deadline; /* seconds */
 	enum guest_level require;
 	bool require_secure_boot;
+	bool require_header_pin; /* refuse a released key without a LUKS2 header pin */
 	char evidence[GUEST_PROVIDER_NAME_MAX + 1]; /* "auto" or a provider name */
 
 	/* Test builds only (the keys are unknown to release builds). */

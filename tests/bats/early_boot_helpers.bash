@@ -56,7 +56,6 @@ CCU_SYSRQ_TRIGGER=$T/sysrq
 CCU_BIN=$T/bin/ccunlock
 CCU_CONF=$T/etc/ccunlock.conf
 CCU_RUN=$T/run
-CCU_ASKPASS=$T/bin/askpass
 CCU_CRYPTTAB=$T/etc/crypttab
 CCU_BUILD_CRYPTTAB=$T/build-crypttab
 CCU_MOUNTINFO=$T/mountinfo

@@ -421,12 +421,29 @@ EOS
 	CCU_FALLBACK_PROMPT=yes
 	ccu_conf broker_url=https://x "device=$dev" name=cryptroot
 	ccu_fake_binary 5
+	# the binary leaves the header copy it checked
+	mkdir -p "$T/run"
+	echo copy >"$T/run/luks-header.img"
 	run ccu_unlock
 	assert_success
 	[ -e "$T/run/unlocked" ]
 	run cat "$T/calls"
-	assert_line "cryptsetup open --tries=3 --timeout=300 $dev cryptroot"
+	assert_line "cryptsetup open --header $T/run/luks-header.img --tries=3 --timeout=300 $dev cryptroot"
 	assert_equal "$(cat "$T/sysrq")" ""
+}
+
+@test "ccu_unlock: FALLBACK_PROMPT=yes without a checked header copy (refused header) powers off" {
+	dev=$(find /dev -maxdepth 1 -type b 2>/dev/null | head -n 1)
+	[ -n "$dev" ] || skip "no block device node on this machine"
+	CCU_FALLBACK_PROMPT=yes
+	ccu_conf broker_url=https://x "device=$dev" name=cryptroot
+	ccu_fake_binary 8
+	run ccu_unlock
+	assert_failure 86
+	run cat "$T/calls"
+	refute_line --partial cryptsetup
+	run grep -c '^<3>ccunlock: DEVICE: unlock failed (ccunlock exit status 8); powering off' "$T/kmsg"
+	assert_output 1
 }
 
 @test "ccu_unlock: FALLBACK_PROMPT=yes and a wrong passphrase still power off" {
@@ -436,6 +453,8 @@ EOS
 	ccu_conf broker_url=https://x "device=$dev"
 	ccu_fake_binary 6
 	ccu_stub cryptsetup 2
+	mkdir -p "$T/run"
+	echo copy >"$T/run/luks-header.img"
 	run ccu_unlock
 	assert_failure 86
 	run grep -c 'DENIED: unlock failed (ccunlock exit status 6); powering off' "$T/kmsg"

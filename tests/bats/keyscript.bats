@@ -81,17 +81,17 @@ setup() {
 	[[ $stderr == *MISSING_BINARY* ]]
 }
 
-@test "FALLBACK_PROMPT=yes: askpass answers after a refusal (on a running system and in an initramfs)" {
+@test "FALLBACK_PROMPT=yes: no askpass after a refusal (cryptroot would open the unchecked header)" {
 	echo 'CCU_FALLBACK_PROMPT=yes' >>"$T/overrides.sh"
-	ccu_fake_binary 5
+	ccu_fake_binary 8
 	ccu_stub askpass 0 'typed-passphrase'
-	for where in running initramfs; do
-		[ "$where" = initramfs ] && : >"$T/initrd-release"
-		run --separate-stderr "$KS"
-		assert_success
-		assert_output 'typed-passphrase'
-		assert_equal "$(cat "$T/sysrq")" ""
-	done
+	run --separate-stderr "$KS"
+	assert_failure 8
+	assert_output ""
+	run grep -c askpass "$T/calls"
+	assert_output 0
+	run grep -c 'FALLBACK: no passphrase prompt in keyscript mode' "$T/kmsg"
+	assert_output 1
 }
 
 @test "FALLBACK_PROMPT=no: askpass is never run" {

@@ -49,12 +49,14 @@ static void test_defaults_and_values(void **state)
 	assert_int_equal(c.deadline, 120);
 	assert_int_equal(c.require, GUEST_LEVEL_SNP);
 	assert_false(c.require_secure_boot);
+	assert_false(c.require_header_pin);
 	assert_string_equal(c.evidence, "auto");
 	guest_config_done(&c);
 
 	assert_int_equal(parse(BROKER "# comment\n\ndevice = UUID=0f0e0d0c-0b0a-0908-0706-050403020100\n"
 				      "name = root_crypt\ndeadline = 30\nrequire = sev-es\n"
-				      "require_secure_boot = yes\nevidence = sev-guest\n",
+				      "require_secure_boot = yes\nevidence = sev-guest\n"
+				      "require_header_pin = yes\n",
 			       &release, true, &c),
 			 0);
 	assert_string_equal(c.device, "UUID=0f0e0d0c-0b0a-0908-0706-050403020100");
@@ -62,6 +64,7 @@ static void test_defaults_and_values(void **state)
 	assert_int_equal(c.deadline, 30);
 	assert_int_equal(c.require, GUEST_LEVEL_SEV_ES);
 	assert_true(c.require_secure_boot);
+	assert_true(c.require_header_pin);
 	assert_string_equal(c.evidence, "sev-guest");
 	guest_config_done(&c);
 

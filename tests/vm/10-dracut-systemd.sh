@@ -10,14 +10,14 @@ vm_image sd-host dracut-systemd main+device+hostonly  # hostonly, root in the ho
 vm_image sd-fb dracut-systemd main+device+fallback    # built with FALLBACK_PROMPT=yes
 vm_image sd-name dracut-systemd main+device+name      # broker_url by host name (/etc/hosts)
 
-vm_plan 16
+vm_plan 17
 vm_case sd good allow root "good boot: unlocked, root reached"
 vm_case sd good down 'refuse:ccunlock: [A-Z_]*(UNREACHABLE|NETWORK)[A-Z_]*: ' \
 	"broker down for the whole deadline: powered off" rd.ccunlock.deadline=10
 vm_case sd good late:8 root "broker starts 8 s after the unlock began: boots"
 vm_case sd-debug good allow 'refuse:ccunlock: [A-Z_]*DENIED[A-Z_]*: .*[Dd][Ee][Bb][Uu][Gg]' \
 	"policy denies a guest whose policy allows debugging"
-vm_case sd other allow 'refuse:ccunlock: [A-Z_]*WRONG_KEY[A-Z_]*: ' \
+vm_case sd other allow 'refuse:ccunlock: LUKS_HEADER_REFUSED: .*not the one enrolled' \
 	"key for another disk: powered off, nothing mounted"
 vm_case sd good allow 'refuse:ccunlock: CMDLINE_REFUSED[A-Z_]*: .*rd\.shell' "rd.shell=1 refused" rd.shell=1
 vm_case sd good allow 'refuse:ccunlock: CMDLINE_REFUSED[A-Z_]*: .*rd\.break' \
@@ -37,5 +37,8 @@ vm_case sd good+decoy allow 'refuse:ccunlock: ROOT_MISMATCH: .*/dev/vdb' \
 	"root=/dev/vdb (the provider's disk): refused after the unlock, before the hand-over" root=/dev/vdb
 vm_case sd-name good allow root \
 	"broker by host name, mapped in the image's /etc/hosts (static binary): root reached"
+vm_case sd nullhdr allow 'refuse:ccunlock: LUKS_HEADER_REFUSED: .*cipher_null' \
+	"the host rewrote the header (null cipher, plaintext root): refused before activation" \
+	rd.ccunlock.deadline=20
 vm_shell_summary
 vm_finish

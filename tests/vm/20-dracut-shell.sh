@@ -7,7 +7,7 @@ vm_setup dracut-shell
 vm_image sh dracut-shell
 vm_image sh-reboot dracut-shell main+reboot # built with FAIL_ACTION=reboot
 
-vm_plan 7
+vm_plan 8
 vm_case sh good allow root "good boot: unlocked, root reached"
 vm_case sh good deny-measurement \
 	'refuse:ccunlock: [A-Z_]*DENIED[A-Z_]*: .*[Mm][Ee][Aa][Ss][Uu][Rr][Ee][Mm][Ee][Nn][Tt]' \
@@ -17,7 +17,10 @@ vm_case sh good allow 'refuse:ccunlock: EMERGENCY: ' \
 	"rd.break=pre-udev (before the unlock): emergency powers off" rd.break=pre-udev
 vm_case sh good allow root \
 	"rd.luks.uuid= for the volume: dracut's crypt handling stays away" rd.luks.uuid=@UUID@
-vm_case sh-reboot other allow 'refuse:ccunlock: [A-Z_]*WRONG_KEY[A-Z_]*: .*; rebooting' \
+vm_case sh-reboot other allow 'refuse:ccunlock: LUKS_HEADER_REFUSED: .*not the one enrolled' \
 	"key for another disk, FAIL_ACTION=reboot build: reboots, nothing mounted"
+vm_case sh nullhdr allow 'refuse:ccunlock: LUKS_HEADER_REFUSED: .*cipher_null' \
+	"the host rewrote the header (null cipher, plaintext root): refused before activation" \
+	rd.ccunlock.deadline=20
 vm_shell_summary
 vm_finish

@@ -8,7 +8,7 @@ vm_image it itools
 vm_image it-fb itools main+device+fallback  # built with FALLBACK_PROMPT=yes
 vm_image it-name itools main+name           # broker_url by host name (/etc/hosts)
 
-vm_plan 9
+vm_plan 10
 vm_case it good allow root "good boot: unlocked, root reached"
 vm_case it good down 'refuse:ccunlock: [A-Z_]*(UNREACHABLE|NETWORK)[A-Z_]*: ' \
 	"broker down for the whole deadline: powered off" rd.ccunlock.deadline=10
@@ -23,5 +23,8 @@ vm_case it good allow "refuse:ccunlock: CMDLINE_REFUSED[A-Z_]*: .*cryptopts=" \
 	cryptopts=target=pwn,source=/dev/vda,keyscript=/bin/sh
 vm_case it-name good allow root \
 	"broker by host name, mapped in the image's /etc/hosts (static binary): root reached"
+vm_case it nullhdr allow 'refuse:ccunlock: LUKS_HEADER_REFUSED: .*cipher_null' \
+	"the host rewrote the header (null cipher, plaintext root): refused before activation" \
+	rd.ccunlock.deadline=20
 vm_shell_summary
 vm_finish

@@ -18,7 +18,9 @@
 #                                  arguments follow "console=ttyS0
 #                                  root=/dev/mapper/VM_ROOT_NAME ro
 #                                  no_timer_check")
-#       DISK    good | other (same LUKS UUID and token, another key);
+#       DISK    good | other (same LUKS UUID and token, another key) |
+#               nullhdr (good's header rewritten by the host: null-cipher
+#               segment over a plaintext root, see vm_disk_nullhdr);
 #               +decoy: a plain disk with a root of its own as /dev/vdb
 #       BROKER  allow | deny-measurement | down | late:SECONDS[:MODE] (the
 #               broker starts SECONDS after the unlock started)
@@ -391,6 +393,7 @@ vm_disks() {
 	done
 	VM_LUKS_UUID=$(cryptsetup luksUUID "$VM_D/disk-good/disk.img")
 	cryptsetup luksDump "$vm_o/disk.img" >"$vm_o/luksdump.txt" || return 1
+	vm_disk_nullhdr || vm_log "disk nullhdr not made (cases on it will fail)"
 	# decoy: a plain (unencrypted) root of the provider's, attached beside
 	# the good disk by the "good+decoy" cases
 	VM_NONCE_DECOY=$(vm_nonce)
@@ -400,6 +403,33 @@ vm_disks() {
 	truncate -s 16M "$VM_D/disk-decoy/disk.img"
 	mkfs.ext4 -q -F -L decoy -d "$VM_D/disk-decoy/root" "$VM_D/disk-decoy/disk.img" || return 1
 	vm_log "disks: good (nonce $VM_NONCE_GOOD), other (nonce $VM_NONCE_OTHER), decoy (nonce $VM_NONCE_DECOY)"
+}
+
+# vm_disk_nullhdr: the good disk as a host that controls it can rewrite it
+# (the 2025 "LUKS2 header" disclosure): the data segment's cipher set to
+# cipher_null-ecb, both unkeyed header checksums recomputed, our genuine
+# keyslot and token kept, and a plaintext root of the host's in the data
+# area whose init would print its own nonce (VM_NONCE_NULLHDR). Needs the
+# test tool that rewrites headers ($VM_O/tests/test_guest_luks_header).
+vm_disk_nullhdr() {
+	vm_n=$VM_D/disk-nullhdr
+	vm_n_tool=$VM_O/tests/test_guest_luks_header
+	rm -rf "$vm_n"
+	mkdir -p "$vm_n"
+	[ -x "$vm_n_tool" ] || return 1
+	VM_NONCE_NULLHDR=$(vm_nonce)
+	cp --sparse=always "$VM_D/disk-good/disk.img" "$vm_n/disk.img" || return 1
+	"$vm_n_tool" attack null-segment "$vm_n/disk.img" || return 1
+	vm_n_off=$(cryptsetup luksDump "$vm_n/disk.img" |
+		awk '/^Data segments:/ { d = 1 } d && $1 == "offset:" { print $2; exit }')
+	[ -n "$vm_n_off" ] || return 1
+	vm_rootfs "$vm_n/root" "$VM_NONCE_NULLHDR"
+	truncate -s 32M "$vm_n/plain.img"
+	mkfs.ext4 -q -F -L ccuroot -d "$vm_n/root" "$vm_n/plain.img" || return 1
+	dd if="$vm_n/plain.img" of="$vm_n/disk.img" bs=1M seek=$((vm_n_off / 1048576)) \
+		conv=notrunc 2>/dev/null || return 1
+	rm -rf "$vm_n/root" "$vm_n/plain.img"
+	vm_log "disk nullhdr: null-cipher segment over a plaintext root (nonce $VM_NONCE_NULLHDR)"
 }
 
 vm_keyslots() {
@@ -1158,6 +1188,8 @@ vm_case() {
 		vm_grep "${vm_c_expect#refuse:}" || vm_c_why="$vm_c_why; no console line matching '${vm_c_expect#refuse:}'"
 		[ -n "$VM_T_FAIL" ] || vm_c_why="$vm_c_why; no fail-closed line"
 		vm_grep 'CCU-ROOT-OK' && vm_c_why="$vm_c_why; the root was reached"
+		[ -n "${VM_NONCE_NULLHDR:-}" ] && vm_grep "$VM_NONCE_NULLHDR" &&
+			vm_c_why="$vm_c_why; the host's plaintext root ran"
 		vm_grep 'EXT4-fs \(dm-[0-9]+\): mounted' && vm_c_why="$vm_c_why; the encrypted root was mounted"
 		[ "$VM_END" = "$vm_c_action" ] || vm_c_why="$vm_c_why; ended by $VM_END, not $vm_c_action"
 		[ -n "$vm_c_deadline" ] && vm_deadline_check "$vm_c_deadline"
