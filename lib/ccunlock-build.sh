@@ -278,10 +278,11 @@ ccu_itools_hook() {
 	} || return 1
 
 	# dm-crypt with the usual LUKS2 cipher, an SEV-SNP evidence interface,
-	# and the NICs of the common confidential-VM platforms.
+	# the vTPM drivers (azure-vtpm; built into Debian's kernel) and the NICs
+	# of the common confidential-VM platforms.
 	manual_add_modules dm_mod dm_crypt xts ecb cbc essiv aesni_intel aes_generic sha256_generic \
 		sha256_ssse3 algif_skcipher af_alg sev-guest tsm_report tsm \
-		virtio_net virtio_pci virtio_blk virtio_scsi gve mlx5_core hv_netvsc
+		virtio_net virtio_pci virtio_blk virtio_scsi gve mlx5_core hv_netvsc tpm_crb tpm_tis
 	for ccu_ih_m in dm_mod dm_crypt; do
 		if ! ccu_itools_has_module "$ccu_ih_m"; then
 			ccu_build_error "kernel $version has no $ccu_ih_m module"

@@ -372,7 +372,7 @@ ccu_unlocked() {
 # ccu_prepare: load what the binary needs but cannot load itself. Missing
 # modules are fine here (built in, or not this platform): the binary decides.
 ccu_prepare() {
-	for ccu_p_mod in dm_mod dm_crypt sev-guest tsm_report; do
+	for ccu_p_mod in dm_mod dm_crypt sev-guest tsm_report tpm_crb tpm_tis; do
 		modprobe -q "$ccu_p_mod" 2>/dev/null
 	done
 	if [ -d /sys/kernel/config ] && ! [ -d /sys/kernel/config/tsm ]; then

@@ -82,6 +82,9 @@ installkernel() {
 	fi
 	hostonly='' instmods sev-guest tsm_report tsm virtio_net virtio_pci virtio_blk virtio_scsi \
 		gve mlx5_core hv_netvsc
+	# The vTPM (evidence azure-vtpm, or auto on Azure): /dev/tpmrm0 through
+	# the TPM CRB or TIS driver (built into Debian's kernel, modules elsewhere).
+	hostonly='' instmods tpm_crb tpm_tis
 	# The ciphers of LUKS2's default aes-xts-plain64 (and the kernel crypto
 	# API libcryptsetup reads keyslots through): a hostonly image built on a
 	# machine that has no LUKS volume open would otherwise lack them, and

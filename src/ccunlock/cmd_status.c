@@ -107,7 +107,8 @@ static void fresh_azure(const struct guest_provider_ctx *pctx, const uint8_t rd[
 
 static void fresh_report(struct cli *c, const struct guest_config *cfg, struct status *s)
 {
-	struct guest_provider_ctx pctx = { .roots = &c->roots, .cfg = cfg };
+	struct guest_provider_ctx pctx = { .roots = &c->roots, .cfg = cfg,
+					   .azure_sim = c->build->azure_sim };
 	struct guest_evidence ev;
 	uint8_t rd[64];
 

@@ -277,7 +277,8 @@ static int run(struct cli *c, const struct unlock_opts *o)
 		leave_checked_copy(c, &hc);
 	/* Posture before anything touches the network. */
 	cli_posture(c, &cfg, &pos);
-	struct guest_provider_ctx pctx = { .roots = &c->roots, .cfg = &cfg };
+	struct guest_provider_ctx pctx = { .roots = &c->roots, .cfg = &cfg,
+					   .azure_sim = c->build->azure_sim };
 	r = guest_posture_check(&pos, cfg.require, cfg.require_secure_boot, &c->why);
 	if (r < 0)
 		goto fail;

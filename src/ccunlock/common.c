@@ -61,7 +61,8 @@ int cli_posture(struct cli *c, const struct guest_config *cfg, struct guest_post
 
 	/* Only a test build's hooks know a simulated platform. */
 	if (!t || !t->posture || t->posture(&c->roots, cfg, out) != 0) {
-		struct guest_provider_ctx pctx = { .roots = &c->roots, .cfg = cfg };
+		struct guest_provider_ctx pctx = { .roots = &c->roots, .cfg = cfg,
+						   .azure_sim = c->build->azure_sim };
 
 		guest_posture_probe(&c->roots, out);
 		/* Azure: the paravisor's HCL report in the vTPM, no SNP guest device. */

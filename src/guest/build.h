@@ -14,6 +14,7 @@
 #include <stddef.h>
 
 struct guest_provider;
+struct guest_azure_sim;
 struct guest_config;
 struct guest_roots;
 struct guest_posture;
@@ -52,6 +53,7 @@ struct guest_build {
 	bool test_build;  /* accepts simulator_* config keys and rd.ccunlock.sim.* */
 	const struct guest_provider *const *providers; /* in `evidence = auto` order */
 	size_t n_providers;
+	const struct guest_azure_sim *azure_sim; /* test builds: the simulated paravisor */
 };
 
 /* The test hooks of @b: those of its first provider that has any (the

@@ -303,6 +303,10 @@ static int azure_get_json(const struct guest_provider_ctx *c, const uint8_t repo
 			  json_t **ret, struct ccu_reason *err)
 {
 	struct az_work *w = calloc(1, sizeof(*w));
+	/* Test builds with a simulated paravisor only; NULL in release builds. */
+	const struct guest_azure_sim *pv =
+		c->azure_sim && c->azure_sim->active(c) > 0 ? c->azure_sim : NULL;
+	uint8_t rd[AZ_REPORT_DATA_LEN];
 	uint8_t *vcek = NULL;
 	size_t hcl_len = 0, msg_len = 0, sig_len = 0, vcek_len = 0;
 	int fd, r;
@@ -316,16 +320,22 @@ static int azure_get_json(const struct guest_provider_ctx *c, const uint8_t repo
 		return fd;
 	}
 	tpm2_init(&w->t, fd);
-	r = write_report_data(&w->t, report_data, err);
+	memcpy(rd, report_data, sizeof(rd));
+	r = pv ? pv->binding(c, rd, err) : 0;
 	if (r >= 0)
-		r = read_hcl(c, &w->t, report_data, w->hcl, &hcl_len, err);
+		r = write_report_data(&w->t, rd, err);
+	if (r >= 0 && pv)
+		r = pv->refresh(c, &w->t, rd, err);
 	if (r >= 0)
-		r = quote(&w->t, report_data, w->msg, &msg_len, w->sig, &sig_len, w->pcrs, err);
+		r = read_hcl(c, &w->t, rd, w->hcl, &hcl_len, err);
+	if (r >= 0)
+		r = quote(&w->t, rd, w->msg, &msg_len, w->sig, &sig_len, w->pcrs, err);
 	close(fd);
 	if (r >= 0)
 		r = c->seams && c->seams->azure_vcek ?
 			    c->seams->azure_vcek(w->hcl, hcl_len, &vcek, &vcek_len, c->seams->ud) :
-			    imds_vcek(&vcek, &vcek_len, err);
+		    pv ? pv->vcek(c, &vcek, &vcek_len, err) :
+			 imds_vcek(&vcek, &vcek_len, err);
 	if (r < 0 && !ccu_reason_is_set(err))
 		ccu_reason_set(err, "AZURE_VCEK", "no VCEK");
 	if (r >= 0) {

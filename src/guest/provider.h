@@ -52,11 +52,35 @@ struct guest_seams {
 	void (*sleep_ms)(uint64_t ms, void *ud);
 };
 
+struct guest_azure_sim;
+
 struct guest_provider_ctx {
 	const struct guest_roots *roots;
 	const struct guest_seams *seams; /* may be NULL */
 	const struct guest_config *cfg;  /* simulator settings; may be NULL otherwise */
 	const char *tsm_entry;           /* configfs-tsm entry name; NULL = "ccunlock-<pid>" */
+	const struct guest_azure_sim *azure_sim; /* test builds only; NULL in release */
+};
+
+struct tpm2;
+
+/*
+ * TEST BUILDS ONLY: a simulated Azure paravisor (src/testonly/guest/azure_paravisor_sim.c)
+ * for a VM whose vTPM is swtpm: nothing there refreshes the HCL report when
+ * the guest writes REPORT_DATA, so this does what Microsoft's paravisor does.
+ * The azure-vtpm flow itself is unchanged; it only calls these in between.
+ */
+struct guest_azure_sim {
+	/* 1 when configured for @c (<simulator_dir>/azure-vm exists), else 0 */
+	int (*active)(const struct guest_provider_ctx *c);
+	/* the binding to write: @rd, or (replay = yes) an earlier session's */
+	int (*binding)(const struct guest_provider_ctx *c, uint8_t rd[64], struct ccu_reason *err);
+	/* after REPORT_DATA @rd is in NV 0x01400002: a fresh HCL report in 0x01400001 */
+	int (*refresh)(const struct guest_provider_ctx *c, struct tpm2 *t, const uint8_t rd[64],
+		       struct ccu_reason *err);
+	/* the simulated platform's VCEK (DER, malloc'ed) instead of Azure IMDS */
+	int (*vcek)(const struct guest_provider_ctx *c, uint8_t **der, size_t *der_len,
+		    struct ccu_reason *err);
 };
 
 /* What a provider returns: the raw report and the host's certificate table. */
@@ -91,8 +115,9 @@ extern const struct guest_provider guest_provider_tsm;
 extern const struct guest_provider guest_provider_sevguest;
 /* Azure confidential VMs: HCL report + vTPM quote (guest/evidence_azure.c). */
 extern const struct guest_provider guest_provider_azure;
-/* Test builds only (src/testonly/guest/evidence_sim.c). */
+/* Test builds only (src/testonly/guest/evidence_sim.c, azure_paravisor_sim.c). */
 extern const struct guest_provider guest_provider_sim;
+extern const struct guest_azure_sim guest_azure_sim_paravisor;
 
 /* Limits. */
 #define GUEST_TSM_AUXBLOB_MAX (64 * 1024)

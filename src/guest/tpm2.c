@@ -20,13 +20,16 @@
 #define CC_NV_READ 0x14Eu
 #define CC_QUOTE 0x158u
 #define CC_NV_READ_PUBLIC 0x169u
+#define CC_READ_PUBLIC 0x173u
 #define CC_PCR_READ 0x17Eu
+#define ALG_RSA 0x0001u
 #define ALG_SHA256 0x000Bu
 #define ALG_NULL 0x0010u
 #define ALG_RSASSA 0x0014u
 #define NV_OWNERWRITE (1u << 1)
 #define NV_OWNERREAD (1u << 17)
 #define HDR 10
+#define RSA_DEFAULT_EXPONENT 65537u
 #define PW_AUTH_LEN 9
 #define PW_AUTH_RSP_LEN 5
 
@@ -247,6 +250,48 @@ int tpm2_parse_pcr_read(const uint8_t *params, size_t len, uint32_t want_mask,
 	return 0;
 }
 
+int tpm2_parse_read_public(const uint8_t *params, size_t len, uint8_t *n_out, size_t n_cap,
+			   size_t *n_len, uint32_t *e, struct ccu_reason *err)
+{
+	struct rd r = { .p = params, .len = len };
+	size_t pub_len, pol_len, nl, name_len;
+	const uint8_t *n;
+	uint32_t sym, scheme;
+
+	pub_len = get(&r, 2);
+	if (r.bad || pub_len > len - r.off)
+		return bad_rsp(err, "ReadPublic: outPublic longer than the response");
+	if (get(&r, 2) != ALG_RSA || r.bad)
+		return bad_rsp(err, "ReadPublic: not an RSA key");
+	(void)get(&r, 2); /* nameAlg */
+	(void)get(&r, 4); /* objectAttributes */
+	(void)get_tpm2b(&r, &pol_len); /* authPolicy */
+	sym = get(&r, 2);
+	if (sym != ALG_NULL) {
+		(void)get(&r, 2); /* keyBits */
+		(void)get(&r, 2); /* mode */
+	}
+	scheme = get(&r, 2);
+	if (scheme != ALG_NULL)
+		(void)get(&r, 2); /* hashAlg */
+	(void)get(&r, 2); /* keyBits */
+	*e = get(&r, 4);
+	n = get_tpm2b(&r, &nl);
+	if (r.bad || r.off != 2 + pub_len)
+		return bad_rsp(err, "ReadPublic: malformed TPMT_PUBLIC");
+	(void)get_tpm2b(&r, &name_len); /* name */
+	(void)get_tpm2b(&r, &name_len); /* qualifiedName */
+	if (r.bad || r.off != len)
+		return bad_rsp(err, "ReadPublic: malformed names");
+	if (nl == 0 || nl > n_cap)
+		return bad_rsp(err, "ReadPublic: modulus out of bounds");
+	if (*e == 0)
+		*e = RSA_DEFAULT_EXPONENT;
+	memcpy(n_out, n, nl);
+	*n_len = nl;
+	return 0;
+}
+
 /* ------------------------------------------------------------ transport */
 
 static int transact(struct tpm2 *t, struct cmd *c, bool sessions, size_t handles,
@@ -452,4 +497,19 @@ int tpm2_quote(struct tpm2 *t, uint32_t handle, const uint8_t *qualifying, size_
 	if (r < 0)
 		return r;
 	return tpm2_parse_quote(t->rsp + off, pl, msg, msg_cap, msg_len, sig, sig_cap, sig_len, err);
+}
+
+int tpm2_read_public_rsa(struct tpm2 *t, uint32_t handle, uint8_t *n, size_t n_cap, size_t *n_len,
+			 uint32_t *e, struct ccu_reason *err)
+{
+	struct cmd c;
+	size_t off, pl;
+	int r;
+
+	begin(t, &c, false, CC_READ_PUBLIC);
+	put(&c, handle, 4);
+	r = transact(t, &c, false, 0, &off, &pl, err);
+	if (r < 0)
+		return r;
+	return tpm2_parse_read_public(t->rsp + off, pl, n, n_cap, n_len, e, err);
 }

@@ -4,7 +4,7 @@
  * manager). Debian's tpm2-tss ships no static libraries, and the early-boot
  * binary is static, so this is a small bounded marshaller instead:
  *
- *   NV_ReadPublic, NV_DefineSpace, NV_UndefineSpace, NV_Write, NV_Read
+ *   ReadPublic (RSA keys), NV_ReadPublic, NV_DefineSpace, NV_UndefineSpace, NV_Write, NV_Read
  *   (owner authorization, empty password), PCR_Read (sha256), Quote (AK,
  *   empty password, the key's own scheme).
  *
@@ -56,6 +56,11 @@ int tpm2_quote(struct tpm2 *t, uint32_t handle, const uint8_t *qualifying, size_
 	       uint32_t mask, uint8_t *msg, size_t msg_cap, size_t *msg_len, uint8_t *sig,
 	       size_t sig_cap, size_t *sig_len, struct ccu_reason *err);
 
+/* TPM2_ReadPublic of the RSA key @handle: its modulus (at most @n_cap bytes)
+ * and public exponent (65537 when the key says 0). */
+int tpm2_read_public_rsa(struct tpm2 *t, uint32_t handle, uint8_t *n, size_t n_cap, size_t *n_len,
+			 uint32_t *e, struct ccu_reason *err);
+
 /* Pure response parsers (fuzzed). @sessions: the command had an authorization
  * area, so the response carries parameterSize. Return 0 or -EBADMSG / -EPROTO. */
 int tpm2_parse_header(const uint8_t *rsp, size_t len, bool sessions, size_t handles,
@@ -65,3 +70,5 @@ int tpm2_parse_quote(const uint8_t *params, size_t len, uint8_t *msg, size_t msg
 		     struct ccu_reason *err);
 int tpm2_parse_pcr_read(const uint8_t *params, size_t len, uint32_t want_mask,
 			uint8_t (*out)[32], struct ccu_reason *err);
+int tpm2_parse_read_public(const uint8_t *params, size_t len, uint8_t *n_out, size_t n_cap,
+			   size_t *n_len, uint32_t *e, struct ccu_reason *err);

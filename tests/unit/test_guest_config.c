@@ -23,8 +23,8 @@ static const struct guest_provider p_sim = { .name = "simulator", .simulated = t
 					     .available = fake_available };
 static const struct guest_provider *const rel_p[] = { &p_tsm, &p_sev };
 static const struct guest_provider *const test_p[] = { &p_tsm, &p_sev, &p_sim };
-static const struct guest_build release = { "release", false, rel_p, 2 };
-static const struct guest_build testb = { "test", true, test_p, 3 };
+static const struct guest_build release = { "release", false, rel_p, 2, NULL };
+static const struct guest_build testb = { "test", true, test_p, 3, NULL };
 
 static struct ccu_reason rsn;
 

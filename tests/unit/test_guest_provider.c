@@ -415,8 +415,8 @@ static void test_select(void **state)
 	struct fake *f = *state;
 	const struct guest_provider *const list[] = { &guest_provider_tsm, &guest_provider_sevguest,
 						      &guest_provider_sim };
-	const struct guest_build b = { "test", true, list, 3 };
-	const struct guest_build rel = { "release", false, list, 2 };
+	const struct guest_build b = { "test", true, list, 3, NULL };
+	const struct guest_build rel = { "release", false, list, 2, NULL };
 	const struct guest_provider *p = NULL;
 
 	assert_int_equal(guest_provider_select(&b, &f->ctx, "auto", &p, TU_FRESH(&rsn)), -ENODEV);

@@ -72,6 +72,13 @@
 #   CCU_VM_CASES      extended regex: run only the cases whose title matches
 #   CCU_VM_KVER       kernel ABI to use (default: linux-image-amd64's)
 #   CCU_VM_PROVIDER   provider file (default: real binaries, else the stand-in)
+#
+# A TPM for the guest (set by a test script or its provider, not the user):
+#   VM_TPM            name of a command (a shell function) called as
+#                     `$VM_TPM start CASE_PREFIX` before each boot, printing the
+#                     path of a swtpm control socket (the guest gets it as a
+#                     tpm-crb device: /dev/tpmrm0), and `$VM_TPM stop
+#                     CASE_PREFIX` after it. Unset: no TPM.
 
 VM_TOP=${VM_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
 # shellcheck source=../lib/tap.sh
@@ -818,8 +825,12 @@ vm_boot() {
 	exec 9<>"$vm_b_fifo.in"
 	VM_PROBE_NONCE=$(vm_nonce)
 	VM_PROBES=0
+	vm_b_tpm=
+	if [ -n "${VM_TPM:-}" ]; then
+		vm_b_tpm=$("$VM_TPM" start "$VM_CASE_PFX") || vm_log "TPM for the guest did not start"
+	fi
 	vm_b_t0=$(vm_now)
-	# shellcheck disable=SC2046 # the optional second drive: two words or none
+	# shellcheck disable=SC2046 # the optional second drive and TPM: words or none
 	qemu-system-x86_64 -nodefaults -display none -no-reboot -accel tcg \
 		-m "$VM_MEM" -smp 1 \
 		-chardev "pipe,id=ser0,path=$vm_b_fifo" -serial chardev:ser0 \
@@ -827,6 +838,8 @@ vm_boot() {
 		-drive "file=$2,if=virtio,format=raw,snapshot=on" \
 		$([ -n "${4:-}" ] && printf '%s %s' -drive "file=$4,if=virtio,format=raw,snapshot=on") \
 		-nic user,model=virtio-net-pci -device virtio-rng-pci \
+		$([ -n "$vm_b_tpm" ] && printf '%s %s %s %s %s %s' -chardev "socket,id=chrtpm,path=$vm_b_tpm" \
+			-tpmdev emulator,id=tpm0,chardev=chrtpm -device tpm-crb,tpmdev=tpm0) \
 		>"$VM_CASE_PFX.qemu.log" 2>&1 &
 	VM_QEMU_PID=$!
 	VM_END=
@@ -904,6 +917,7 @@ vm_boot() {
 	kill "$VM_QEMU_PID" 2>/dev/null
 	wait "$VM_QEMU_PID" 2>/dev/null
 	VM_QEMU_PID=
+	[ -n "$vm_b_tpm" ] && "$VM_TPM" stop "$VM_CASE_PFX"
 	exec 9>&-
 	wait "$VM_CAT_PID" 2>/dev/null
 	VM_CAT_PID=

@@ -18,4 +18,5 @@ const struct guest_build guest_build_info = {
 	.test_build = true,
 	.providers = providers,
 	.n_providers = sizeof(providers) / sizeof(providers[0]),
+	.azure_sim = &guest_azure_sim_paravisor,
 };

@@ -20,6 +20,7 @@
 #include "guest/cmdline.h"
 #include "guest/config.h"
 #include "guest/posture.h"
+#include "guest/provider.h"
 
 /* Bits of judge's "seen" mask for our keys (the release keys use 0..7). */
 #define SEEN_SIM_POLICY (1u << 8)
@@ -112,6 +113,18 @@ void guest_posture_simulated(const struct guest_roots *r, struct guest_posture *
 static int posture(const struct guest_roots *r, const struct guest_config *cfg,
 		   struct guest_posture *out)
 {
+	const struct guest_provider_ctx pctx = { .roots = r, .cfg = cfg };
+
+	/* azure-vtpm over swtpm with the simulated paravisor (azure_paravisor_sim.c) */
+	if (strcmp(cfg->evidence, guest_provider_azure.name) == 0 &&
+	    guest_azure_sim_paravisor.active(&pctx) > 0) {
+		log_warning("TEST BUILD: simulated Azure paravisor (platform from %s) over the "
+			    "vTPM; this is no protected VM",
+			    cfg->simulator_dir);
+		guest_posture_simulated(r, out);
+		guest_posture_azure(out);
+		return 0;
+	}
 	if (strcmp(cfg->evidence, "simulator") != 0)
 		return 1;
 	log_warning("TEST BUILD: simulated SEV-SNP platform from %s; this is no protected VM",
