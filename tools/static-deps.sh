@@ -13,6 +13,10 @@
 #   tools/static-deps.sh built-using   the Built-Using value of the package
 # Needs the deb-src entry and build packages of `tools/deps.sh static`.
 set -eu
+# The libraries are built with DEP_CFLAGS alone: flags a caller exports
+# (dpkg-buildpackage sets CFLAGS, CPPFLAGS and LDFLAGS) would replace, among
+# others, the -fPIC that lvm2's own makefiles add for libdevmapper.
+unset CFLAGS CPPFLAGS CXXFLAGS LDFLAGS
 
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 DEPS=${DEPS:-$TOP/build/deps}

@@ -127,11 +127,14 @@ static int check_additional_evidence(struct broker_attest_prep *p, struct ccu_re
 		n = strlen(k);
 		if (n == 0 || n > KBS_TEE_MAX || !kbs_tee_valid(k) ||
 		    used + n + 1 > sizeof(p->additional_evidence_tees)) {
+			/* the reason quotes k: set it before the tree (and k) is freed */
+			int r = ccu_fail(err, -EBADMSG, "ATTEST_ADDITIONAL_EVIDENCE",
+					 "additional_evidence: member '%.32s' is not a TEE name "
+					 "([a-z0-9-]{1,%d})",
+					 k, KBS_TEE_MAX);
+
 			json_decref(root);
-			return ccu_fail(err, -EBADMSG, "ATTEST_ADDITIONAL_EVIDENCE",
-					"additional_evidence: member '%.32s' is not a TEE name "
-					"([a-z0-9-]{1,%d})",
-					k, KBS_TEE_MAX);
+			return r;
 		}
 		if (used)
 			p->additional_evidence_tees[used++] = ',';

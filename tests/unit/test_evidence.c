@@ -1322,7 +1322,9 @@ static void test_cert_pem_and_padding(void **state)
 	json_array_append_new(a, text_entry("VCEK", buf, (size_t)pl + 4));
 	expect_ev_fail(ev, "EVIDENCE_CERT", "one PEM block");
 	/* a PEM header line inside the block */
-	snprintf(buf, (size_t)pl * 2 + 64, "-----BEGIN CERTIFICATE-----\nProc-Type: 4,ENCRYPTED\n%s",
+	/* pem is not NUL-terminated: print exactly its bytes after the first line */
+	snprintf(buf, (size_t)pl * 2 + 64, "-----BEGIN CERTIFICATE-----\nProc-Type: 4,ENCRYPTED\n%.*s",
+		 (int)(pl - (long)strlen("-----BEGIN CERTIFICATE-----\n")),
 		 pem + strlen("-----BEGIN CERTIFICATE-----\n"));
 	ev = evidence(3);
 	a = chain_of(ev);
