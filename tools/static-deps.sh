@@ -13,10 +13,12 @@
 #   tools/static-deps.sh built-using   the Built-Using value of the package
 # Needs the deb-src entry and build packages of `tools/deps.sh static`.
 set -eu
-# The libraries are built with DEP_CFLAGS alone: flags a caller exports
-# (dpkg-buildpackage sets CFLAGS, CPPFLAGS and LDFLAGS) would replace, among
-# others, the -fPIC that lvm2's own makefiles add for libdevmapper.
-unset CFLAGS CPPFLAGS CXXFLAGS LDFLAGS
+# The libraries are built with DEP_CFLAGS alone: flags a caller passes
+# (debian/rules runs make with CFLAGS=..., which reaches every sub-make
+# through MAKEFLAGS, and dpkg exports CFLAGS, CPPFLAGS and LDFLAGS) would
+# replace, among others, the -fPIC that lvm2's makefiles add for
+# libdevmapper. The job count is JOBS, not the caller's make.
+unset CFLAGS CPPFLAGS CXXFLAGS LDFLAGS MAKEFLAGS MFLAGS MAKEOVERRIDES MAKELEVEL
 
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 DEPS=${DEPS:-$TOP/build/deps}

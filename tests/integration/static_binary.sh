@@ -13,8 +13,11 @@ O=${O:-build}
 KBS=${CCU_KBS:-$O/ccunlock-kbs}
 SIM=${CCU_SIM:-$O/test/ccunlock-sim}
 MKIMG=$O/tests/test_guest_luks
-# The stripped size the initramfs may carry (issue of the image builders).
+# The stripped size the initramfs may carry: the release binary is what
+# image builders ship. The test build adds the simulated platform (software
+# PSP, key server stand-in, Azure paravisor) and may be that much larger.
 SIZE_MAX=$((4 * 1024 * 1024))
+SIZE_MAX_TEST=$((SIZE_MAX + 256 * 1024))
 NAME=broker.ccunlock.test
 
 [ -x "$O/ccunlock" ] || skip_all "$O/ccunlock is not built (make)"
@@ -63,10 +66,14 @@ for b in "$O/ccunlock" "$O/test/ccunlock"; do
 	fi
 	strip -o "$T/stripped" "$b"
 	sz=$(wc -c <"$T/stripped")
-	if [ "$sz" -le "$SIZE_MAX" ]; then
-		ok "$b: $sz bytes stripped (at most $SIZE_MAX)"
+	case $b in
+	*/test/*) sz_max=$SIZE_MAX_TEST ;;
+	*) sz_max=$SIZE_MAX ;;
+	esac
+	if [ "$sz" -le "$sz_max" ]; then
+		ok "$b: $sz bytes stripped (at most $sz_max)"
 	else
-		not_ok "$b: $sz bytes stripped (at most $SIZE_MAX)"
+		not_ok "$b: $sz bytes stripped (at most $sz_max)"
 	fi
 	if ldd "$b" 2>&1 | grep -q '=>'; then
 		not_ok "$b: ldd lists no library"
