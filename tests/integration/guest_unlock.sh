@@ -59,13 +59,7 @@ if ! setup_broker; then
 fi
 "$KBS" serve --config "$T/broker.conf" 2>"$T/serve.log" &
 BROKER_PID=$!
-i=0
-# a broker that exits has failed; a slow start on a busy host is no failure
-while [ ! -s "$T/port" ] && [ $i -lt 600 ] && kill -0 "$BROKER_PID" 2>/dev/null; do
-	sleep 0.1
-	i=$((i + 1))
-done
-PORT=$(cat "$T/port" 2>/dev/null)
+PORT=$(ccu_broker_port "$T" "$BROKER_PID")
 [ -n "$PORT" ] || {
 	echo "1..1"
 	not_ok "broker did not start: $(tail -n 3 "$T/serve.log")"

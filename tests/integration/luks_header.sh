@@ -51,12 +51,7 @@ if ! { "$SIM" init "$T/sim" >/dev/null &&
 fi
 "$KBS" serve --config "$T/broker.conf" 2>"$T/serve.log" &
 BROKER_PID=$!
-i=0
-while [ ! -s "$T/port" ] && [ $i -lt 100 ]; do
-	sleep 0.1
-	i=$((i + 1))
-done
-PORT=$(cat "$T/port" 2>/dev/null)
+PORT=$(ccu_broker_port "$T" "$BROKER_PID")
 if [ -z "$PORT" ]; then
 	echo "1..1"
 	not_ok "broker did not start"

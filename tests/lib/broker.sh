@@ -22,3 +22,20 @@ ccu_broker_conf() {
 		echo "kds_fetch = no"
 	} >"$1/broker.conf"
 }
+
+# Polls for a starting broker's port file: 600 x 0.1 s.
+CCU_BROKER_PORT_POLLS=600
+
+# ccu_broker_port DIR PID: the port the broker PID wrote to DIR/port, once it
+# is there. A broker that exits has failed at once; a slow start on a busy
+# host is no failure (bounded by CCU_BROKER_PORT_POLLS). Prints nothing and
+# fails when there is no port.
+ccu_broker_port() {
+	ccu_bp_i=0
+	while [ ! -s "$1/port" ] && [ "$ccu_bp_i" -lt "$CCU_BROKER_PORT_POLLS" ] &&
+		kill -0 "$2" 2>/dev/null; do
+		sleep 0.1
+		ccu_bp_i=$((ccu_bp_i + 1))
+	done
+	[ -s "$1/port" ] && cat "$1/port"
+}
