@@ -10,6 +10,7 @@
 
 #include <curl/curl.h>
 
+#include "common/log.h"
 #include "common/macros.h"
 #include "common/secmem.h"
 #include "common/util.h"
@@ -555,6 +556,21 @@ static void name_brokers(const struct guest_kbs *k, unsigned tried, struct ccu_r
 	ccu_reason_set(err, last.code, "%s (brokers tried: %s)", last.detail, list);
 }
 
+/* A transient failure that will be retried: one notice line, so the console
+ * shows a boot waiting for its broker rather than a silent pause. The final
+ * reason, if it comes to that, is logged once by the caller. */
+static void log_retry(const char *url, unsigned attempt, const struct ccu_reason *err,
+		      uint64_t backoff)
+{
+	if (backoff)
+		log_notice("attempt %u of %d at %s failed (%s: %s); retrying in %llu ms", attempt,
+			   GUEST_KBS_MAX_ATTEMPTS, url, err->code, err->detail,
+			   (unsigned long long)backoff);
+	else
+		log_notice("attempt %u of %d at %s failed (%s: %s); trying the next broker",
+			   attempt, GUEST_KBS_MAX_ATTEMPTS, url, err->code, err->detail);
+}
+
 int guest_kbs_fetch(const struct guest_kbs *k, const struct kbs_resource_path *path, uint8_t **key,
 		    size_t *key_len, struct ccu_reason *err)
 {
@@ -562,6 +578,7 @@ int guest_kbs_fetch(const struct guest_kbs *k, const struct kbs_resource_path *p
 	struct round rd = { .c = &c, .k = k, .path = path };
 	uint64_t backoff = GUEST_KBS_BACKOFF_FIRST_MS;
 	unsigned attempts = 0, reattests = 0, broker = 0, tried = 1;
+	const char *failed;
 	size_t nbrokers = 1 + (k->more_urls ? k->n_more_urls : 0);
 	int r;
 
@@ -581,8 +598,11 @@ int guest_kbs_fetch(const struct guest_kbs *k, const struct kbs_resource_path *p
 		}
 		if (rd.cls != STEP_TRANSIENT || attempts >= GUEST_KBS_MAX_ATTEMPTS)
 			break;
+		failed = broker_at(k, broker);
 		if (nbrokers > 1) {
 			/* The next broker at once: another replica may be fine. */
+			if ((broker + 1) % nbrokers != 0)
+				log_retry(failed, attempts, err, 0);
 			conn_close(&c);
 			broker++;
 			if (tried < nbrokers)
@@ -600,6 +620,7 @@ int guest_kbs_fetch(const struct guest_kbs *k, const struct kbs_resource_path *p
 				     last.detail, attempts);
 			break;
 		}
+		log_retry(failed, attempts, err, backoff);
 		if (k->sleep_ms)
 			k->sleep_ms(backoff, k->sleep_ud);
 		else

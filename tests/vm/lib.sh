@@ -22,8 +22,10 @@
 #               nullhdr (good's header rewritten by the host: null-cipher
 #               segment over a plaintext root, see vm_disk_nullhdr);
 #               +decoy: a plain disk with a root of its own as /dev/vdb
-#       BROKER  allow | deny-measurement | down | late:SECONDS[:MODE] (the
-#               broker starts SECONDS after the unlock started)
+#       BROKER  allow | deny-measurement | down | late:N[:MODE] (the broker
+#               starts once the guest's console has reported N failed
+#               attempts to reach it: what the case shows is that the guest
+#               keeps trying, whatever the host's speed)
 #       EXPECT  root | refuse:REGEX (REGEX must appear on the console) |
 #               fallback (FALLBACK_PROMPT=yes images: the attested unlock
 #               fails, the passphrase prompt appears, the harness types the
@@ -105,6 +107,8 @@ VM_PASS_TRIES=3          # passphrase prompts answered per boot (ccunlock's own:
 VM_PASS_SETTLE=2         # seconds a prompt is up (and no probe typed) before typing
 VM_PASS_QUIET=20         # no reaction this long after typing: type again
 VM_PASS_PROMPT_RE='Enter passphrase for |attested unlock failed; passphrase for '
+# a transient failure the guest will retry (src/guest/kbs_client.c)
+VM_RETRY_RE='ccunlock: attempt [0-9]+ of [0-9]+ at [^ ]+ failed'
 VM_PASS_REFUSED_RE='No key available with this passphrase|bad password or options'
 VM_ROOT_NAME=ccunlock-root
 VM_KS_NAME=ks_root       # the crypttab name of the keyscript image's root
@@ -882,9 +886,10 @@ vm_boot() {
 			break
 		fi
 		if [ -n "$VM_BROKER_LATE" ] && [ -n "$VM_T_START" ] &&
-			vm_ge "$vm_b_el" "$(awk -v a="$VM_T_START" -v b="$VM_BROKER_LATE" 'BEGIN { print a + b }')"; then
+			[ "$(vm_retries)" -ge "$VM_BROKER_LATE" ]; then
 			vm_broker_start "$VM_BROKER_LATE_MODE" || vm_log "late broker did not start"
 			VM_T_BROKER=$vm_b_el
+			VM_BROKER_LATE_AFTER=$(vm_retries)
 			VM_BROKER_LATE=
 		fi
 		[ "${VM_TYPE_PASSPHRASE:-}" = yes ] && vm_pass_step
@@ -935,6 +940,14 @@ vm_boot() {
 	VM_PASS_PROMPTS=$(vm_count "$VM_PASS_PROMPT_RE")
 	VM_PASS_REFUSED=$(vm_count "$VM_PASS_REFUSED_RE")
 	return 0
+}
+
+# vm_retries: the highest attempt number the guest has reported failing and
+# is retrying (each line reaches the console twice: from the journal and
+# from the kernel log), 0 when none.
+vm_retries() {
+	tr -d '\r' <"$VM_LOG" 2>/dev/null | grep -aEo -- "$VM_RETRY_RE" |
+		sed -E 's/.*attempt ([0-9]+) of.*/\1/' | sort -n | tail -n 1 | grep . || echo 0
 }
 
 # vm_count REGEX: how many times REGEX matches in the serial log.
@@ -1086,6 +1099,7 @@ vm_case() {
 	VM_BROKER_LOG=$VM_CASE_PFX.broker.log
 	: >"$VM_BROKER_LOG"
 	VM_BROKER_LATE=
+	VM_BROKER_LATE_AFTER=
 	vm_c_deadline=
 	case $vm_c_broker in
 	down) vm_broker_stop ;;
@@ -1209,7 +1223,7 @@ vm_case() {
 	fi
 	case $vm_c_expect in
 	fallback*) diag "passphrase prompt at ${VM_T_PROMPT:-?} s (unlock started at ${VM_T_START:-?} s), root at ${VM_T_ROOT:-?} s; ended by $VM_END at $VM_T_END s; $VM_PASS_PROMPTS prompts, passphrase typed $VM_PASS_TYPED times (+$VM_PASS_RETYPED repeated), refused $VM_PASS_REFUSED times; $VM_PROBES shell probes typed, shell offered: $vm_c_shell" ;;
-	root) diag "boot-to-root ${VM_T_ROOT:-?} s${VM_T_BROKER:+ (broker started at $VM_T_BROKER s)}; ended by $VM_END at $VM_T_END s; $VM_PROBES shell probes typed, shell offered: $vm_c_shell" ;;
+	root) diag "boot-to-root ${VM_T_ROOT:-?} s${VM_T_BROKER:+ (broker started at $VM_T_BROKER s, after the guest reported $VM_BROKER_LATE_AFTER failed attempts)}; ended by $VM_END at $VM_T_END s; $VM_PROBES shell probes typed, shell offered: $vm_c_shell" ;;
 	*) diag "refused at ${VM_T_FAIL:-?} s (unlock started at ${VM_T_START:-?} s); ended by $VM_END at $VM_T_END s; $VM_PROBES shell probes typed, shell offered: $vm_c_shell" ;;
 	esac
 	[ -n "$VM_DEADLINE_DIAG" ] && diag "$VM_DEADLINE_DIAG"
