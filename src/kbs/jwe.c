@@ -154,6 +154,22 @@ struct wrapped {
 	size_t ek_len;
 };
 
+/* An ephemeral key on @crv, from the process's template for the curve
+ * when there is one (no group built per key). */
+static EVP_PKEY *ec_generate(enum kbs_crv crv)
+{
+	EVP_PKEY *tmpl = ccu_ec_params(kbs_crv_name(crv));
+	_cleanup_(EVP_PKEY_CTX_freep) EVP_PKEY_CTX *ctx = NULL;
+	EVP_PKEY *pk = NULL;
+
+	if (!tmpl)
+		return EVP_PKEY_Q_keygen(NULL, NULL, "EC", kbs_crv_name(crv));
+	ctx = EVP_PKEY_CTX_new_from_pkey(NULL, tmpl, NULL);
+	if (!ctx || EVP_PKEY_keygen_init(ctx) <= 0 || EVP_PKEY_generate(ctx, &pk) <= 0)
+		return NULL;
+	return pk;
+}
+
 static int wrap_ecdh(EVP_PKEY *rcpt, struct jwe_secrets *s, struct wrapped *w,
 		     struct ccu_reason *err)
 {
@@ -167,7 +183,7 @@ static int wrap_ecdh(EVP_PKEY *rcpt, struct jwe_secrets *s, struct wrapped *w,
 	if (crv == KBS_CRV_NONE)
 		return ccu_fail(err, -EINVAL, KBS_R_JWE_ALG,
 				"recipient: EC key on P-256 or P-521 expected");
-	eph = EVP_PKEY_Q_keygen(NULL, NULL, "EC", kbs_crv_name(crv));
+	eph = ec_generate(crv);
 	if (!eph || kbs_jwk_from_pkey(eph, &epk, err) < 0)
 		return ccu_fail(err, -EIO, KBS_R_INTERNAL, "ephemeral key generation failed");
 	if (ecdh(eph, rcpt, s->z, zl) < 0 || concat_kdf(s->z, zl, s->kek) < 0 ||

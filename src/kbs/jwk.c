@@ -10,6 +10,7 @@
 #include <openssl/param_build.h>
 
 #include "common/codec.h"
+#include "common/evp.h"
 #include "common/macros.h"
 #include "common/secmem.h"
 #include "kbs/kbs.h"
@@ -343,6 +344,32 @@ static int fromdata(const char *type, OSSL_PARAM *params, EVP_PKEY **ret)
 	return 0;
 }
 
+/* The point on the process's template for the curve (ccu_ec_params): the
+ * same checks as fromdata() without building the group again. -ENOSYS when
+ * there is no template. */
+static int ec_point_to_pkey(enum kbs_crv crv, const uint8_t *pt, size_t len, EVP_PKEY **ret)
+{
+	EVP_PKEY *tmpl = ccu_ec_params(kbs_crv_name(crv));
+	_cleanup_(EVP_PKEY_CTX_freep) EVP_PKEY_CTX *chk = NULL;
+	_cleanup_(EVP_PKEY_freep) EVP_PKEY *pk = NULL;
+
+	if (!tmpl)
+		return -ENOSYS;
+	pk = EVP_PKEY_dup(tmpl);
+	if (!pk)
+		return -ENOMEM;
+	/* decodes the point: refused unless it is on the curve */
+	if (EVP_PKEY_set1_encoded_public_key(pk, pt, len) != 1)
+		return -EBADMSG;
+	chk = EVP_PKEY_CTX_new_from_pkey(NULL, pk, NULL);
+	if (!chk)
+		return -ENOMEM;
+	if (EVP_PKEY_public_check_quick(chk) != 1)
+		return -EBADMSG;
+	*ret = TAKE_PTR(pk);
+	return 0;
+}
+
 static int ec_to_pkey(const struct kbs_jwk *jwk, EVP_PKEY **ret, struct ccu_reason *err)
 {
 	_cleanup_(OSSL_PARAM_BLD_freep) OSSL_PARAM_BLD *bld = OSSL_PARAM_BLD_new();
@@ -357,6 +384,9 @@ static int ec_to_pkey(const struct kbs_jwk *jwk, EVP_PKEY **ret, struct ccu_reas
 	if (kjson_b64url_exact(jwk->x, pt + 1, cl) < 0 ||
 	    kjson_b64url_exact(jwk->y, pt + 1 + cl, cl) < 0)
 		return ccu_fail(err, -EBADMSG, KBS_R_PUBKEY, "tee-pubkey: bad coordinates");
+	r = ec_point_to_pkey(jwk->crv, pt, 1 + 2 * cl, ret);
+	if (r != -ENOSYS)
+		goto done;
 	if (!bld ||
 	    !OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME,
 					     kbs_crv_name(jwk->crv), 0) ||
@@ -364,6 +394,7 @@ static int ec_to_pkey(const struct kbs_jwk *jwk, EVP_PKEY **ret, struct ccu_reas
 	    !(params = OSSL_PARAM_BLD_to_param(bld)))
 		return ccu_fail(err, -ENOMEM, KBS_R_INTERNAL, "out of memory");
 	r = fromdata("EC", params, ret);
+done:
 	if (r == -EBADMSG)
 		return ccu_fail(err, r, KBS_R_PUBKEY, "tee-pubkey: point is not on curve %s",
 				kbs_crv_name(jwk->crv));

@@ -6,13 +6,15 @@
  *
  *   kbs-sim-client --url URL [--ca FILE] --sim DIR --resource PATH [--bearer]
  *       [--measurement HEX96] [--policy 0xHEX] [--vmpl N] [--report-version 3|5]
- *       [--no-chain] [--print-key] [--concurrency N --count M]
+ *       [--no-chain] [--print-key] [--concurrency N --count M [--retry]]
  *   kbs-sim-client --replay-post URL --body FILE [--content-type TYPE] [--ca FILE]
  *       --concurrency N --count M
  *
  * Output: "RELEASED <n> bytes" (or the key in hex with --print-key), or
  * "DENIED <status> <error body>". Bench mode (--count): every boot is a new
- * TLS connection and a full flow; prints boots/s and p50/p99 latency.
+ * TLS connection and a full flow; prints boots/s and p50/p99 latency. With
+ * --retry a boot is retried as the guest retries it (transient failures,
+ * backoff, 6 attempts) and a second line counts the boots that needed it.
  * --replay-post replays one POST (new connection each) the same way, for
  * comparing with other key servers. Exit: 0 released, 1 denied or failed,
  * 2 usage.
@@ -31,15 +33,18 @@
 #include "common/codec.h"
 #include "common/secmem.h"
 #include "common/util.h"
+#include "guest/config.h"
+#include "guest/kbs_client.h"
 #include "tools/kbs_flow_sim.h"
 
 #define PROG "kbs-sim-client"
 #define MAX_CONCURRENCY 256
 #define MAX_COUNT 10000000
+#define RETRY_DEADLINE_MS (GUEST_DEADLINE_DEFAULT * 1000.0) /* ccunlock.conf's default */
 
 struct args {
 	const char *url, *ca, *sim, *resource, *replay, *body_file, *ctype;
-	bool bearer, print_key, have_meas, have_policy, have_vmpl;
+	bool bearer, print_key, have_meas, have_policy, have_vmpl, retry;
 	uint8_t measurement[48];
 	uint64_t policy, vmpl;
 	struct kfc_ev_opts ev;
@@ -53,7 +58,7 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: " PROG " --url URL [--ca FILE] --sim DIR --resource PATH [--bearer]\n"
 		"           [--measurement HEX96] [--policy 0xHEX] [--vmpl N] [--report-version 3|5]\n"
-		"           [--no-chain] [--print-key] [--concurrency N --count M]\n"
+		"           [--no-chain] [--print-key] [--concurrency N --count M [--retry]]\n"
 		"       " PROG " --replay-post URL --body FILE [--content-type TYPE] [--ca FILE]\n"
 		"           --concurrency N --count M\n");
 }
@@ -89,6 +94,7 @@ static int parse_args(int argc, char **argv, struct args *a)
 		{ "replay-post", required_argument, NULL, 'R' },
 		{ "body", required_argument, NULL, 'B' },
 		{ "content-type", required_argument, NULL, 'T' },
+		{ "retry", no_argument, NULL, 'Y' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -109,6 +115,7 @@ static int parse_args(int argc, char **argv, struct args *a)
 		case 'R': a->replay = optarg; break;
 		case 'B': a->body_file = optarg; break;
 		case 'T': a->ctype = optarg; break;
+		case 'Y': a->retry = true; break;
 		case 'm':
 			if (ccu_hex_decode_exact(optarg, a->measurement, 48) < 0)
 				return -1;
@@ -148,8 +155,10 @@ static int parse_args(int argc, char **argv, struct args *a)
 	}
 	if (optind != argc)
 		return -1;
+	if (a->retry && !a->count)
+		return -1;
 	if (a->replay)
-		return a->body_file && a->count ? 0 : -1;
+		return a->body_file && a->count && !a->retry ? 0 : -1;
 	if (!a->url || !a->sim || !a->resource)
 		return -1;
 	a->ev.mutate = mutate;
@@ -164,6 +173,8 @@ struct bench {
 	const struct snp_sim *sim;
 	atomic_ulong next;
 	atomic_ulong failed;
+	atomic_ulong retried;	   /* boots that needed more than one attempt */
+	atomic_ulong max_attempts; /* the most one boot needed */
 	double *lat_ms;
 	char first_error[640];
 	pthread_mutex_t lock;
@@ -212,6 +223,42 @@ static int replay_one(const struct args *a, long *status)
 	return rc == CURLE_OK ? 0 : -EIO;
 }
 
+/* What the guest retries (src/guest/kbs_client.c): no answer, or 5xx, 408,
+ * 429. A refusal is final. */
+static bool transient(int r, long status)
+{
+	return r < 0 || status >= 500 || status == 408 || status == 429;
+}
+
+/* One boot as the guest makes it with --retry: a transient failure starts
+ * again from /auth after 0.5 s, 1 s, 2 s ... 8 s, at most
+ * GUEST_KBS_MAX_ATTEMPTS attempts, never past the guest's default deadline. */
+static int boot_retrying(const struct args *a, const struct snp_sim *sim, long *status,
+			 uint8_t **key, size_t *klen, char *detail, size_t dlen, unsigned *attempts)
+{
+	uint64_t backoff = GUEST_KBS_BACKOFF_FIRST_MS;
+	double deadline = now_ms() + RETRY_DEADLINE_MS;
+	int r;
+
+	for (*attempts = 1;; (*attempts)++) {
+		r = kfc_boot(a->url, a->ca, sim, &a->ev, a->resource, a->bearer, status, key, klen,
+			     detail, dlen);
+		if (!a->retry || !transient(r, *status) || *attempts >= GUEST_KBS_MAX_ATTEMPTS ||
+		    now_ms() + (double)backoff >= deadline)
+			return r;
+		secmem_free(*key);
+		*key = NULL;
+		{
+			struct timespec ts = { .tv_sec = (time_t)(backoff / 1000),
+					       .tv_nsec = (long)(backoff % 1000) * 1000000L };
+
+			while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+				;
+		}
+		backoff = backoff * 2 > GUEST_KBS_BACKOFF_MAX_MS ? GUEST_KBS_BACKOFF_MAX_MS : backoff * 2;
+	}
+}
+
 static void *bench_worker(void *arg)
 {
 	struct bench *b = arg;
@@ -223,6 +270,7 @@ static void *bench_worker(void *arg)
 		size_t klen = 0;
 		long status = 0;
 		char detail[512] = "";
+		unsigned attempts = 1;
 		double t0;
 		int r;
 
@@ -232,9 +280,17 @@ static void *bench_worker(void *arg)
 		if (a->replay)
 			r = replay_one(a, &status);
 		else
-			r = kfc_boot(a->url, a->ca, b->sim, &a->ev, a->resource, a->bearer, &status,
-				     &key, &klen, detail, sizeof(detail));
+			r = boot_retrying(a, b->sim, &status, &key, &klen, detail, sizeof(detail),
+					  &attempts);
 		b->lat_ms[i] = now_ms() - t0;
+		if (attempts > 1) {
+			unsigned long m = atomic_load(&b->max_attempts);
+
+			atomic_fetch_add(&b->retried, 1);
+			while (attempts > m &&
+			       !atomic_compare_exchange_weak(&b->max_attempts, &m, attempts))
+				;
+		}
 		secmem_free(key);
 		if (r < 0 || status != 200) {
 			atomic_fetch_add(&b->failed, 1);
@@ -279,6 +335,9 @@ static int run_bench(const struct args *a, const struct snp_sim *sim)
 	       a->replay ? "requests" : "boots", ok, atomic_load(&b.failed), a->concurrency, secs,
 	       (double)ok / secs, b.lat_ms[a->count / 2],
 	       b.lat_ms[a->count * 99 / 100 < a->count ? a->count * 99 / 100 : a->count - 1]);
+	if (a->retry)
+		printf("retried: %lu boots needed more than one attempt, at most %lu\n",
+		       atomic_load(&b.retried), atomic_load(&b.max_attempts) ? atomic_load(&b.max_attempts) : 1);
 	if (b.first_error[0])
 		printf("first failure: %s\n", b.first_error);
 	free(b.lat_ms);
