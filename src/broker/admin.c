@@ -34,6 +34,38 @@ int broker_admin_authorize_lifetime(EVP_PKEY *const *keys, size_t nkeys,
 				    const char *authorization, time_t now, unsigned max_lifetime,
 				    struct ccu_reason *err)
 {
+	char jti[BROKER_ADMIN_JTI_MAX + 1];
+	int64_t exp;
+
+	return broker_admin_authorize_token(keys, nkeys, authorization, now, max_lifetime, jti,
+					    &exp, err);
+}
+
+/* "jti": absent (empty), or a string of 16..64 [A-Za-z0-9_-]. */
+static int token_jti(const json_t *claims, char *jti, struct ccu_reason *err)
+{
+	const json_t *v = json_object_get(claims, "jti");
+	const char *s;
+	size_t n;
+
+	jti[0] = 0;
+	if (!v)
+		return 0;
+	s = json_string_value(v);
+	n = s ? strlen(s) : 0;
+	if (!s || n < BROKER_ADMIN_JTI_MIN || n > BROKER_ADMIN_JTI_MAX ||
+	    strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-") != n)
+		return ccu_fail(err, -EACCES, "ADMIN_AUTH",
+				"admin token: jti must be a string of %d..%d [A-Za-z0-9_-]",
+				BROKER_ADMIN_JTI_MIN, BROKER_ADMIN_JTI_MAX);
+	memcpy(jti, s, n + 1);
+	return 0;
+}
+
+int broker_admin_authorize_token(EVP_PKEY *const *keys, size_t nkeys, const char *authorization,
+				 time_t now, unsigned max_lifetime, char *jti, int64_t *exp,
+				 struct ccu_reason *err)
+{
 	struct kbs_jwt_verify_opts o = {
 		.alg = KBS_JWT_EDDSA,
 		.now = now,
@@ -52,9 +84,17 @@ int broker_admin_authorize_lifetime(EVP_PKEY *const *keys, size_t nkeys,
 		return ccu_fail(err, -EACCES, "ADMIN_AUTH", "no admin_public_key is configured");
 	tok = authorization + 7;
 	for (size_t i = 0; i < nkeys; i++) {
+		json_t *claims = NULL;
+		int r;
+
 		memset(&e, 0, sizeof(e));
-		if (kbs_jwt_verify(tok, strlen(tok), keys[i], &o, NULL, &e) == 0)
-			return 0;
+		if (kbs_jwt_verify(tok, strlen(tok), keys[i], &o, &claims, &e) == 0) {
+			r = token_jti(claims, jti, err);
+			if (r == 0 && kbs_jwt_claim_time(claims, "exp", exp, err) != 1)
+				r = ccu_fail(err, -EACCES, "ADMIN_AUTH", "admin token: no exp");
+			json_decref(claims);
+			return r;
+		}
 		/* With several keys, a bad signature under one key says little:
 		 * prefer a reason about the token itself. */
 		if (!first.code[0] || strcmp(first.code, KBS_R_TOKEN_SIGNATURE) == 0)
@@ -152,14 +192,38 @@ static void finish(struct admin_ctx *c, int r, const struct ccu_reason *why, jso
 	broker_reply_error(c->req, status, variant_of(status), why);
 }
 
+/* A valid token; one with a jti is then spent, in the store every replica
+ * shares, so a captured token cannot be replayed to this broker or another.
+ * A store that cannot say (STORE_IO) fails the request, never authorises it. */
+static int spend(struct admin_ctx *c, struct ccu_reason *why)
+{
+	char jti[BROKER_ADMIN_JTI_MAX + 1];
+	time_t now = broker_now(c->s);
+	int64_t exp = 0;
+	int r;
+
+	r = broker_admin_authorize_token(c->s->admin_keys, c->s->n_admin_keys,
+					 http_req_header(c->req, "Authorization"), now,
+					 c->s->cfg->admin_token_max_lifetime, jti, &exp, why);
+	if (r < 0)
+		return r;
+	if (!jti[0])
+		return c->s->cfg->admin_token_require_jti
+			       ? ccu_fail(why, -EACCES, "ADMIN_AUTH",
+					  "admin token has no jti, and admin_token_require_jti = yes "
+					  "accepts only single-use tokens")
+			       : 0;
+	/* kept past exp by the allowed clock skew: the token is valid that long */
+	return broker_store_use_token_id(c->s->store, jti, (time_t)exp + BROKER_ADMIN_SKEW, now,
+					 why);
+}
+
 static bool authorized(struct admin_ctx *c)
 {
 	struct ccu_reason why = { 0 };
+	int r = spend(c, &why);
 
-	if (broker_admin_authorize_lifetime(c->s->admin_keys, c->s->n_admin_keys,
-					    http_req_header(c->req, "Authorization"),
-					    broker_now(c->s), c->s->cfg->admin_token_max_lifetime,
-					    &why) == 0)
+	if (r == 0)
 		return true;
 	{
 		struct broker_audit_rec rec = {
@@ -176,6 +240,7 @@ static bool authorized(struct admin_ctx *c)
 
 		(void)broker_decide(c->s, &rec, &aerr);
 	}
+	/* (a STORE_IO reason becomes a 503 there) */
 	broker_reply_error(c->req, 401, VARIANT_AUTH, &why);
 	return false;
 }

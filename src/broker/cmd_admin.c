@@ -7,7 +7,7 @@
  *   ccunlock-kbs policy set NAME FILE ; policy show|delete NAME ; policy list
  *   ccunlock-kbs policy measure NAME [measure options]
  *   ccunlock-kbs admin-keygen --out PREFIX
- *   ccunlock-kbs admin-token --key FILE [--lifetime N]
+ *   ccunlock-kbs admin-token --key FILE [--lifetime N] [--reusable]
  *
  * All take --config FILE (default /etc/ccunlock-kbs/broker.conf) where they
  * need the configuration. Secrets come from files, stdin or the CSPRNG, never
@@ -52,6 +52,7 @@ struct opts {
 	const char *out;
 	const char *key;
 	bool stdin_;
+	bool reusable;
 	unsigned long random;
 	unsigned long lifetime;
 	int npos;
@@ -88,7 +89,8 @@ static int parse(const char *cmd, int argc, char **argv, const char *allowed, in
 		{ "file", required_argument, NULL, 'f' },   { "stdin", no_argument, NULL, 's' },
 		{ "random", required_argument, NULL, 'r' }, { "out", required_argument, NULL, 'o' },
 		{ "key", required_argument, NULL, 'k' },    { "lifetime", required_argument, NULL, 'l' },
-		{ "help", no_argument, NULL, 'h' },	    { 0 },
+		{ "reusable", no_argument, NULL, 'u' },	    { "help", no_argument, NULL, 'h' },
+		{ 0 },
 	};
 	uint64_t v;
 	int c;
@@ -117,6 +119,9 @@ static int parse(const char *cmd, int argc, char **argv, const char *allowed, in
 			break;
 		case 's':
 			o->stdin_ = true;
+			break;
+		case 'u':
+			o->reusable = true;
 			break;
 		case 'o':
 			o->out = optarg;
@@ -660,10 +665,12 @@ out:
 }
 
 static const char token_help[] =
-	"usage: ccunlock-kbs admin-token --key FILE [--lifetime N]\n"
+	"usage: ccunlock-kbs admin-token --key FILE [--lifetime N] [--reusable]\n"
 	"\nPrints an admin bearer token (EdDSA JWT, iat/exp, N seconds, default 300, at most\n"
 	"300) signed with the private key FILE, e.g.\n"
-	"  curl -H \"Authorization: Bearer $(ccunlock-kbs admin-token --key admin.key)\" ...\n";
+	"  curl -H \"Authorization: Bearer $(ccunlock-kbs admin-token --key admin.key)\" ...\n"
+	"The token carries a random jti and is good for one request, on any broker of the\n"
+	"store; --reusable leaves the jti out (valid for every request until it expires).\n";
 
 int broker_cmd_admin_token(int argc, char **argv)
 {
@@ -674,7 +681,9 @@ int broker_cmd_admin_token(int argc, char **argv)
 	char *tok = NULL;
 	struct opts o;
 	size_t len = 0;
-	int fd, r = parse("admin-token", argc, argv, "kl", 0, token_help, &o);
+	uint8_t rnd[16];
+	char jti[32];
+	int fd, r = parse("admin-token", argc, argv, "klu", 0, token_help, &o);
 
 	if (r)
 		return r < 0 ? BROKER_EXIT_OK : r;
@@ -701,6 +710,15 @@ int broker_cmd_admin_token(int argc, char **argv)
 		return BROKER_EXIT_USAGE;
 	}
 	claims = kbs_jwt_claims_new(time(NULL), (unsigned)o.lifetime);
+	if (claims && !o.reusable) {
+		/* 128 random bits: single use, fleet-wide (the broker records it) */
+		if (RAND_bytes(rnd, sizeof(rnd)) != 1 ||
+		    ccu_b64_encode(rnd, sizeof(rnd), CCU_B64_URL, jti, sizeof(jti)) < 0 ||
+		    json_object_set_new(claims, "jti", json_string(jti)) < 0) {
+			json_decref(claims);
+			claims = NULL;
+		}
+	}
 	r = claims ? kbs_jwt_sign(k, claims, &tok, &why) : -ENOMEM;
 	json_decref(claims);
 	EVP_PKEY_free(k);

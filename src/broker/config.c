@@ -22,7 +22,7 @@ static const struct ccu_conf_key broker_keys[] = {
 	{ "token_lifetime", false },  { "workers", false },         { "max_connections", false },
 	{ "max_body", false },        { "max_header", false },      { "request_timeout", false },
 	{ "admin_token_max_lifetime", false }, { "default_resource_policy", false },
-	{ "kds_timeout", false }, { "store", false },
+	{ "kds_timeout", false }, { "store", false }, { "admin_token_require_jti", false },
 };
 
 struct uint_key {
@@ -177,15 +177,18 @@ static int apply(const struct ccu_conf_entry *e, struct broker_config *c, struct
 	}
 	if (strcmp(k, "listen") == 0)
 		return parse_listen(e, c, err);
-	if (strcmp(k, "insecure_http") == 0 || strcmp(k, "kds_fetch") == 0) {
+	if (strcmp(k, "insecure_http") == 0 || strcmp(k, "kds_fetch") == 0 ||
+	    strcmp(k, "admin_token_require_jti") == 0) {
 		bool b;
 
 		if (ccu_parse_bool(e->value, &b) < 0)
 			return bad(err, e, "expected yes or no");
 		if (k[0] == 'i')
 			c->insecure_http = b;
-		else
+		else if (k[0] == 'k')
 			c->kds_fetch = b;
+		else
+			c->admin_token_require_jti = b;
 		return 0;
 	}
 	if (strcmp(k, "kds_url") == 0) {

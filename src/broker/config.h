@@ -40,6 +40,7 @@ struct broker_config {
 	unsigned max_header;       /* bytes */
 	unsigned request_timeout;  /* seconds */
 	unsigned admin_token_max_lifetime; /* seconds, exp - iat of an admin token */
+	bool admin_token_require_jti;      /* refuse admin tokens that are not single use */
 	char *default_resource_policy;     /* guards resources put without ?policy= */
 	unsigned kds_timeout;              /* seconds per KDS request */
 };

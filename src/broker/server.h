@@ -96,6 +96,16 @@ int broker_admin_authorize(EVP_PKEY *const *keys, size_t nkeys, const char *auth
 int broker_admin_authorize_lifetime(EVP_PKEY *const *keys, size_t nkeys,
 				    const char *authorization, time_t now, unsigned max_lifetime,
 				    struct ccu_reason *err);
+/*
+ * The same, and what single use needs: the token's "jti" (empty when it has
+ * none; when present it must be a string of 16..64 [A-Za-z0-9_-], else
+ * ADMIN_AUTH) and its "exp". @jti holds BROKER_ADMIN_JTI_MAX + 1 bytes.
+ */
+#define BROKER_ADMIN_JTI_MIN 16
+#define BROKER_ADMIN_JTI_MAX 64
+int broker_admin_authorize_token(EVP_PKEY *const *keys, size_t nkeys, const char *authorization,
+				 time_t now, unsigned max_lifetime, char *jti, int64_t *exp,
+				 struct ccu_reason *err);
 
 /*
  * Trustee's set-resource-policy body {"policy": "<base64url, no padding>"}

@@ -380,6 +380,18 @@ int broker_store_list_policies(struct broker_store *s, int (*fn)(const char *nam
 	return s->backend->ops->list(s->backend, STORE_NS_POLICY, plist_one, &c, err);
 }
 
+int broker_store_use_token_id(struct broker_store *s, const char *jti, time_t expires,
+			      time_t now, struct ccu_reason *err)
+{
+	int r = s->backend->ops->use_once(s->backend, jti, expires, now, err);
+
+	if (r == -EALREADY)
+		return ccu_fail(err, r, "ADMIN_TOKEN_REPLAY",
+				"this admin token (jti %.64s) was already used; mint one per request",
+				jti);
+	return r;
+}
+
 int broker_master_key_load(const char *path, uint8_t **ret_key, struct ccu_reason *err)
 {
 	struct stat st;

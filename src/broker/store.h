@@ -76,6 +76,12 @@ int broker_store_delete_policy(struct broker_store *s, const char *name, struct 
 int broker_store_list_policies(struct broker_store *s, int (*fn)(const char *name, void *ud),
 			       void *ud, struct ccu_reason *err);
 
+/* An admin token's jti, single use across every broker on this store
+ * until @expires: 0 the first time, -EALREADY after (ADMIN_TOKEN_REPLAY),
+ * STORE_IO when the store cannot say. */
+int broker_store_use_token_id(struct broker_store *s, const char *jti, time_t expires,
+			      time_t now, struct ccu_reason *err);
+
 /* Names: resource paths repo/type/tag (kbs path rules), policy names
  * [A-Za-z0-9_.-]{1,64} not starting with '.'. */
 bool broker_policy_name_valid(const char *name);

@@ -45,6 +45,12 @@ struct store_backend_ops {
 	int (*list)(struct store_backend *b, enum store_ns ns,
 		    int (*fn)(const struct store_row *row, void *ud), void *ud,
 		    struct ccu_reason *err);
+	/* Records the single-use id @id (an admin token's jti) until @expires:
+	 * 0 the first time, -EALREADY when it is already recorded, by this
+	 * broker or by any other on the same store. One atomic statement; ids
+	 * expired before @now are purged on the way. */
+	int (*use_once)(struct store_backend *b, const char *id, time_t expires, time_t now,
+			struct ccu_reason *err);
 	/* Number of resources referring to policy @name. */
 	int (*count_refs)(struct store_backend *b, const char *name, struct ccu_reason *err);
 	void (*close)(struct store_backend *b);

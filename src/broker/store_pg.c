@@ -35,6 +35,7 @@ static const char *const schema_sql =
 	" blob BYTEA NOT NULL, created BIGINT NOT NULL, updated BIGINT NOT NULL);"
 	"CREATE TABLE IF NOT EXISTS ccu_policies(name TEXT PRIMARY KEY, blob BYTEA NOT NULL,"
 	" created BIGINT NOT NULL, updated BIGINT NOT NULL);"
+	"CREATE TABLE IF NOT EXISTS ccu_used_ids(id TEXT PRIMARY KEY, expires BIGINT NOT NULL);"
 	"INSERT INTO ccu_meta(key, value) VALUES('schema', '" PG_SCHEMA_VERSION "')"
 	" ON CONFLICT (key) DO NOTHING;";
 
@@ -189,6 +190,37 @@ static int pg_count_refs(struct store_backend *base, const char *name, struct cc
 	return r;
 }
 
+static int pg_use_once(struct store_backend *base, const char *id, time_t expires, time_t now,
+		       struct ccu_reason *err)
+{
+	struct pg_backend *b = (struct pg_backend *)base;
+	char e[24], n[24];
+	const char *p[2] = { n };
+	PGresult *res;
+	int r;
+
+	snprintf(e, sizeof(e), "%" PRId64, (int64_t)expires);
+	snprintf(n, sizeof(n), "%" PRId64, (int64_t)now);
+	res = ccu_pg_exec(b->pg, "DELETE FROM ccu_used_ids WHERE expires < $1::bigint", 1, p, -1,
+			  NULL, 0, err);
+	if (!res)
+		return -EIO;
+	PQclear(res);
+	/* The insert is the test: of two replicas racing with one id, exactly
+	 * one gets its row (the primary key decides), whoever asks first. */
+	p[0] = id;
+	p[1] = e;
+	res = ccu_pg_exec(b->pg,
+			  "INSERT INTO ccu_used_ids(id, expires) VALUES($1, $2::bigint) "
+			  "ON CONFLICT (id) DO NOTHING",
+			  2, p, -1, NULL, 0, err);
+	if (!res)
+		return -EIO;
+	r = strcmp(PQcmdTuples(res), "1") == 0 ? 0 : -EALREADY;
+	PQclear(res);
+	return r;
+}
+
 static void pg_close(struct store_backend *base)
 {
 	struct pg_backend *b = (struct pg_backend *)base;
@@ -205,6 +237,7 @@ static const struct store_backend_ops pg_ops = {
 	.del = pg_del,
 	.list = pg_list,
 	.count_refs = pg_count_refs,
+	.use_once = pg_use_once,
 	.close = pg_close,
 };
 

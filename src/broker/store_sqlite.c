@@ -34,6 +34,7 @@ static const char *const schema_sql =
 	" blob BLOB NOT NULL, created INTEGER NOT NULL, updated INTEGER NOT NULL);"
 	"CREATE TABLE IF NOT EXISTS policies(name TEXT PRIMARY KEY, blob BLOB NOT NULL,"
 	" created INTEGER NOT NULL, updated INTEGER NOT NULL);"
+	"CREATE TABLE IF NOT EXISTS used_ids(id TEXT PRIMARY KEY, expires INTEGER NOT NULL);"
 	"INSERT OR IGNORE INTO meta(key, value) VALUES('schema', '" SCHEMA_VERSION "');";
 
 static const char *table(enum store_ns ns)
@@ -238,6 +239,45 @@ out:
 	return r;
 }
 
+static int sq_use_once(struct store_backend *base, const char *id, time_t expires, time_t now,
+		       struct ccu_reason *err)
+{
+	struct sqlite_backend *b = (struct sqlite_backend *)base;
+	sqlite3_stmt *st = NULL;
+	int r = 0;
+
+	pthread_mutex_lock(&b->lock);
+	if (sqlite3_prepare_v2(b->db, "DELETE FROM used_ids WHERE expires < ?1", -1, &st, NULL) !=
+	    SQLITE_OK) {
+		r = db_error(b, err, "prepare");
+		goto out;
+	}
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)now);
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		r = db_error(b, err, "purge");
+		goto out;
+	}
+	sqlite3_finalize(st);
+	st = NULL;
+	if (sqlite3_prepare_v2(b->db,
+			       "INSERT INTO used_ids(id, expires) VALUES(?1, ?2) "
+			       "ON CONFLICT(id) DO NOTHING",
+			       -1, &st, NULL) != SQLITE_OK) {
+		r = db_error(b, err, "prepare");
+		goto out;
+	}
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)expires);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		r = db_error(b, err, "write");
+	else if (sqlite3_changes(b->db) != 1)
+		r = -EALREADY;
+out:
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&b->lock);
+	return r;
+}
+
 static void sq_close(struct store_backend *base)
 {
 	struct sqlite_backend *b = (struct sqlite_backend *)base;
@@ -257,6 +297,7 @@ static const struct store_backend_ops sqlite_ops = {
 	.del = sq_del,
 	.list = sq_list,
 	.count_refs = sq_count_refs,
+	.use_once = sq_use_once,
 	.close = sq_close,
 };
 

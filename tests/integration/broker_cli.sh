@@ -72,6 +72,17 @@ tok=$("$KBS" admin-token --key "$T/admin.key" --lifetime 60)
 code=$(curl -s -o /dev/null -w '%{http_code}' --cacert "$T/ca.pem" -H "Authorization: Bearer $tok" \
 	"https://127.0.0.1:$PORT/kbs/v0/resource-meta/default/luks/root")
 check "admin-token works against the API" test "$code" = 200
+code=$(curl -s -o "$T/replay.json" -w '%{http_code}' --cacert "$T/ca.pem" -H "Authorization: Bearer $tok" \
+	"https://127.0.0.1:$PORT/kbs/v0/resource-meta/default/luks/root")
+check "the same token again: 401 ADMIN_TOKEN_REPLAY" \
+	sh -c "test '$code' = 401 && grep -q ADMIN_TOKEN_REPLAY '$T/replay.json'"
+check "the refused replay is audited" grep -q '"reason":{"code":"ADMIN_TOKEN_REPLAY"' "$T/audit.jsonl"
+rtok=$("$KBS" admin-token --key "$T/admin.key" --lifetime 60 --reusable)
+c1=$(curl -s -o /dev/null -w '%{http_code}' --cacert "$T/ca.pem" -H "Authorization: Bearer $rtok" \
+	"https://127.0.0.1:$PORT/kbs/v0/resource-meta/default/luks/root")
+c2=$(curl -s -o /dev/null -w '%{http_code}' --cacert "$T/ca.pem" -H "Authorization: Bearer $rtok" \
+	"https://127.0.0.1:$PORT/kbs/v0/resource-meta/default/luks/root")
+check "admin-token --reusable works for several requests ($c1 $c2)" test "$c1$c2" = 200200
 code=$(curl -s -o /dev/null -w '%{http_code}' --cacert "$T/ca.pem" \
 	"https://127.0.0.1:$PORT/kbs/v0/resource-meta/default/luks/root")
 check "no token: 401" test "$code" = 401

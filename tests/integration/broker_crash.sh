@@ -46,7 +46,8 @@ for round in $(seq 1 $ROUNDS); do
 		not_ok "round $round: broker starts"
 		continue
 	fi
-	TOKEN=$("$KBS" admin-token --key "$T/admin.key")
+	# one token for the round's many writers: reusable (no jti)
+	TOKEN=$("$KBS" admin-token --key "$T/admin.key" --reusable)
 	WRITER_PID=
 	for w in $(seq 1 $WRITERS); do
 		writer "$round" "$w" &

@@ -134,7 +134,7 @@ check "the same nonce on replica C is refused: SESSION_NONCE_USED" grep -q SESSI
 # kill -9 of a replica mid-run, with admin writes going on. The boots retry
 # as the guest does (--retry: transient failures, backoff, 6 attempts within
 # the default deadline): every one of them must release.
-TOKEN=$("$KBS" admin-token --key "$T/admin.key")
+TOKEN=$("$KBS" admin-token --key "$T/admin.key" --reusable)
 : >"$T/acked"
 (
 	j=0

@@ -81,6 +81,14 @@ code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 10 --cacert "$T/ca.pem"
 check "admin POST through replica B is acknowledged" test "$code" = 200
 check "replica A releases the resource B acknowledged" \
 	test "$(release "$T/a" fleet/luks/k2)" = "$(od -An -v -tx1 "$T/k2" | tr -d ' \n')"
+# That token (single use: it has a jti) spent on B is refused by A.
+code=$(curl -s -o "$T/replay.json" -w '%{http_code}' --max-time 10 --cacert "$T/ca.pem" \
+	-H "Authorization: Bearer $TOKEN" --data-binary @"$T/k2" \
+	"https://127.0.0.1:$(cat "$T/a/port")/kbs/v0/resource/fleet/luks/k3?policy=open")
+check "the admin token B accepted is refused by replica A: ADMIN_TOKEN_REPLAY ($code)" \
+	sh -c "test '$code' = 401 && grep -q ADMIN_TOKEN_REPLAY '$T/replay.json'"
+check "nothing was written by the replayed token" \
+	sh -c "! '$KBS' resource get-meta fleet/luks/k3 --config '$T/a/broker.conf' >/dev/null 2>&1"
 
 out=$("$CLIENT" --url "https://127.0.0.1:$(cat "$T/a/port")" --ca "$T/ca.pem" --sim "$T/sim" \
 	--resource fleet/luks/k1 --concurrency 4 --count 40)

@@ -682,6 +682,75 @@ static void test_admin_auth(void **state)
 	EVP_PKEY_free(es);
 }
 
+/* An admin header whose claims get @jti (a JSON value, NULL: none). */
+static const char *admin_header_jti(json_t *jti)
+{
+	static char h[4096];
+	json_t *c = kbs_jwt_claims_new(time(NULL), 60);
+	char *tok = NULL;
+
+	assert_non_null(c);
+	if (jti)
+		assert_int_equal(json_object_set_new(c, "jti", jti), 0);
+	assert_int_equal(kbs_jwt_sign(F.admin, c, &tok, NULL), 0);
+	json_decref(c);
+	snprintf(h, sizeof(h), "Authorization: Bearer %s", tok);
+	free(tok);
+	return h;
+}
+
+/* A token with a jti is good for one request; malformed jtis are refused
+ * before anything is recorded; jti-less tokens stay reusable unless
+ * admin_token_require_jti says otherwise. */
+static void test_admin_token_single_use(void **state)
+{
+	char hdr[4096];
+	struct kfc_resp r;
+	static const char *const bad[] = { "short", "has space in it 0123", "\u00e9tait-trop-court-ou-pas",
+					   "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdefX" };
+
+	(void)state;
+	snprintf(hdr, sizeof(hdr), "%s", admin_header_jti(json_string("AAAAbbbbCCCCdddd-_01")));
+	assert_int_equal(admin_with(hdr, "GET", "/kbs/v0/policy/open", NULL, &r), 200);
+	kfc_resp_done(&r);
+	admin_with(hdr, "GET", "/kbs/v0/policy/open", NULL, &r);
+	bfx_assert_error(&r, 401, "AdminAuthFailed", "ADMIN_TOKEN_REPLAY");
+	kfc_resp_done(&r);
+	/* the replayed token cannot write either */
+	admin_with(hdr, "POST", "/kbs/v0/resource/a/b/replayed?policy=open", "secret", &r);
+	bfx_assert_error(&r, 401, "AdminAuthFailed", "ADMIN_TOKEN_REPLAY");
+	kfc_resp_done(&r);
+	assert_int_equal(bfx_admin(&F, "GET", "/kbs/v0/resource-meta/a/b/replayed", NULL, 0, &r),
+			 404);
+	kfc_resp_done(&r);
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		snprintf(hdr, sizeof(hdr), "%s", admin_header_jti(json_string(bad[i])));
+		admin_with(hdr, "GET", "/kbs/v0/policy/open", NULL, &r);
+		bfx_assert_error(&r, 401, "AdminAuthFailed", "ADMIN_AUTH");
+		kfc_resp_done(&r);
+	}
+	snprintf(hdr, sizeof(hdr), "%s", admin_header_jti(json_integer(1234567890123456789)));
+	admin_with(hdr, "GET", "/kbs/v0/policy/open", NULL, &r);
+	bfx_assert_error(&r, 401, "AdminAuthFailed", "ADMIN_AUTH");
+	kfc_resp_done(&r);
+	/* no jti: reusable (Trustee's tokens) */
+	snprintf(hdr, sizeof(hdr), "%s", admin_header_jti(NULL));
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(admin_with(hdr, "GET", "/kbs/v0/policy/open", NULL, &r), 200);
+		kfc_resp_done(&r);
+	}
+	/* admin_token_require_jti = yes: only single-use tokens (the server
+	 * reads its configuration per request) */
+	F.cfg.admin_token_require_jti = true;
+	admin_with(hdr, "GET", "/kbs/v0/policy/open", NULL, &r);
+	bfx_assert_error(&r, 401, "AdminAuthFailed", "ADMIN_AUTH");
+	kfc_resp_done(&r);
+	snprintf(hdr, sizeof(hdr), "%s", admin_header_jti(json_string("single-use-token-0002")));
+	assert_int_equal(admin_with(hdr, "GET", "/kbs/v0/policy/open", NULL, &r), 200);
+	kfc_resp_done(&r);
+	F.cfg.admin_token_require_jti = false;
+}
+
 static void test_admin_api(void **state)
 {
 	struct kfc_resp r;
@@ -876,6 +945,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_attestation_malformed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_oversized_bodies, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_admin_auth, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_admin_token_single_use, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_admin_api, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_persistence_restart, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_audit_fail_closed, setup, teardown),

@@ -156,6 +156,37 @@ static void test_persists_across_reopen(void **state)
 	secmem_free(got);
 }
 
+/* Single-use ids (admin tokens' jti): once, across a reopen and across a
+ * second connection to the same database (as a second broker would hold);
+ * an expired id is purged and may be recorded again. */
+static void test_token_id_single_use(void **state)
+{
+	struct fx *f = *state;
+	struct ccu_reason why = { 0 };
+	struct broker_store *other = NULL;
+
+	assert_int_equal(broker_store_use_token_id(f->s, "jti-aaaaaaaaaaaaaaaa", 2000, 1000, &why), 0);
+	assert_int_equal(broker_store_use_token_id(f->s, "jti-aaaaaaaaaaaaaaaa", 2000, 1001,
+						   TU_FRESH(&why)),
+			 -EALREADY);
+	assert_string_equal(why.code, "ADMIN_TOKEN_REPLAY");
+	assert_non_null(strstr(why.detail, "jti-aaaaaaaaaaaaaaaa"));
+	assert_int_equal(broker_store_open_sqlite(f->db, f->key, &other, &why), 0);
+	assert_int_equal(broker_store_use_token_id(other, "jti-aaaaaaaaaaaaaaaa", 2000, 1002, &why),
+			 -EALREADY);
+	assert_int_equal(broker_store_use_token_id(other, "jti-bbbbbbbbbbbbbbbb", 2000, 1002, &why), 0);
+	assert_int_equal(broker_store_use_token_id(f->s, "jti-bbbbbbbbbbbbbbbb", 2000, 1003, &why),
+			 -EALREADY);
+	broker_store_close(other);
+	broker_store_close(f->s);
+	f->s = NULL;
+	assert_int_equal(broker_store_open_sqlite(f->db, f->key, &f->s, &why), 0);
+	assert_int_equal(broker_store_use_token_id(f->s, "jti-aaaaaaaaaaaaaaaa", 2000, 1004, &why),
+			 -EALREADY);
+	/* past its expiry the row is gone: the id is new again */
+	assert_int_equal(broker_store_use_token_id(f->s, "jti-aaaaaaaaaaaaaaaa", 4000, 2001, &why), 0);
+}
+
 static void test_wrong_master_key(void **state)
 {
 	struct fx *f = *state;
@@ -261,6 +292,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_list_and_delete, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rejects_bad_input, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_persists_across_reopen, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_token_id_single_use, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_wrong_master_key, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_edits_behind_our_back, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_master_key_file_rules, setup, teardown),
