@@ -1,10 +1,12 @@
 #include "simfix.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -26,23 +28,41 @@ const char *tu_sim_dir(enum snp_product p)
 	return dirs[p];
 }
 
+/* Test programs run side by side and share the cache: one of them creates a
+ * product's platform while the others wait on DIR.lock and then load it.
+ * Without the lock two programs could each create their own platform, and
+ * the one whose save lost would sign with a root that is not the ark.pem on
+ * disk. */
 struct snp_sim *tu_sim_platform(enum snp_product p)
 {
 	struct ccu_reason why = { 0 };
 	struct snp_sim_params params;
 	const char *dir = tu_sim_dir(p);
+	char lock[PATH_MAX];
+	int fd, rc;
 
 	if (platforms[p])
 		return platforms[p];
-	if (snp_sim_load(dir, &platforms[p], &why) == 0)
-		return platforms[p];
-	snp_sim_default_params(&params);
-	params.product = p;
-	if (snp_sim_create(&params, &platforms[p], &why) < 0)
-		fail_msg("simulator: %s: %s", why.code, why.detail);
-	/* A half-written cache from an interrupted run is simply replaced. */
-	if (snp_sim_save(platforms[p], dir, &why) < 0)
-		fail_msg("simulator save %s: %s: %s", dir, why.code, why.detail);
+	assert_true((size_t)snprintf(lock, sizeof(lock), "%s.lock", dir) < sizeof(lock));
+	fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0)
+		fail_msg("simulator cache lock %s: %s", lock, strerror(errno));
+	do
+		rc = flock(fd, LOCK_EX);
+	while (rc < 0 && errno == EINTR);
+	if (rc < 0)
+		fail_msg("simulator cache lock %s: %s", lock, strerror(errno));
+	if (snp_sim_load(dir, &platforms[p], &why) < 0) {
+		snp_sim_default_params(&params);
+		params.product = p;
+		if (snp_sim_create(&params, &platforms[p], &why) < 0)
+			fail_msg("simulator: %s: %s", why.code, why.detail);
+		/* A half-written cache from an interrupted run is simply
+		 * replaced. */
+		if (snp_sim_save(platforms[p], dir, &why) < 0)
+			fail_msg("simulator save %s: %s: %s", dir, why.code, why.detail);
+	}
+	close(fd);
 	return platforms[p];
 }
 
