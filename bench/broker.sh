@@ -65,6 +65,7 @@ run_level() {
 }
 . tests/integration/broker_lib.sh
 . tests/lib/pg.sh
+. tests/lib/ports.sh
 . tests/lib/fleet.sh
 for b in "$KBS" "$SIM" "$CLIENT"; do
 	[ -x "$b" ] || { echo "missing $b (make test-bins)" >&2; exit 2; }

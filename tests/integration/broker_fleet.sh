@@ -25,6 +25,7 @@ cleanup() {
 trap cleanup EXIT
 . tests/integration/broker_lib.sh
 . tests/lib/pg.sh
+. tests/lib/ports.sh
 for b in "$KBS" "$SIM" "$CLIENT"; do
 	[ -x "$b" ] || skip_all "$b is not built (make test-bins)"
 done
@@ -80,7 +81,7 @@ for r in a b c; do
 	check "replica $r serves" start_replica "$r"
 done
 
-HPORT=$(awk 'BEGIN { srand(); print 20000 + int(rand() * 20000) }')
+HPORT=$(ccu_free_port 1) || bail_out "no free port for HAProxy"
 cat "$T/server.pem" "$T/server.key" >"$T/haproxy.pem"
 # shellcheck disable=SC2154 # PORT_a etc. are set by eval in start_replica
 cat >"$T/haproxy.cfg" <<EOC
@@ -106,7 +107,7 @@ backend replicas
 EOC
 "$HAPROXY" -f "$T/haproxy.cfg" -db >"$T/haproxy.log" 2>&1 &
 HAP_PID=$!
-sleep 1
+check "HAProxy listens on 127.0.0.1:$HPORT" ccu_wait_listen "$HPORT" "$HAP_PID" 60
 URL=https://127.0.0.1:$HPORT
 
 out=$("$CLIENT" --url "$URL" --ca "$T/ca.pem" --sim "$T/sim" --resource fleet/luks/root \

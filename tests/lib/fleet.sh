@@ -1,7 +1,8 @@
 # shellcheck shell=sh
 # A fleet of ccunlock-kbs replicas on one throw-away PostgreSQL behind
 # HAProxy (round-robin per request, no stickiness), for the bench. Source
-# after tests/integration/broker_lib.sh and tests/lib/pg.sh.
+# after tests/integration/broker_lib.sh, tests/lib/pg.sh and
+# tests/lib/ports.sh.
 
 # ccu_fleet_start DIR N: TLS, simulator and admin key in DIR (as
 # setup_broker), PostgreSQL, N replicas sharing it, policy "open", HAProxy.
@@ -41,7 +42,7 @@ ccu_fleet_start() {
 		_servers="$_servers	server r$_fr 127.0.0.1:$PORT
 "
 	done
-	_hport=$(awk 'BEGIN { srand(); print 20000 + int(rand() * 20000) }')
+	_hport=$(ccu_free_port 1) || return 1
 	cat "$1/server.pem" "$1/server.key" >"$1/haproxy.pem"
 	cat >"$1/haproxy.cfg" <<EOC
 global
@@ -66,8 +67,7 @@ EOC
 	FLEET_HAPROXY_PID=$!
 	# shellcheck disable=SC2034 # used by the sourcing script
 	FLEET_URL=https://127.0.0.1:$_hport
-	sleep 1
-	kill -0 "$FLEET_HAPROXY_PID" 2>/dev/null
+	ccu_wait_listen "$_hport" "$FLEET_HAPROXY_PID" 60
 }
 
 # ccu_fleet_stop DIR

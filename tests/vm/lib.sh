@@ -85,6 +85,8 @@
 VM_TOP=${VM_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
 # shellcheck source=../lib/tap.sh
 . "$VM_TOP/tests/lib/tap.sh"
+# shellcheck source=../lib/ports.sh
+. "$VM_TOP/tests/lib/ports.sh"
 
 O=${O:-build}
 case $O in
@@ -170,7 +172,7 @@ vm_setup() {
 	mkdir -p "$VM_D"
 	vm_kernel || vm_setup_failed "guest kernel"
 	vm_stage poweroff || vm_setup_failed "staged install (tools/install-extra.sh)"
-	VM_PORT=$(vm_free_port) || vm_setup_failed "free TCP port on 127.0.0.1"
+	VM_PORT=$(ccu_free_port 1) || vm_setup_failed "free TCP port on 127.0.0.1"
 	VM_URL=https://10.0.2.2:$VM_PORT
 	# +name images reach the broker by this name, mapped in their /etc/hosts
 	VM_URL_NAME=https://$VM_BROKER_NAME:$VM_PORT
@@ -228,18 +230,6 @@ vm_provider_try() {
 	return 1
 }
 
-vm_free_port() {
-	vm_fp_n=0
-	while [ "$vm_fp_n" -lt 50 ]; do
-		vm_fp_p=$((20000 + $(od -An -N2 -tu2 /dev/urandom | tr -d ' ') % 40000))
-		if [ -z "$(ss -Htln "sport = :$vm_fp_p" 2>/dev/null)" ]; then
-			echo "$vm_fp_p"
-			return 0
-		fi
-		vm_fp_n=$((vm_fp_n + 1))
-	done
-	return 1
-}
 
 # vm_kernel: the guest kernel, unpacked from linux-image-amd64's current
 # package into build/vm-cache/kernel/KVER (never installed on the host).
@@ -776,6 +766,7 @@ vm_broker_start() {
 	while [ -z "$(ss -Htln "sport = :$VM_PORT" 2>/dev/null)" ]; do
 		if ! kill -0 "$VM_BROKER_PID" 2>/dev/null || vm_ge "$(vm_since "$vm_bs_t0")" "$VM_BROKER_START"; then
 			vm_log "broker did not start ($VM_BROKER_LOG)"
+			VM_BROKER_WHY="$(tail -n 2 "$VM_BROKER_LOG" 2>/dev/null | tr '\n' ' ')$(ccu_port_users "$VM_PORT")"
 			return 1
 		fi
 		sleep 0.1
@@ -1117,7 +1108,7 @@ vm_case() {
 	*)
 		if ! vm_broker_start "$vm_c_broker"; then
 			not_ok "$vm_c_title"
-			diag "broker ($vm_c_broker) did not start: $VM_BROKER_LOG"
+			diag "broker ($vm_c_broker) did not start: $VM_BROKER_LOG: $VM_BROKER_WHY"
 			return 0
 		fi
 		;;

@@ -50,8 +50,8 @@ vm_provider_check() {
 vm_az_provision() {
 	vm_az_n=0
 	while :; do
-		vm_az_port=$(awk -v s="$$" 'BEGIN { srand(s + systime()); print 20000 + int(rand() * 40000) * 1 }')
-		vm_az_port=$((vm_az_port - vm_az_port % 2))
+		# swtpm takes the port and the next (its control channel)
+		vm_az_port=$(ccu_free_port 2) || return 1
 		"$VM_AZ_VTPM" start "$1" "$vm_az_port" >&2 && break
 		"$VM_AZ_VTPM" stop "$1"
 		vm_az_n=$((vm_az_n + 1))

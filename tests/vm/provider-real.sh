@@ -158,12 +158,13 @@ vm_provider_enroll() {
 	# broker runs meanwhile.
 	vm_provider_broker_run allow "$VM_PORT" >"$VM_RP/enroll-broker.log" 2>&1 &
 	vm_rp_pid=$!
-	vm_rp_n=0
-	while [ -z "$(ss -Htln "sport = :$VM_PORT" 2>/dev/null)" ] && [ "$vm_rp_n" -lt 100 ]; do
-		sleep 0.1
-		vm_rp_n=$((vm_rp_n + 1))
-	done
-	vm_provider_broker_ready allow "$VM_PORT" >&2
+	if ! ccu_wait_listen "$VM_PORT" "$vm_rp_pid" "$VM_BROKER_START" ||
+		! vm_provider_broker_ready allow "$VM_PORT" >&2; then
+		echo "the enrolling broker did not start: $(tail -n 2 "$VM_RP/enroll-broker.log" | tr '\n' ' ')$(ccu_port_users "$VM_PORT")" >&2
+		kill "$vm_rp_pid" 2>/dev/null
+		wait "$vm_rp_pid" 2>/dev/null
+		return 1
+	fi
 	# The enrolling host reaches the broker on its loopback address.
 	printf 'broker_url = https://127.0.0.1:%s\nbroker_ca = %s\n' "$VM_PORT" "$VM_RP/ca.pem" \
 		>"$VM_RP/enroll.conf"
