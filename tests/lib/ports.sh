@@ -47,23 +47,23 @@ ccu_free_port() {
 }
 
 # ccu_wait_listen PORT PID SECONDS: waits until something listens on
-# 127.0.0.1:PORT. Fails at once when PID exits (the server failed), and after
-# SECONDS (a slow start on a busy host is no failure before that).
+# 127.0.0.1:PORT. Fails at once when PID exits (the server failed), and once
+# SECONDS have passed (a slow start on a busy host is no failure before that).
 ccu_wait_listen() {
-	_wl_polls=$(($3 * 10))
-	_wl_i=0
+	_wl_end=$(($(date +%s) + $3))
 	while [ -z "$(ss -Htln "sport = :$1" 2>/dev/null)" ]; do
 		kill -0 "$2" 2>/dev/null || return 1
-		[ "$_wl_i" -lt "$_wl_polls" ] || return 1
+		[ "$(date +%s)" -lt "$_wl_end" ] || return 1
 		sleep 0.1
-		_wl_i=$((_wl_i + 1))
 	done
 	return 0
 }
 
-# ccu_port_users PORT: one line naming the sockets on PORT (any state, with
-# their processes where ss may show them), for a failure's diagnosis.
-ccu_port_users() {
-	_pu=$(ss -Htanp "sport = :$1" 2>/dev/null | awk '{ $1 = $1; print }' | tr '\n' ';')
-	echo "port $1: ${_pu:-no socket}"
+# ccu_start_why LOG PORT: one line on why a server logging to LOG did not
+# come to listen on PORT: the log's last two lines and the sockets on PORT
+# (any state, with their processes where ss may show them).
+ccu_start_why() {
+	_sw_log=$(tail -n 2 "$1" 2>/dev/null | tr '\n' ' ')
+	_sw_pu=$(ss -Htanp "sport = :$2" 2>/dev/null | awk '{ $1 = $1; print }' | tr '\n' ';')
+	echo "${_sw_log}port $2: ${_sw_pu:-no socket}"
 }

@@ -230,7 +230,6 @@ vm_provider_try() {
 	return 1
 }
 
-
 # vm_kernel: the guest kernel, unpacked from linux-image-amd64's current
 # package into build/vm-cache/kernel/KVER (never installed on the host).
 vm_kernel() {
@@ -760,17 +759,13 @@ vm_broker_start() {
 	vm_broker_stop
 	vm_provider_broker_run "$1" "$VM_PORT" >>"$VM_BROKER_LOG" 2>&1 &
 	VM_BROKER_PID=$!
-	vm_bs_t0=$(vm_now)
 	# a broker that exits has failed; one that is still starting on a busy
 	# host gets VM_BROKER_START s
-	while [ -z "$(ss -Htln "sport = :$VM_PORT" 2>/dev/null)" ]; do
-		if ! kill -0 "$VM_BROKER_PID" 2>/dev/null || vm_ge "$(vm_since "$vm_bs_t0")" "$VM_BROKER_START"; then
-			vm_log "broker did not start ($VM_BROKER_LOG)"
-			VM_BROKER_WHY="$(tail -n 2 "$VM_BROKER_LOG" 2>/dev/null | tr '\n' ' ')$(ccu_port_users "$VM_PORT")"
-			return 1
-		fi
-		sleep 0.1
-	done
+	if ! ccu_wait_listen "$VM_PORT" "$VM_BROKER_PID" "$VM_BROKER_START"; then
+		vm_log "broker did not start ($VM_BROKER_LOG)"
+		VM_BROKER_WHY=$(ccu_start_why "$VM_BROKER_LOG" "$VM_PORT")
+		return 1
+	fi
 	# a provider may have to configure a running broker (policies via its
 	# admin API)
 	if command -v vm_provider_broker_ready >/dev/null 2>&1; then

@@ -160,7 +160,7 @@ vm_provider_enroll() {
 	vm_rp_pid=$!
 	if ! ccu_wait_listen "$VM_PORT" "$vm_rp_pid" "$VM_BROKER_START" ||
 		! vm_provider_broker_ready allow "$VM_PORT" >&2; then
-		echo "the enrolling broker did not start: $(tail -n 2 "$VM_RP/enroll-broker.log" | tr '\n' ' ')$(ccu_port_users "$VM_PORT")" >&2
+		echo "the enrolling broker did not start: $(ccu_start_why "$VM_RP/enroll-broker.log" "$VM_PORT")" >&2
 		kill "$vm_rp_pid" 2>/dev/null
 		wait "$vm_rp_pid" 2>/dev/null
 		return 1
