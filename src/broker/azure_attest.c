@@ -16,22 +16,26 @@
 
 #include "broker/azure_verify.h"
 #include "broker/certsrc.h"
+#include "common/jflat.h"
 #include "common/log.h"
 #include "kbs/preimage.h"
 
-bool broker_az_is_evidence(const json_t *primary)
+bool broker_az_is_evidence(const struct jf_doc *d, uint32_t primary)
 {
-	return json_is_object(primary) &&
-	       (json_object_get(primary, "tpm_quote") || json_object_get(primary, "quote"));
+	return jf_get(d, primary, "tpm_quote") != JF_NONE || jf_get(d, primary, "quote") != JF_NONE;
 }
 
 int broker_az_prepare(struct broker_attest_prep *p, const char *nonce, struct ccu_reason *err)
 {
 	uint8_t rd[KBS_REPORT_DATA_LEN];
+	const json_t *pe;
 	int r;
 
 	p->azure = true;
-	r = az_evidence_parse(p->att.primary_evidence, &p->az_ev, err);
+	pe = kbs_attestation_primary_json(&p->att);
+	if (!pe)
+		return ccu_fail(err, -ENOMEM, "INTERNAL", "out of memory");
+	r = az_evidence_parse(pe, &p->az_ev, err);
 	if (r < 0)
 		return r;
 	p->az = calloc(1, sizeof(*p->az));

@@ -11,8 +11,10 @@
 #include "broker/server.h"
 #include "broker/server_int.h"
 
-/* Is this primary_evidence Trustee's az-snp-vtpm form? */
-bool broker_az_is_evidence(const json_t *primary);
+struct jf_doc;
+
+/* Is this primary_evidence (node @primary of @d) Trustee's az-snp-vtpm form? */
+bool broker_az_is_evidence(const struct jf_doc *d, uint32_t primary);
 /* Parse the evidence and its claims into @p; compute the session binding. */
 int broker_az_prepare(struct broker_attest_prep *p, const char *nonce, struct ccu_reason *err);
 void broker_az_prep_done(struct broker_attest_prep *p);

@@ -194,9 +194,9 @@ int broker_attest_prepare(const char *body, size_t len, const char *nonce,
 	EVP_PKEY_free(pk);
 	if (r < 0)
 		return r;
-	if (broker_az_is_evidence(p->att.primary_evidence))
+	if (broker_az_is_evidence(p->att.doc, p->att.primary_evidence))
 		return broker_az_prepare(p, nonce, err);
-	r = snp_evidence_parse(p->att.primary_evidence, &p->ev, err);
+	r = snp_evidence_parse_jf(p->att.doc, p->att.primary_evidence, &p->ev, err);
 	if (r < 0)
 		return r;
 	r = snp_report_parse(p->ev.raw, SNP_REPORT_SIZE, &p->report, err);

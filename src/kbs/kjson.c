@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "common/codec.h"
+#include "common/jflat.h"
 
 int kjson_load_object(const char *text, size_t len, size_t max, const char *code, const char *what,
 		      json_t **ret, struct ccu_reason *err)
@@ -29,6 +30,32 @@ int kjson_load_object(const char *text, size_t len, size_t max, const char *code
 		return ccu_fail(err, -EBADMSG, code, "%s: expected a JSON object", what);
 	}
 	*ret = v;
+	return 0;
+}
+
+int kjson_load_flat(const char *text, size_t len, size_t max, const char *code, const char *what,
+		    struct jf_doc **ret, struct ccu_reason *err)
+{
+	struct jf_error jerr;
+	int r;
+
+	*ret = NULL;
+	if (!text || len == 0)
+		return ccu_fail(err, -EBADMSG, code, "%s: empty body", what);
+	if (len > max)
+		return ccu_fail(err, -EMSGSIZE, code, "%s: %zu bytes, at most %zu allowed", what,
+				len, max);
+	r = jf_parse(text, len, ret, &jerr);
+	if (r == -ENOMEM)
+		return ccu_fail(err, r, code, "%s: out of memory", what);
+	if (r < 0)
+		return ccu_fail(err, -EBADMSG, code, "%s: invalid JSON at byte %zu: %s", what,
+				jerr.position, jerr.text);
+	if (jf_type(*ret, jf_root(*ret)) != JF_OBJECT) {
+		jf_free(*ret);
+		*ret = NULL;
+		return ccu_fail(err, -EBADMSG, code, "%s: expected a JSON object", what);
+	}
 	return 0;
 }
 

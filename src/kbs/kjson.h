@@ -20,6 +20,11 @@
 int kjson_load_object(const char *text, size_t len, size_t max, const char *code, const char *what,
 		      json_t **ret, struct ccu_reason *err);
 
+/* The same, into a jflat document (common/jflat.h) for large messages. */
+struct jf_doc;
+int kjson_load_flat(const char *text, size_t len, size_t max, const char *code, const char *what,
+		    struct jf_doc **ret, struct ccu_reason *err);
+
 /* Every member of @obj must be one of @allowed (@n names). -EBADMSG with
  * @code naming the first unknown member. */
 int kjson_only_members(const json_t *obj, const char *const *allowed, size_t n, const char *code,

@@ -10,6 +10,7 @@
 #include "common/codec.h"
 #include "common/macros.h"
 #include "common/secmem.h"
+#include "common/jflat.h"
 #include "kbs/kjson.h"
 
 #define ERROR_DETAIL_BUILD_MAX 1024
@@ -226,8 +227,18 @@ void kbs_attestation_done(struct kbs_attestation *a)
 {
 	if (!a)
 		return;
+	json_decref(a->primary_json);
 	json_decref(a->root);
+	jf_free(a->doc);
 	memset(a, 0, sizeof(*a));
+	a->primary_evidence = JF_NONE;
+}
+
+const json_t *kbs_attestation_primary_json(struct kbs_attestation *a)
+{
+	if (!a->primary_json)
+		a->primary_json = jf_to_json(a->doc, a->primary_evidence, JF_NONE);
+	return a->primary_json;
 }
 
 static int parse_init_data(const json_t *v, struct kbs_attestation *out, struct ccu_reason *err)
@@ -271,16 +282,12 @@ static int parse_runtime_data(const json_t *v, struct kbs_attestation *out, stru
 
 static int parse_tee_evidence(const json_t *v, struct kbs_attestation *out, struct ccu_reason *err)
 {
-	const json_t *pe;
-
 	if (!json_is_object(v))
 		return ccu_fail(err, -EBADMSG, KBS_R_EVIDENCE,
 				"tee-evidence missing or not an object");
-	pe = json_object_get(v, "primary_evidence");
-	if (!json_is_object(pe))
+	if (jf_type(out->doc, out->primary_evidence) != JF_OBJECT)
 		return ccu_fail(err, -EBADMSG, KBS_R_EVIDENCE,
 				"tee-evidence: primary_evidence missing or not an object");
-	out->primary_evidence = pe;
 	out->additional_evidence =
 		kjson_string(v, "additional_evidence", 0, KBS_ADDITIONAL_EVIDENCE_MAX,
 			     KBS_R_EVIDENCE, "tee-evidence", err);
@@ -293,11 +300,21 @@ int kbs_attestation_parse(const char *text, size_t len, struct kbs_attestation *
 	int r;
 
 	memset(out, 0, sizeof(*out));
+	out->primary_evidence = JF_NONE;
 	/* Unknown members of the envelope (Attestation, runtime-data,
 	 * tee-evidence, init-data) are ignored as upstream does; what they
 	 * carry that matters (tee-pubkey, evidence) stays strict. */
-	r = kjson_load_object(text, len, KBS_ATTESTATION_MAX, KBS_R_JSON, "Attestation", &out->root,
-			      err);
+	r = kjson_load_flat(text, len, KBS_ATTESTATION_MAX, KBS_R_JSON, "Attestation", &out->doc,
+			    err);
+	if (r >= 0) {
+		uint32_t root = jf_root(out->doc);
+
+		out->primary_evidence = jf_get(out->doc, jf_get(out->doc, root, "tee-evidence"),
+					       "primary_evidence");
+		out->root = jf_to_json(out->doc, root, out->primary_evidence);
+		if (!out->root)
+			r = ccu_fail(err, -ENOMEM, KBS_R_JSON, "Attestation: out of memory");
+	}
 	if (r >= 0)
 		r = parse_runtime_data(json_object_get(out->root, "runtime-data"), out, err);
 	if (r >= 0)

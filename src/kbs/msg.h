@@ -128,12 +128,21 @@ struct kbs_attestation_in {
 int kbs_attestation_build(const struct kbs_attestation_in *in, char **ret, size_t *ret_len,
 			  struct ccu_reason *err);
 
+struct jf_doc;
+
+/*
+ * The body is parsed once with jflat (common/jflat.h): the evidence, which
+ * is large, is read from @doc; the rest of the envelope is small and is
+ * read from its jansson copy @root (primary_evidence is null there).
+ */
 struct kbs_attestation {
-	json_t *root; /* owns everything borrowed below */
+	struct jf_doc *doc;  /* the whole body */
+	json_t *root;	     /* the envelope; owns the strings borrowed below */
+	json_t *primary_json; /* kbs_attestation_primary_json's copy, or NULL */
 	char nonce[KBS_NONCE_MAX + 1];
 	struct kbs_jwk tee_pubkey;	 /* textually valid (kbs_jwk_parse); the broker
 					     * still calls kbs_jwk_to_pkey() */
-	const json_t *primary_evidence;	 /* object, borrowed (for snp_evidence_parse) */
+	uint32_t primary_evidence;	 /* node of @doc: an object (snp_evidence_parse_jf) */
 	const char *additional_evidence; /* borrowed, NUL-free, <= KBS_ADDITIONAL_EVIDENCE_MAX */
 	const char *init_data_body;	 /* borrowed TOML text, NULL when null/absent */
 	size_t init_data_len;
@@ -147,6 +156,9 @@ struct kbs_attestation {
  */
 int kbs_attestation_parse(const char *text, size_t len, struct kbs_attestation *out,
 			  struct ccu_reason *err);
+/* primary_evidence as jansson, for the parsers that take json_t (Azure's):
+ * made on first use, owned by @a; NULL without memory. */
+const json_t *kbs_attestation_primary_json(struct kbs_attestation *a);
 void kbs_attestation_done(struct kbs_attestation *a);
 
 /* ------------------------------------------------------------ Token */

@@ -19,6 +19,7 @@
 #include <openssl/objects.h>
 
 #include "common/codec.h"
+#include "common/jflat.h"
 #include "snp/certblob.h"
 
 /* Bound on the JSON text of one primary_evidence. A real one (report plus
@@ -101,12 +102,8 @@ static void put_le(uint8_t *p, uint64_t v, size_t n)
 		p[i] = (uint8_t)(v >> (8 * i));
 }
 
-/* jansson's iteration API takes a non-const object although it only reads. */
-static json_t *unconst(const json_t *j)
-{
-	return (json_t *)(uintptr_t)j;
-}
-
+/* For the json_t entry points; the parser proper words types with
+ * jf_type_phrase (the same phrases). */
 static const char *jtype(const json_t *v)
 {
 	if (!v)
@@ -159,33 +156,30 @@ static bool name_in(const char *key, const char *const *names, size_t n)
 
 /* @o must be an object whose members are all in @names (presence of the
  * required ones is checked by the caller, member by member). */
-static int check_object(const json_t *o, const char *const *names, size_t n, const char *where,
-			const char *code, struct ccu_reason *err)
+static int check_object(const struct jf_doc *d, uint32_t o, const char *const *names, size_t n,
+			const char *where, const char *code, struct ccu_reason *err)
 {
-	const char *key;
-	json_t *v;
-
-	if (!json_is_object(o))
+	if (jf_type(d, o) != JF_OBJECT)
 		return ccu_fail(err, -EBADMSG, code, "%s: expected an object, got %s", where,
-				jtype(o));
-	json_object_foreach(unconst(o), key, v) {
-		if (!name_in(key, names, n))
+				jf_type_phrase(d, o));
+	for (uint32_t v = jf_first(d, o); v != JF_NONE; v = jf_next(d, v)) {
+		if (!name_in(jf_key(d, v), names, n))
 			return ccu_fail(err, -EBADMSG, code, "%s: unknown member \"%s\"", where,
-					key);
+					jf_key(d, v));
 	}
 	return 0;
 }
 
-static int get_uint(const json_t *v, uint64_t max, const char *where, const char *name,
-		    uint64_t *out, struct ccu_reason *err)
+static int get_uint(const struct jf_doc *d, uint32_t v, uint64_t max, const char *where,
+		    const char *name, uint64_t *out, struct ccu_reason *err)
 {
-	json_int_t i;
+	int64_t i;
 
-	if (!json_is_integer(v))
+	if (jf_type(d, v) != JF_INTEGER)
 		return ccu_fail(err, -EBADMSG, "EVIDENCE_JSON",
 				"%s.%s: expected an integer 0..%llu, got %s", where, name,
-				(unsigned long long)max, jtype(v));
-	i = json_integer_value(v);
+				(unsigned long long)max, jf_type_phrase(d, v));
+	i = jf_integer(d, v);
 	if (i < 0 || (uint64_t)i > max)
 		return ccu_fail(err, -EBADMSG, "EVIDENCE_JSON",
 				"%s.%s: expected an integer 0..%llu, got %lld", where, name,
@@ -198,16 +192,17 @@ static int get_uint(const json_t *v, uint64_t max, const char *where, const char
  * An array of integers 0..255 with min..max elements into @out; the count
  * in *@n. Used for the report's fixed arrays (min == max) and cert DER.
  */
-static int get_bytes(const json_t *a, size_t min, size_t max, const char *where, const char *name,
-		     const char *code, uint8_t *out, size_t *n, struct ccu_reason *err)
+static int get_bytes(const struct jf_doc *d, uint32_t a, size_t min, size_t max, const char *where,
+		     const char *name, const char *code, uint8_t *out, size_t *n,
+		     struct ccu_reason *err)
 {
-	size_t len;
+	size_t len, i = 0;
 
-	if (!json_is_array(a))
+	if (jf_type(d, a) != JF_ARRAY)
 		return ccu_fail(err, -EBADMSG, code,
 				"%s.%s: expected an array of integers 0..255, got %s", where, name,
-				jtype(a));
-	len = json_array_size(a);
+				jf_type_phrase(d, a));
+	len = jf_size(d, a);
 	if (len < min || len > max) {
 		if (min == max)
 			return ccu_fail(err, -EBADMSG, code, "%s.%s: expected %zu bytes, got %zu",
@@ -215,26 +210,26 @@ static int get_bytes(const json_t *a, size_t min, size_t max, const char *where,
 		return ccu_fail(err, -EBADMSG, code, "%s.%s: expected %zu..%zu bytes, got %zu",
 				where, name, min, max, len);
 	}
-	for (size_t i = 0; i < len; i++) {
-		const json_t *e = json_array_get(a, i);
-		json_int_t v = json_is_integer(e) ? json_integer_value(e) : -1;
+	for (uint32_t e = jf_first(d, a); e != JF_NONE; e = jf_next(d, e), i++) {
+		bool integer = jf_type(d, e) == JF_INTEGER;
+		int64_t v = integer ? jf_integer(d, e) : -1;
 
 		if (v < 0 || v > 255)
 			return ccu_fail(err, -EBADMSG, code,
 					"%s.%s[%zu]: expected an integer 0..255, got %s", where, name, i,
-					json_is_integer(e) ? "a value out of range" : jtype(e));
+					integer ? "a value out of range" : jf_type_phrase(d, e));
 		out[i] = (uint8_t)v;
 	}
 	*n = len;
 	return 0;
 }
 
-static int get_fixed_bytes(const json_t *a, size_t len, const char *where, const char *name,
-			   uint8_t *out, struct ccu_reason *err)
+static int get_fixed_bytes(const struct jf_doc *d, uint32_t a, size_t len, const char *where,
+			   const char *name, uint8_t *out, struct ccu_reason *err)
 {
 	size_t n;
 
-	return get_bytes(a, len, len, where, name, "EVIDENCE_JSON", out, &n, err);
+	return get_bytes(d, a, len, len, where, name, "EVIDENCE_JSON", out, &n, err);
 }
 
 /* ------------------------------------------------------------ JSON -> raw */
@@ -245,19 +240,19 @@ struct from_ctx {
 	const char *first_tcb;    /* the member that set turin_layout */
 };
 
-static int tcb_from_json(const json_t *o, const struct field *f, struct from_ctx *c, uint8_t *out,
-			 struct ccu_reason *err)
+static int tcb_from_json(const struct jf_doc *d, uint32_t o, const struct field *f,
+			 struct from_ctx *c, uint8_t *out, struct ccu_reason *err)
 {
 	static const char *const comp[] = { "bootloader", "tee", "snp", "microcode" };
 	uint8_t *dst[4];
 	struct snp_tcb t = { 0 };
-	const json_t *fmc;
+	uint32_t fmc;
 	char where[64];
 	uint64_t v = 0;
 	int ret;
 
 	snprintf(where, sizeof(where), "attestation_report.%s", f->name);
-	ret = check_object(o, tcb_members, ARRAY_SIZE(tcb_members), where, "EVIDENCE_JSON", err);
+	ret = check_object(d, o, tcb_members, ARRAY_SIZE(tcb_members), where, "EVIDENCE_JSON", err);
 	if (ret < 0)
 		return ret;
 	dst[0] = &t.bootloader;
@@ -265,15 +260,15 @@ static int tcb_from_json(const json_t *o, const struct field *f, struct from_ctx
 	dst[2] = &t.snp;
 	dst[3] = &t.microcode;
 	for (size_t i = 0; i < ARRAY_SIZE(comp); i++) {
-		ret = get_uint(json_object_get(o, comp[i]), 255, where, comp[i], &v, err);
+		ret = get_uint(d, jf_get(d, o, comp[i]), 255, where, comp[i], &v, err);
 		if (ret < 0)
 			return ret;
 		*dst[i] = (uint8_t)v;
 	}
 	/* serde reads an absent Option as None, like null. */
-	fmc = json_object_get(o, "fmc");
-	if (fmc && !json_is_null(fmc)) {
-		ret = get_uint(fmc, 255, where, "fmc", &v, err);
+	fmc = jf_get(d, o, "fmc");
+	if (jf_type(d, fmc) != JF_MISSING && jf_type(d, fmc) != JF_NULL) {
+		ret = get_uint(d, fmc, 255, where, "fmc", &v, err);
 		if (ret < 0)
 			return ret;
 		t.fmc = (uint8_t)v;
@@ -293,7 +288,7 @@ static int tcb_from_json(const json_t *o, const struct field *f, struct from_ctx
 	return 0;
 }
 
-static int fw_from_json(const json_t *o, const struct field *f, uint8_t *out,
+static int fw_from_json(const struct jf_doc *d, uint32_t o, const struct field *f, uint8_t *out,
 			struct ccu_reason *err)
 {
 	char where[64];
@@ -301,14 +296,14 @@ static int fw_from_json(const json_t *o, const struct field *f, uint8_t *out,
 	int ret;
 
 	snprintf(where, sizeof(where), "attestation_report.%s", f->name);
-	ret = check_object(o, fw_members, ARRAY_SIZE(fw_members), where, "EVIDENCE_JSON", err);
+	ret = check_object(d, o, fw_members, ARRAY_SIZE(fw_members), where, "EVIDENCE_JSON", err);
 	if (ret < 0)
 		return ret;
 	/* Stored as build, minor, major (fw_members is major, minor, build). */
 	for (size_t i = 0; i < ARRAY_SIZE(fw_members); i++) {
 		const char *m = fw_members[i];
 
-		ret = get_uint(json_object_get(o, m), 255, where, m, &v, err);
+		ret = get_uint(d, jf_get(d, o, m), 255, where, m, &v, err);
 		if (ret < 0)
 			return ret;
 		out[2 - i] = (uint8_t)v;
@@ -316,41 +311,42 @@ static int fw_from_json(const json_t *o, const struct field *f, uint8_t *out,
 	return 0;
 }
 
-static int sig_from_json(const json_t *o, uint8_t *out, struct ccu_reason *err)
+static int sig_from_json(const struct jf_doc *d, uint32_t o, uint8_t *out, struct ccu_reason *err)
 {
 	const char *where = "attestation_report.signature";
 	int ret;
 
-	ret = check_object(o, sig_members, ARRAY_SIZE(sig_members), where, "EVIDENCE_JSON", err);
+	ret = check_object(d, o, sig_members, ARRAY_SIZE(sig_members), where, "EVIDENCE_JSON", err);
 	if (ret == 0)
-		ret = get_fixed_bytes(json_object_get(o, "r"), 72, where, "r", out, err);
+		ret = get_fixed_bytes(d, jf_get(d, o, "r"), 72, where, "r", out, err);
 	if (ret == 0)
-		ret = get_fixed_bytes(json_object_get(o, "s"), 72, where, "s", out + 72, err);
+		ret = get_fixed_bytes(d, jf_get(d, o, "s"), 72, where, "s", out + 72, err);
 	return ret;
 }
 
 /* A member that exists only from report version @since on. */
-static int optional_member(const json_t *v, const struct field *f, const struct from_ctx *c,
-			   uint32_t since, uint64_t max, uint8_t *out, struct ccu_reason *err)
+static int optional_member(const struct jf_doc *d, uint32_t v, const struct field *f,
+			   const struct from_ctx *c, uint32_t since, uint64_t max, uint8_t *out,
+			   struct ccu_reason *err)
 {
 	uint64_t x = 0;
 	int ret;
 
 	if (c->version < since) {
-		if (v && !json_is_null(v))
+		if (jf_type(d, v) != JF_MISSING && jf_type(d, v) != JF_NULL)
 			return ccu_fail(err, -EBADMSG, "EVIDENCE_JSON",
 					"attestation_report.%s: must be null or absent in a version %u report, got %s",
-					f->name, c->version, jtype(v));
+					f->name, c->version, jf_type_phrase(d, v));
 		return 0;
 	}
-	ret = get_uint(v, max, "attestation_report", f->name, &x, err);
+	ret = get_uint(d, v, max, "attestation_report", f->name, &x, err);
 	if (ret == 0)
 		put_le(out, x, f->len);
 	return ret;
 }
 
-static int field_from_json(const json_t *v, const struct field *f, struct from_ctx *c,
-			   uint8_t *out, struct ccu_reason *err)
+static int field_from_json(const struct jf_doc *d, uint32_t v, const struct field *f,
+			   struct from_ctx *c, uint8_t *out, struct ccu_reason *err)
 {
 	uint64_t x = 0;
 	int ret;
@@ -358,23 +354,24 @@ static int field_from_json(const json_t *v, const struct field *f, struct from_c
 	switch (f->kind) {
 	case F_U32:
 	case F_U64:
-		ret = get_uint(v, f->kind == F_U32 ? UINT32_MAX : INT64_MAX, "attestation_report",
+		ret = get_uint(d, v, f->kind == F_U32 ? UINT32_MAX : INT64_MAX, "attestation_report",
 			       f->name, &x, err);
 		if (ret == 0)
 			put_le(out + f->off, x, f->len);
 		return ret;
 	case F_BYTES:
-		return get_fixed_bytes(v, f->len, "attestation_report", f->name, out + f->off, err);
+		return get_fixed_bytes(d, v, f->len, "attestation_report", f->name, out + f->off,
+				       err);
 	case F_TCB:
-		return tcb_from_json(v, f, c, out + f->off, err);
+		return tcb_from_json(d, v, f, c, out + f->off, err);
 	case F_CPUID:
-		return optional_member(v, f, c, 3, 255, out + f->off, err);
+		return optional_member(d, v, f, c, 3, 255, out + f->off, err);
 	case F_FW:
-		return fw_from_json(v, f, out + f->off, err);
+		return fw_from_json(d, v, f, out + f->off, err);
 	case F_MIT:
-		return optional_member(v, f, c, 5, INT64_MAX, out + f->off, err);
+		return optional_member(d, v, f, c, 5, INT64_MAX, out + f->off, err);
 	case F_SIG:
-		return sig_from_json(v, out + f->off, err);
+		return sig_from_json(d, v, out + f->off, err);
 	}
 	return -EINVAL;
 }
@@ -397,26 +394,33 @@ static int check_layout_product(const uint8_t *out, const struct from_ctx *c,
 			out[SNP_OFF_CPUID_MOD_ID], snp_product_name(p));
 }
 
-int snp_report_from_json(const json_t *obj, uint8_t out[SNP_REPORT_SIZE], struct ccu_reason *err)
+int snp_report_from_jf(const struct jf_doc *d, uint32_t obj, uint8_t out[SNP_REPORT_SIZE],
+		       struct ccu_reason *err)
 {
 	struct from_ctx c = { .turin_layout = -1 };
-	const char *key;
-	json_t *v;
+	uint32_t byfield[ARRAY_SIZE(fields)];
 	uint64_t ver = 0;
 	int ret;
 
 	memset(out, 0, SNP_REPORT_SIZE);
-	if (!json_is_object(obj))
+	if (jf_type(d, obj) != JF_OBJECT)
 		return ccu_fail(err, -EBADMSG, "EVIDENCE_JSON",
-				"attestation_report: expected an object, got %s", jtype(obj));
-	json_object_foreach(unconst(obj), key, v) {
-		if (!field_by_name(key))
+				"attestation_report: expected an object, got %s",
+				jf_type_phrase(d, obj));
+	/* One pass over the members files each under its field (names are
+	 * unique: the parser refuses duplicates). */
+	for (size_t i = 0; i < ARRAY_SIZE(fields); i++)
+		byfield[i] = JF_NONE;
+	for (uint32_t v = jf_first(d, obj); v != JF_NONE; v = jf_next(d, v)) {
+		const struct field *f = field_by_name(jf_key(d, v));
+
+		if (!f)
 			return ccu_fail(err, -EBADMSG, "EVIDENCE_JSON",
-					"attestation_report: unknown member \"%s\"", key);
+					"attestation_report: unknown member \"%s\"", jf_key(d, v));
+		byfield[f - fields] = v;
 	}
 	/* The version decides which optional members must be present. */
-	ret = get_uint(json_object_get(obj, "version"), UINT32_MAX, "attestation_report", "version",
-		       &ver, err);
+	ret = get_uint(d, byfield[0], UINT32_MAX, "attestation_report", "version", &ver, err);
 	if (ret < 0)
 		return ret;
 	if (ver < SNP_REPORT_MIN_VERSION || ver > SNP_REPORT_MAX_VERSION)
@@ -427,7 +431,7 @@ int snp_report_from_json(const json_t *obj, uint8_t out[SNP_REPORT_SIZE], struct
 	for (size_t i = 0; i < ARRAY_SIZE(fields); i++) {
 		const struct field *f = &fields[i];
 
-		ret = field_from_json(json_object_get(obj, f->name), f, &c, out, err);
+		ret = field_from_json(d, byfield[i], f, &c, out, err);
 		if (ret < 0) {
 			memset(out, 0, SNP_REPORT_SIZE);
 			return ret;
@@ -659,19 +663,21 @@ static bool is_uuid(const char *s)
 	return true;
 }
 
-static enum cert_type cert_type_from_json(const json_t *t)
+static enum cert_type cert_type_from_json(const struct jf_doc *d, uint32_t t)
 {
-	const json_t *o;
+	const char *s = jf_string(d, t, NULL);
+	uint32_t o;
 
-	if (json_is_string(t)) {
+	if (s) {
 		for (size_t i = 0; i < ARRAY_SIZE(cert_type_names); i++)
-			if (strcmp(json_string_value(t), cert_type_names[i]) == 0)
+			if (strcmp(s, cert_type_names[i]) == 0)
 				return (enum cert_type)i;
 		return CT_INVALID;
 	}
 	/* serde's externally tagged OTHER(Uuid): {"OTHER": "<uuid>"} */
-	o = json_is_object(t) && json_object_size(t) == 1 ? json_object_get(t, "OTHER") : NULL;
-	if (json_is_string(o) && is_uuid(json_string_value(o)))
+	o = jf_size(d, t) == 1 ? jf_get(d, t, "OTHER") : JF_NONE;
+	s = jf_string(d, o, NULL);
+	if (s && is_uuid(s))
 		return CT_OTHER;
 	return CT_INVALID;
 }
@@ -682,10 +688,10 @@ static enum cert_type cert_type_from_json(const json_t *t)
  * the verifier takes revocation from its own configuration and has no use
  * for vendor-specific blobs, and Trustee's verifier ignores them too.
  */
-static int cert_entry(const json_t *ent, size_t idx, uint8_t *der, STACK_OF(X509) *certs,
-		      struct ccu_reason *err)
+static int cert_entry(const struct jf_doc *d, uint32_t ent, size_t idx, uint8_t *der,
+		      STACK_OF(X509) *certs, struct ccu_reason *err)
 {
-	const json_t *type;
+	uint32_t type;
 	char where[48];
 	enum cert_type t;
 	enum cn_kind k;
@@ -694,17 +700,18 @@ static int cert_entry(const json_t *ent, size_t idx, uint8_t *der, STACK_OF(X509
 	int ret;
 
 	snprintf(where, sizeof(where), "cert_chain[%zu]", idx);
-	ret = check_object(ent, cert_members, ARRAY_SIZE(cert_members), where, "EVIDENCE_CERT",
+	ret = check_object(d, ent, cert_members, ARRAY_SIZE(cert_members), where, "EVIDENCE_CERT",
 			   err);
 	if (ret < 0)
 		return ret;
-	type = json_object_get(ent, "cert_type");
-	t = cert_type_from_json(type);
+	type = jf_get(d, ent, "cert_type");
+	t = cert_type_from_json(d, type);
 	if (t == CT_INVALID)
 		return ccu_fail(err, -EBADMSG, "EVIDENCE_CERT",
 				"%s.cert_type: expected ARK, ASK, VCEK, VLEK, CRL, Empty or {\"OTHER\": uuid}, got %s",
-				where, json_is_string(type) ? "an unknown name" : jtype(type));
-	ret = get_bytes(json_object_get(ent, "data"), t <= CT_VLEK ? 1 : 0,
+				where,
+				jf_type(d, type) == JF_STRING ? "an unknown name" : jf_type_phrase(d, type));
+	ret = get_bytes(d, jf_get(d, ent, "data"), t <= CT_VLEK ? 1 : 0,
 			SNP_EVIDENCE_MAX_CERT_DER, where, "data", "EVIDENCE_CERT", der, &n, err);
 	if (ret < 0 || t > CT_VLEK)
 		return ret;
@@ -730,21 +737,22 @@ static int cert_entry(const json_t *ent, size_t idx, uint8_t *der, STACK_OF(X509
 
 /* cert_chain -> *ret: NULL for null and for a list without any X.509
  * entry (both mean "no certificates"), else a non-empty stack. */
-static int cert_chain_from_json(const json_t *chain, STACK_OF(X509) **ret,
+static int cert_chain_from_json(const struct jf_doc *d, uint32_t chain, STACK_OF(X509) **ret,
 				struct ccu_reason *err)
 {
 	STACK_OF(X509) *certs;
 	uint8_t *der;
-	size_t n;
+	size_t n, i = 0;
 	int r = 0;
 
 	*ret = NULL;
-	if (json_is_null(chain))
+	if (jf_type(d, chain) == JF_NULL)
 		return 0;
-	if (!json_is_array(chain))
+	if (jf_type(d, chain) != JF_ARRAY)
 		return ccu_fail(err, -EBADMSG, "EVIDENCE_CERT",
-				"cert_chain: expected null or an array, got %s", jtype(chain));
-	n = json_array_size(chain);
+				"cert_chain: expected null or an array, got %s",
+				jf_type_phrase(d, chain));
+	n = jf_size(d, chain);
 	/* Trustee's attester sends null, never []; its verifier takes any
 	 * list as "chain provided" and then fails for want of a VCEK. */
 	if (n == 0)
@@ -758,8 +766,8 @@ static int cert_chain_from_json(const json_t *chain, STACK_OF(X509) **ret,
 	der = malloc(SNP_EVIDENCE_MAX_CERT_DER);
 	if (!certs || !der)
 		r = -ENOMEM;
-	for (size_t i = 0; r == 0 && i < n; i++)
-		r = cert_entry(json_array_get(chain, i), i, der, certs, err);
+	for (uint32_t e = jf_first(d, chain); r == 0 && e != JF_NONE; e = jf_next(d, e), i++)
+		r = cert_entry(d, e, i, der, certs, err);
 	free(der);
 	if (r < 0 || sk_X509_num(certs) == 0)
 		sk_X509_pop_free(certs, X509_free);
@@ -770,18 +778,17 @@ static int cert_chain_from_json(const json_t *chain, STACK_OF(X509) **ret,
 
 /* ------------------------------------------------------------ evidence */
 
-static int raw_member(const json_t *b64, const uint8_t from_json[SNP_REPORT_SIZE],
-		      uint8_t raw[SNP_REPORT_SIZE], struct ccu_reason *err)
+static int raw_member(const struct jf_doc *d, uint32_t b64,
+		      const uint8_t from_json[SNP_REPORT_SIZE], uint8_t raw[SNP_REPORT_SIZE],
+		      struct ccu_reason *err)
 {
-	const char *s;
-	size_t len;
+	size_t len = 0;
+	const char *s = jf_string(d, b64, &len);
 	int n;
 
-	if (!json_is_string(b64))
+	if (!s)
 		return ccu_fail(err, -EBADMSG, "EVIDENCE_JSON",
-				"report_b64: expected a base64 string, got %s", jtype(b64));
-	s = json_string_value(b64);
-	len = json_string_length(b64);
+				"report_b64: expected a base64 string, got %s", jf_type_phrase(d, b64));
 	n = len == ccu_b64_encoded_len(SNP_REPORT_SIZE, CCU_B64_STD) ?
 		    ccu_b64_decode(s, len, CCU_B64_STD, raw, SNP_REPORT_SIZE) :
 		    -EINVAL;
@@ -800,27 +807,28 @@ static int raw_member(const json_t *b64, const uint8_t from_json[SNP_REPORT_SIZE
 	return 0;
 }
 
-int snp_evidence_parse(const json_t *obj, struct snp_evidence *out, struct ccu_reason *err)
+int snp_evidence_parse_jf(const struct jf_doc *d, uint32_t obj, struct snp_evidence *out,
+			  struct ccu_reason *err)
 {
 	uint8_t raw[SNP_REPORT_SIZE];
-	const json_t *b64;
 	struct snp_report r;
+	uint32_t b64;
 	int ret;
 
 	memset(out, 0, sizeof(*out));
-	ret = check_object(obj, evidence_members, ARRAY_SIZE(evidence_members), "primary_evidence",
-			   "EVIDENCE_JSON", err);
+	ret = check_object(d, obj, evidence_members, ARRAY_SIZE(evidence_members),
+			   "primary_evidence", "EVIDENCE_JSON", err);
 	if (ret < 0)
 		return ret;
-	if (!json_object_get(obj, "cert_chain"))
+	if (jf_get(d, obj, "cert_chain") == JF_NONE)
 		return ccu_fail(err, -EBADMSG, "EVIDENCE_JSON",
 				"primary_evidence: member \"cert_chain\" is missing (null when there are no certificates)");
-	ret = snp_report_from_json(json_object_get(obj, "attestation_report"), out->raw, err);
+	ret = snp_report_from_jf(d, jf_get(d, obj, "attestation_report"), out->raw, err);
 	if (ret < 0)
 		return ret;
-	b64 = json_object_get(obj, "report_b64");
-	if (b64) {
-		ret = raw_member(b64, out->raw, raw, err);
+	b64 = jf_get(d, obj, "report_b64");
+	if (b64 != JF_NONE) {
+		ret = raw_member(d, b64, out->raw, raw, err);
 		if (ret < 0)
 			goto fail;
 		out->had_raw_member = true;
@@ -829,7 +837,7 @@ int snp_evidence_parse(const json_t *obj, struct snp_evidence *out, struct ccu_r
 	ret = snp_report_parse(out->raw, SNP_REPORT_SIZE, &r, err);
 	if (ret < 0)
 		goto fail;
-	ret = cert_chain_from_json(json_object_get(obj, "cert_chain"), &out->certs, err);
+	ret = cert_chain_from_json(d, jf_get(d, obj, "cert_chain"), &out->certs, err);
 	if (ret < 0)
 		goto fail;
 	return 0;
@@ -841,8 +849,8 @@ fail:
 int snp_evidence_parse_text(const char *text, size_t len, struct snp_evidence *out,
 			    struct ccu_reason *err)
 {
-	json_error_t jerr;
-	json_t *obj;
+	struct jf_error jerr;
+	struct jf_doc *d;
 	int ret;
 
 	memset(out, 0, sizeof(*out));
@@ -850,14 +858,68 @@ int snp_evidence_parse_text(const char *text, size_t len, struct snp_evidence *o
 		return ccu_fail(err, -EBADMSG, "EVIDENCE_JSON",
 				"primary_evidence is %zu bytes of JSON, at most %d allowed", len,
 				EVIDENCE_MAX_TEXT);
-	obj = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
-	if (!obj)
+	ret = jf_parse(text, len, &d, &jerr);
+	if (ret == -ENOMEM)
+		return ccu_fail(err, ret, "EVIDENCE_JSON", "out of memory parsing primary_evidence");
+	if (ret < 0)
 		return ccu_fail(err, -EBADMSG, "EVIDENCE_JSON",
 				"primary_evidence is not valid JSON: %s (line %d, column %d)", jerr.text,
 				jerr.line, jerr.column);
-	ret = snp_evidence_parse(obj, out, err);
-	json_decref(obj);
+	ret = snp_evidence_parse_jf(d, jf_root(d), out, err);
+	jf_free(d);
 	return ret;
+}
+
+/*
+ * The json_t entry points: a copy of @j through jflat, so that one parser
+ * decides. Not on the broker's path (it parses the request with jflat).
+ */
+static int json_to_jf(const json_t *j, const char *where, struct jf_doc **d,
+		      struct ccu_reason *err)
+{
+	struct jf_error jerr;
+	char *text;
+	int r;
+
+	*d = NULL;
+	if (!json_is_object(j))
+		return ccu_fail(err, -EBADMSG, "EVIDENCE_JSON", "%s: expected an object, got %s",
+				where, jtype(j));
+	text = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	if (!text)
+		return ccu_fail(err, -ENOMEM, "EVIDENCE_JSON", "%s: out of memory", where);
+	r = jf_parse(text, strlen(text), d, &jerr);
+	free(text);
+	if (r < 0)
+		return ccu_fail(err, r, "EVIDENCE_JSON", "%s: %s", where,
+				r == -ENOMEM ? "out of memory" : jerr.text);
+	return 0;
+}
+
+int snp_report_from_json(const json_t *obj, uint8_t out[SNP_REPORT_SIZE], struct ccu_reason *err)
+{
+	struct jf_doc *d;
+	int r;
+
+	memset(out, 0, SNP_REPORT_SIZE);
+	r = json_to_jf(obj, "attestation_report", &d, err);
+	if (r == 0)
+		r = snp_report_from_jf(d, jf_root(d), out, err);
+	jf_free(d);
+	return r;
+}
+
+int snp_evidence_parse(const json_t *obj, struct snp_evidence *out, struct ccu_reason *err)
+{
+	struct jf_doc *d;
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	r = json_to_jf(obj, "primary_evidence", &d, err);
+	if (r == 0)
+		r = snp_evidence_parse_jf(d, jf_root(d), out, err);
+	jf_free(d);
+	return r;
 }
 
 void snp_evidence_done(struct snp_evidence *e)

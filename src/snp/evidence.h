@@ -29,7 +29,12 @@
 #define SNP_EVIDENCE_MAX_CERTS 8
 #define SNP_EVIDENCE_MAX_CERT_DER 16384
 
-/* attestation_report object -> 1184 raw bytes. */
+struct jf_doc;
+
+/* attestation_report object -> 1184 raw bytes. The json_t form copies @obj
+ * through jflat (common/jflat.h) and takes the same path. */
+int snp_report_from_jf(const struct jf_doc *d, uint32_t obj, uint8_t out[SNP_REPORT_SIZE],
+		       struct ccu_reason *err);
 int snp_report_from_json(const json_t *obj, uint8_t out[SNP_REPORT_SIZE], struct ccu_reason *err);
 /* Parsed report -> attestation_report object (new reference; NULL on ENOMEM).
  * The product decides the TCB object form (Turin: fmc is a number). */
@@ -41,7 +46,10 @@ struct snp_evidence {
 	bool had_raw_member;    /* "report_b64" was present and matched */
 };
 
-/* Parse a primary_evidence object. The caller frees with snp_evidence_done. */
+/* Parse a primary_evidence object (node @obj of @d, or a json_t). The
+ * caller frees with snp_evidence_done. */
+int snp_evidence_parse_jf(const struct jf_doc *d, uint32_t obj, struct snp_evidence *out,
+			  struct ccu_reason *err);
 int snp_evidence_parse(const json_t *obj, struct snp_evidence *out, struct ccu_reason *err);
 /* Parse primary_evidence from JSON text (bounded by the caller). */
 int snp_evidence_parse_text(const char *text, size_t len, struct snp_evidence *out,

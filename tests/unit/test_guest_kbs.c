@@ -141,7 +141,7 @@ static void h_attest(struct http_req *r, void *ud)
 	}
 	assert_int_equal(kbs_attestation_parse((const char *)body, len, &a, NULL), 0);
 	assert_string_equal(a.nonce, mk.nonce);
-	assert_int_equal(snp_evidence_parse(a.primary_evidence, &ev, NULL), 0);
+	assert_int_equal(snp_evidence_parse_jf(a.doc, a.primary_evidence, &ev, NULL), 0);
 	assert_int_equal(kbs_report_data_broker(KBS_HASH_SHA384, a.nonce, &a.tee_pubkey,
 						a.additional_evidence, want, NULL),
 			 0);

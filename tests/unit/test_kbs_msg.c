@@ -10,6 +10,7 @@
 #include "common/codec.h"
 #include "kbs/jwk.h"
 #include "kbs/kbs.h"
+#include "common/jflat.h"
 #include "kbs/msg.h"
 #include "kbs/preimage.h"
 
@@ -258,7 +259,8 @@ static void expect_att_fail(const char *s, const char *code)
 	assert_true(att(s, &a) < 0);
 	assert_string_equal(rsn.code, code);
 	assert_null(a.root);
-	assert_null(a.primary_evidence);
+	assert_null(a.doc);
+	assert_int_equal(a.primary_evidence, JF_NONE);
 }
 
 static void test_attestation_roundtrip(void **state)
@@ -291,7 +293,7 @@ static void test_attestation_roundtrip(void **state)
 	assert_int_equal(att(s, &a), 0);
 	assert_string_equal(a.nonce, vec_nonce);
 	assert_true(kbs_jwk_equal(&a.tee_pubkey, &j));
-	assert_true(json_equal((json_t *)(uintptr_t)a.primary_evidence, ev));
+	assert_true(json_equal(kbs_attestation_primary_json(&a), ev));
 	assert_string_equal(a.additional_evidence, "");
 	assert_null(a.init_data_body);
 
