@@ -22,8 +22,10 @@ static const struct guest_provider p_sim = { .name = "simulator", .simulated = t
 					     .test = &guest_test_hooks,
 					     .available = yes };
 static const struct guest_provider *const list[] = { &p_tsm, &p_sev, &p_sim };
-static const struct guest_build builds[2] = { { "release", false, list, 2 },
-					      { "test", true, list, 3 } };
+static const struct guest_build builds[2] = {
+	{ .name = "release", .test_build = false, .providers = list, .n_providers = 2 },
+	{ .name = "test", .test_build = true, .providers = list, .n_providers = 3 },
+};
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
