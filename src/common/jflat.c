@@ -73,6 +73,11 @@ static int fail(struct parser *p, const char *fmt, ...)
 	return -EBADMSG;
 }
 
+static bool is_digit(int c)
+{
+	return c >= '0' && c <= '9';
+}
+
 static void skip_ws(struct parser *p)
 {
 	while (p->pos < p->len) {
@@ -293,11 +298,6 @@ static int parse_string(struct parser *p, uint32_t *off, uint32_t *len)
 	return 0;
 }
 
-static bool is_digit(int c)
-{
-	return c >= '0' && c <= '9';
-}
-
 static int parse_number(struct parser *p, uint32_t key, uint32_t *ret)
 {
 	size_t start = p->pos;
@@ -315,14 +315,17 @@ static int parse_number(struct parser *p, uint32_t key, uint32_t *ret)
 		if (is_digit(peek(p)))
 			return fail(p, "invalid number");
 	} else if (is_digit(peek(p))) {
-		while (is_digit(peek(p))) {
+		const uint64_t lim = (uint64_t)INT64_MAX + 1; /* 2^63 */
+
+		while (p->pos < p->len && is_digit(p->t[p->pos])) {
 			unsigned dg = (unsigned)(p->t[p->pos] - '0');
 
-			/* saturate above 2^63: the range check follows */
-			if (mag <= ((uint64_t)INT64_MAX + 1 - dg) / 10)
+			/* mag * 10 + dg <= 2^63, else saturate above it: the range
+			 * check follows (constants, no division per digit) */
+			if (mag < lim / 10 || (mag == lim / 10 && dg <= lim % 10))
 				mag = mag * 10 + dg;
 			else
-				mag = (uint64_t)INT64_MAX + 2;
+				mag = lim + 1;
 			p->pos++;
 		}
 	} else {
@@ -372,6 +375,28 @@ static int parse_number(struct parser *p, uint32_t key, uint32_t *ret)
 }
 
 static int parse_value(struct parser *p, uint32_t key, uint32_t *ret);
+
+/*
+ * The evidence's common case, an array element of one to three digits
+ * directly followed by ',' or ']': its node, without parse_number's
+ * generality. false (nothing consumed) for anything else, which then
+ * takes the general path; both give the same node.
+ */
+static bool small_uint(struct parser *p, uint32_t *ret)
+{
+	const unsigned char *t = p->t + p->pos;
+	size_t n = p->len - p->pos, k = 0;
+	int64_t v = 0;
+
+	while (k < 3 && k < n && is_digit(t[k]))
+		v = v * 10 + (t[k++] - '0');
+	if (k == 0 || k == n || (t[k] != ',' && t[k] != ']') || (t[0] == '0' && k > 1))
+		return false;
+	p->pos += k;
+	*ret = new_node(p, JF_INTEGER, JF_NONE);
+	p->d->nodes[*ret].u.i = v;
+	return true;
+}
 
 static int key_cmp(const void *a, const void *b)
 {
@@ -442,9 +467,11 @@ static int parse_container(struct parser *p, bool object, uint32_t key, uint32_t
 			p->pos++;
 			skip_ws(p);
 		}
-		r = parse_value(p, k, &v);
-		if (r < 0)
-			return r;
+		if (object || !small_uint(p, &v)) {
+			r = parse_value(p, k, &v);
+			if (r < 0)
+				return r;
+		}
 		if (prev != JF_NONE)
 			p->d->nodes[prev].next = v;
 		prev = v;
@@ -660,6 +687,29 @@ const char *jf_string(const struct jf_doc *d, uint32_t v, size_t *len)
 	if (len)
 		*len = n->count;
 	return d->strs + n->u.str;
+}
+
+int jf_bytes(const struct jf_doc *d, uint32_t a, uint8_t *out, size_t max, size_t *n)
+{
+	size_t i = 0;
+
+	*n = 0;
+	if (jf_type(d, a) != JF_ARRAY)
+		return -EINVAL;
+	if (d->nodes[a].count > max)
+		return -E2BIG;
+	for (uint32_t c = d->nodes[a].count ? a + 1 : JF_NONE; c != JF_NONE;
+	     c = d->nodes[c].next, i++) {
+		const struct node *e = &d->nodes[c];
+
+		if (e->type != JF_INTEGER || e->u.i < 0 || e->u.i > 255) {
+			*n = i;
+			return -ERANGE;
+		}
+		out[i] = (uint8_t)e->u.i;
+	}
+	*n = i;
+	return 0;
 }
 
 int64_t jf_integer(const struct jf_doc *d, uint32_t v)

@@ -79,6 +79,13 @@ uint32_t jf_at(const struct jf_doc *d, uint32_t a, size_t i);
 /* The decoded, NUL-terminated text of a string (NULL for other types); its
  * length in *@len when @len is not NULL (it has no NUL: "\u0000" is refused). */
 const char *jf_string(const struct jf_doc *d, uint32_t v, size_t *len);
+/*
+ * Array @a of integers 0..255 into @out (at most @max): 0 and the count in
+ * *@n; -EINVAL when @a is not an array, -E2BIG when it has more than @max
+ * elements, -ERANGE when element *@n is not such an integer.
+ */
+int jf_bytes(const struct jf_doc *d, uint32_t a, uint8_t *out, size_t max, size_t *n);
+
 /* Integer value (0 for other types); real value (0 for other types). */
 int64_t jf_integer(const struct jf_doc *d, uint32_t v);
 double jf_real(const struct jf_doc *d, uint32_t v);

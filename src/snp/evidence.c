@@ -196,7 +196,8 @@ static int get_bytes(const struct jf_doc *d, uint32_t a, size_t min, size_t max,
 		     const char *name, const char *code, uint8_t *out, size_t *n,
 		     struct ccu_reason *err)
 {
-	size_t len, i = 0;
+	size_t len, bad;
+	uint32_t e;
 
 	if (jf_type(d, a) != JF_ARRAY)
 		return ccu_fail(err, -EBADMSG, code,
@@ -210,18 +211,14 @@ static int get_bytes(const struct jf_doc *d, uint32_t a, size_t min, size_t max,
 		return ccu_fail(err, -EBADMSG, code, "%s.%s: expected %zu..%zu bytes, got %zu",
 				where, name, min, max, len);
 	}
-	for (uint32_t e = jf_first(d, a); e != JF_NONE; e = jf_next(d, e), i++) {
-		bool integer = jf_type(d, e) == JF_INTEGER;
-		int64_t v = integer ? jf_integer(d, e) : -1;
-
-		if (v < 0 || v > 255)
-			return ccu_fail(err, -EBADMSG, code,
-					"%s.%s[%zu]: expected an integer 0..255, got %s", where, name, i,
-					integer ? "a value out of range" : jf_type_phrase(d, e));
-		out[i] = (uint8_t)v;
+	if (jf_bytes(d, a, out, max, &bad) == 0) {
+		*n = len;
+		return 0;
 	}
-	*n = len;
-	return 0;
+	e = jf_at(d, a, bad);
+	return ccu_fail(err, -EBADMSG, code, "%s.%s[%zu]: expected an integer 0..255, got %s", where,
+			name, bad,
+			jf_type(d, e) == JF_INTEGER ? "a value out of range" : jf_type_phrase(d, e));
 }
 
 static int get_fixed_bytes(const struct jf_doc *d, uint32_t a, size_t len, const char *where,

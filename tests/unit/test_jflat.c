@@ -217,6 +217,35 @@ static void test_malformed(void **state)
 	jf_free(parse_ok(longnum, JF_MAX_NUMBER + 2));
 }
 
+static void test_bytes(void **state)
+{
+	static const char t[] = "{\"ok\":[0,7,255],\"big\":[256],\"neg\":[1,-1],\"str\":[1,\"2\"],"
+				"\"empty\":[],\"obj\":{}}";
+	struct jf_doc *d = parse_ok(t, strlen(t));
+	uint32_t root = jf_root(d);
+	uint8_t out[4];
+	size_t n = 99;
+	(void)state;
+
+	assert_int_equal(jf_bytes(d, jf_get(d, root, "ok"), out, sizeof(out), &n), 0);
+	assert_int_equal(n, 3);
+	assert_int_equal(out[0], 0);
+	assert_int_equal(out[1], 7);
+	assert_int_equal(out[2], 255);
+	assert_int_equal(jf_bytes(d, jf_get(d, root, "ok"), out, 2, &n), -E2BIG);
+	assert_int_equal(jf_bytes(d, jf_get(d, root, "big"), out, sizeof(out), &n), -ERANGE);
+	assert_int_equal(n, 0);
+	assert_int_equal(jf_bytes(d, jf_get(d, root, "neg"), out, sizeof(out), &n), -ERANGE);
+	assert_int_equal(n, 1); /* the index of the bad element */
+	assert_int_equal(jf_bytes(d, jf_get(d, root, "str"), out, sizeof(out), &n), -ERANGE);
+	assert_int_equal(n, 1);
+	assert_int_equal(jf_bytes(d, jf_get(d, root, "empty"), out, sizeof(out), &n), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(jf_bytes(d, jf_get(d, root, "obj"), out, sizeof(out), &n), -EINVAL);
+	assert_int_equal(jf_bytes(d, JF_NONE, out, sizeof(out), &n), -EINVAL);
+	jf_free(d);
+}
+
 /* Inputs on which jflat and jansson must agree: accepted by both (equal
  * values) or refused by both. */
 static void test_agrees_with_jansson(void **state)
@@ -232,6 +261,9 @@ static void test_agrees_with_jansson(void **state)
 		"[1,2,3", "[\"\\u00\"]", "{\"a\"}", "[1}", "{]", "[,1]", "[1,,2]", "nul",
 		"{\"a\":01}", "[1.5e]", "[\"\xff\"]", "[\"\\U0041\"]", "[\x01]",
 		"\xef\xbb\xbf[]", "[\"\\ud83d\\ude00\",\"\\uDBFF\\uDFFF\"]",
+		/* around the array fast path for small integers */
+		"[0,1,12,123,1234,255,256]", "[00]", "[0,01]", "[7 ,8 ]", "[9\n]", "[12a]",
+		"[1,-1,2.5,3e1]", "[123", "[12,",
 	};
 	(void)state;
 
@@ -298,6 +330,7 @@ int main(void)
 		cmocka_unit_test(test_accessors),
 		cmocka_unit_test(test_to_json),
 		cmocka_unit_test(test_malformed),
+		cmocka_unit_test(test_bytes),
 		cmocka_unit_test(test_agrees_with_jansson),
 		cmocka_unit_test(test_large),
 	};
