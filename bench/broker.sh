@@ -10,8 +10,9 @@
 # /proc/PID/stat before and after; Tang: the socat parent's own plus its
 # reaped children's, i.e. every tangd it forked), which is stable on a
 # shared machine where the wall figures are not. Then the broker's profile
-# top entries once (perf, where installed and permitted). Numbers only;
-# nothing is asserted.
+# once (perf with DWARF call chains, where installed and permitted): the
+# share of its CPU by the innermost broker function on the stack, library
+# and kernel time charged to it. Numbers only; nothing is asserted.
 #
 #   bench/broker.sh [--replicas N] [CONCURRENCY...]
 #       (default: 1 4 16; COUNT=400 boots each). With --replicas N, also N
@@ -88,16 +89,41 @@ done
 echo "(client and broker share the machine; the client signs each simulated report)"
 if [ "${PROFILE:-yes}" != no ] && command -v perf >/dev/null 2>&1 &&
 	perf record -q -o "$T/perf.data" -p "$KBS_PID" -- sleep 0.1 >/dev/null 2>&1; then
-	perf record -q -o "$T/perf.data" -p "$KBS_PID" >/dev/null 2>&1 &
+	# DWARF call chains, so that time in OpenSSL, libc, jansson and the
+	# kernel (whose own symbols Debian strips) is charged to the broker
+	# function that called it.
+	perf record -q -F 1000 --call-graph dwarf,16384 -o "$T/perf.data" -p "$KBS_PID" \
+		>/dev/null 2>&1 &
 	PERF_PID=$!
 	sleep 0.3
 	"$CLIENT" --url "$URL" --ca "$T/ca.pem" --sim "$T/sim" --resource bench/luks/root \
-		--concurrency 4 --count "$COUNT" >/dev/null
+		--concurrency 4 --count 200 >/dev/null
 	kill -INT "$PERF_PID"
 	wait "$PERF_PID"
-	echo "== ccunlock-kbs profile ($COUNT boots at concurrency 4, perf, self time, top 15)"
-	perf report -q -i "$T/perf.data" --no-children --sort dso,sym --stdio 2>/dev/null |
-		grep '%' | head -15
+	echo "== ccunlock-kbs profile (200 boots at concurrency 4, perf): share of the broker's CPU"
+	echo "   by the innermost broker function on the stack, with the first library call under it"
+	# perf script prints one sample per paragraph, innermost frame first.
+	perf script -i "$T/perf.data" -F ip,sym,dso 2>/dev/null | awk '
+		function flush() {
+			if (!n) return
+			total++
+			k = own == "" ? "(no broker frame)" : own " -> " (lib == "" ? "itself" : lib)
+			cnt[k]++
+			n = 0; own = ""; lib = ""
+		}
+		NF == 0 { flush(); next }
+		{
+			n++
+			if (own != "") next
+			# the innermost frame in the broker binary; an inlined frame
+			# (shown without its binary) can only be named as the call
+			if ($NF ~ /ccunlock-kbs\)$/) { own = $2; next }
+			if ($2 != "[unknown]") lib = $2
+		}
+		END {
+			flush()
+			for (k in cnt) printf "%6.1f%%  %s\n", 100 * cnt[k] / total, k
+		}' | sort -rn | head -15
 else
 	echo "== ccunlock-kbs profile: not taken (no perf, perf not permitted, or PROFILE=no)"
 fi
