@@ -62,7 +62,23 @@ static int concat_kdf(const uint8_t *z, size_t zlen, uint8_t kek[32])
 	return ok ? 0 : -EIO;
 }
 
-/* Z = x-coordinate of priv * peer, left-padded to the field size. */
+/*
+ * Z = x-coordinate of priv * peer, left-padded to the field size.
+ *
+ * @peer is not validated again here (validate_peer 0). Every peer has come
+ * through kbs_jwk_to_pkey(): the guest's tee-pubkey for the broker's
+ * encryption, the JWE's epk for the guest's decryption. That import decodes
+ * the point, which refuses coordinates that are not reduced modulo p or a
+ * point that is not on the curve, and then checks that the point is not the
+ * identity (EVP_PKEY_public_check_quick); test_kbs_jwk and test_kbs_jwe hold
+ * the refusals. OpenSSL's own validation would be the full SP 800-56A
+ * routine, whose only further step multiplies the point by the group order
+ * and expects the identity: a second scalar multiplication, as costly as
+ * the agreement. Both curves accepted here, P-256 and P-521 (key_crv), have
+ * cofactor 1, so every point on the curve other than the identity has the
+ * group's order and that step cannot fail for a key the import accepted.
+ * OpenSSL still refuses a peer on another curve than @priv's.
+ */
 static int ecdh(EVP_PKEY *priv, EVP_PKEY *peer, uint8_t *z, size_t zlen)
 {
 	_cleanup_(EVP_PKEY_CTX_freep) EVP_PKEY_CTX *ctx =
@@ -70,7 +86,7 @@ static int ecdh(EVP_PKEY *priv, EVP_PKEY *peer, uint8_t *z, size_t zlen)
 	size_t l = zlen;
 
 	if (!ctx || EVP_PKEY_derive_init(ctx) <= 0 ||
-	    EVP_PKEY_derive_set_peer_ex(ctx, peer, 1) <= 0)
+	    EVP_PKEY_derive_set_peer_ex(ctx, peer, 0) <= 0)
 		return -EINVAL;
 	if (EVP_PKEY_derive(ctx, z, &l) <= 0 || l != zlen)
 		return -EIO;

@@ -14,8 +14,10 @@
  * Two stages, so the textual checks stay pure and cheap:
  *   kbs_jwk_parse()    JSON object -> struct (member set, types, alphabets,
  *                      exact lengths); no crypto.
- *   kbs_jwk_to_pkey()  struct -> EVP_PKEY (EC point on the curve via
- *                      EVP_PKEY_public_check; RSA size and exponent bounds).
+ *   kbs_jwk_to_pkey()  struct -> EVP_PKEY (EC: the point decoded on the
+ *                      curve, coordinates reduced, not the identity; RSA
+ *                      size and exponent bounds). The JWE key agreement
+ *                      relies on it and does not validate its peer again.
  *
  * Reason codes: KBS_PUBKEY (invalid key), KBS_INTERNAL (allocation/OpenSSL).
  */
