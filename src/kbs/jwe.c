@@ -74,10 +74,10 @@ static int concat_kdf(const uint8_t *z, size_t zlen, uint8_t kek[32])
  * the refusals. OpenSSL's own validation would be the full SP 800-56A
  * routine, whose only further step multiplies the point by the group order
  * and expects the identity: a second scalar multiplication, as costly as
- * the agreement. Both curves accepted here, P-256 and P-521 (key_crv), have
- * cofactor 1, so every point on the curve other than the identity has the
- * group's order and that step cannot fail for a key the import accepted.
- * OpenSSL still refuses a peer on another curve than @priv's.
+ * the agreement. Both curves accepted here (kbs_pkey_crv), P-256 and P-521,
+ * have cofactor 1, so every point on the curve other than the identity has
+ * the group's order and that step cannot fail for a key the import
+ * accepted. OpenSSL still refuses a peer on another curve than @priv's.
  */
 static int ecdh(EVP_PKEY *priv, EVP_PKEY *peer, uint8_t *z, size_t zlen)
 {
@@ -153,15 +153,6 @@ static int rsa_ctx(EVP_PKEY *key, bool enc, EVP_PKEY_CTX **ret)
 	return 0;
 }
 
-static enum kbs_crv key_crv(EVP_PKEY *key)
-{
-	struct kbs_jwk j;
-
-	if (EVP_PKEY_get_base_id(key) != EVP_PKEY_EC || kbs_jwk_from_pkey(key, &j, NULL) < 0)
-		return KBS_CRV_NONE;
-	return j.crv;
-}
-
 /* ------------------------------------------------------------ encrypt */
 
 struct wrapped {
@@ -190,7 +181,7 @@ static int wrap_ecdh(EVP_PKEY *rcpt, struct jwe_secrets *s, struct wrapped *w,
 		     struct ccu_reason *err)
 {
 	_cleanup_(EVP_PKEY_freep) EVP_PKEY *eph = NULL;
-	enum kbs_crv crv = key_crv(rcpt);
+	enum kbs_crv crv = kbs_pkey_crv(rcpt);
 	size_t zl = kbs_crv_coord_len(crv);
 	struct kbs_jwk epk;
 	char hdr[HEADER_MAX];
@@ -502,7 +493,7 @@ static int unwrap_ecdh(EVP_PKEY *priv, const struct jwe_parsed *p, struct jwe_se
 		       struct ccu_reason *err)
 {
 	_cleanup_(EVP_PKEY_freep) EVP_PKEY *peer = NULL;
-	enum kbs_crv crv = key_crv(priv);
+	enum kbs_crv crv = kbs_pkey_crv(priv);
 	size_t zl = kbs_crv_coord_len(crv);
 	int r;
 

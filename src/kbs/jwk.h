@@ -73,6 +73,9 @@ struct kbs_jwk {
 /* "P-256"/"P-521" (NULL for NONE); coordinate length in bytes (0 for NONE). */
 const char *kbs_crv_name(enum kbs_crv c);
 size_t kbs_crv_coord_len(enum kbs_crv c);
+/* The curve of an EC key on P-256 or P-521, from its group name (no export
+ * of the point); KBS_CRV_NONE for any other key. */
+enum kbs_crv kbs_pkey_crv(const EVP_PKEY *pkey);
 
 /*
  * A fresh ephemeral EC P-256 key pair (the guest's tee key). *@ret is a new

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include <openssl/bn.h>
+#include <openssl/core_names.h>
 
 #include "common/codec.h"
 #include "common/secmem.h"
@@ -419,6 +420,97 @@ static void test_from_pkey_rejects(void **state)
 	EVP_PKEY_free(rsa1k);
 }
 
+/* x and y of @k as the BIGNUM parameters give them, left-padded. */
+static void bn_coords(EVP_PKEY *k, size_t cl, uint8_t *x, uint8_t *y)
+{
+	BIGNUM *bx = NULL, *by = NULL;
+
+	assert_int_equal(EVP_PKEY_get_bn_param(k, OSSL_PKEY_PARAM_EC_PUB_X, &bx), 1);
+	assert_int_equal(EVP_PKEY_get_bn_param(k, OSSL_PKEY_PARAM_EC_PUB_Y, &by), 1);
+	assert_int_equal(BN_bn2binpad(bx, x, (int)cl), (int)cl);
+	assert_int_equal(BN_bn2binpad(by, y, (int)cl), (int)cl);
+	BN_free(bx);
+	BN_free(by);
+}
+
+/* The export reads the encoded point: its coordinates are the key's, on
+ * both curves, whatever point form the key is set to print (OpenSSL's
+ * provider encodes uncompressed regardless; another may not, and the export
+ * then reads x and y one by one). */
+static void test_ec_export_coordinates(void **state)
+{
+	static const char *const curves[] = { "P-256", "P-521" };
+	static const enum kbs_crv crvs[] = { KBS_CRV_P256, KBS_CRV_P521 };
+	(void)state;
+
+	for (size_t c = 0; c < 2; c++) {
+		size_t cl = kbs_crv_coord_len(crvs[c]);
+
+		for (int i = 0; i < 64; i++) {
+			EVP_PKEY *k = EVP_PKEY_Q_keygen(NULL, NULL, "EC", curves[c]);
+			uint8_t x[KBS_JWK_COORD_MAX], y[KBS_JWK_COORD_MAX];
+			uint8_t jx[KBS_JWK_COORD_MAX], jy[KBS_JWK_COORD_MAX];
+			struct kbs_jwk j;
+
+			assert_non_null(k);
+			assert_int_equal(kbs_pkey_crv(k), crvs[c]);
+			if (i & 1) {
+				const char *f = OSSL_PKEY_PARAM_EC_POINT_CONVERSION_FORMAT;
+
+				assert_int_equal(EVP_PKEY_set_utf8_string_param(k, f, "compressed"),
+						 1);
+			}
+			assert_int_equal(kbs_jwk_from_pkey(k, &j, NULL), 0);
+			assert_int_equal(j.crv, crvs[c]);
+			assert_int_equal(kjson_b64url_exact(j.x, jx, cl), 0);
+			assert_int_equal(kjson_b64url_exact(j.y, jy, cl), 0);
+			bn_coords(k, cl, x, y);
+			assert_memory_equal(jx, x, cl);
+			assert_memory_equal(jy, y, cl);
+			EVP_PKEY_free(k);
+		}
+	}
+}
+
+static void test_pkey_crv(void **state)
+{
+	EVP_PKEY *ed = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+	EVP_PKEY *p384 = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-384");
+	EVP_PKEY *rsa = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
+	EVP_PKEY *k256 = NULL;
+	struct kbs_jwk j;
+	struct ccu_reason r = { 0 };
+	(void)state;
+
+	assert_int_equal(kbs_jwk_generate_ec(&k256, NULL), 0);
+	assert_int_equal(kbs_pkey_crv(k256), KBS_CRV_P256);
+	assert_int_equal(kbs_pkey_crv(ed), KBS_CRV_NONE);
+	assert_int_equal(kbs_pkey_crv(p384), KBS_CRV_NONE);
+	assert_int_equal(kbs_pkey_crv(rsa), KBS_CRV_NONE);
+	/* The curve without a point: parameters only. */
+	{
+		EVP_PKEY_CTX *c = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
+		char name[] = "P-256";
+		OSSL_PARAM p[2] = { OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME,
+								     name, 0),
+				    OSSL_PARAM_construct_end() };
+		EVP_PKEY *params = NULL;
+
+		assert_non_null(c);
+		assert_int_equal(EVP_PKEY_fromdata_init(c), 1);
+		assert_int_equal(EVP_PKEY_fromdata(c, &params, EVP_PKEY_KEY_PARAMETERS, p), 1);
+		assert_int_equal(kbs_pkey_crv(params), KBS_CRV_P256);
+		assert_int_equal(kbs_jwk_from_pkey(params, &j, TU_FRESH(&r)), -EINVAL);
+		assert_string_equal(r.code, KBS_R_PUBKEY);
+		EVP_PKEY_free(params);
+		EVP_PKEY_CTX_free(c);
+	}
+	EVP_PKEY_free(k256);
+	EVP_PKEY_free(ed);
+	EVP_PKEY_free(p384);
+	EVP_PKEY_free(rsa);
+}
+
 static void test_equal(void **state)
 {
 	struct kbs_jwk a, b;
@@ -483,6 +575,8 @@ int main(void)
 		cmocka_unit_test(test_p521_roundtrip), cmocka_unit_test(test_rsa_roundtrip),
 		cmocka_unit_test(test_ec_rejects),     cmocka_unit_test(test_ec_point_validation),
 		cmocka_unit_test(test_ec_points_both_curves),
+		cmocka_unit_test(test_ec_export_coordinates),
+		cmocka_unit_test(test_pkey_crv),
 		cmocka_unit_test(test_rsa_rejects),    cmocka_unit_test(test_from_pkey_rejects),
 		cmocka_unit_test(test_equal),	       cmocka_unit_test(test_export_private),
 	};
