@@ -67,11 +67,12 @@ static int concat_kdf(const uint8_t *z, size_t zlen, uint8_t kek[32])
  *
  * @peer is not validated again here (validate_peer 0). Every peer has come
  * through kbs_jwk_to_pkey(): the guest's tee-pubkey for the broker's
- * encryption, the JWE's epk for the guest's decryption. That import decodes
- * the point, which refuses coordinates that are not reduced modulo p or a
- * point that is not on the curve, and then checks that the point is not the
- * identity (EVP_PKEY_public_check_quick); test_kbs_jwk and test_kbs_jwe hold
- * the refusals. OpenSSL's own validation would be the full SP 800-56A
+ * encryption (imported for the release, or kept by the broker from the
+ * import its /attest made), the JWE's epk for the guest's decryption. That
+ * import decodes the point, which refuses coordinates that are not reduced
+ * modulo p or a point that is not on the curve, and then checks that the
+ * point is not the identity (EVP_PKEY_public_check_quick); test_kbs_jwk and
+ * test_kbs_jwe hold the refusals. OpenSSL's own validation would be the full SP 800-56A
  * routine, whose only further step multiplies the point by the group order
  * and expects the identity: a second scalar multiplication, as costly as
  * the agreement. Both curves accepted here (kbs_pkey_crv), P-256 and P-521,
