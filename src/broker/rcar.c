@@ -77,6 +77,7 @@ void broker_h_auth(struct http_req *req, void *ud)
 void broker_attest_prep_done(struct broker_attest_prep *p)
 {
 	kbs_attestation_done(&p->att);
+	EVP_PKEY_free(p->tee_key);
 	snp_evidence_done(&p->ev);
 	broker_az_prep_done(p);
 	memset(p, 0, sizeof(*p));
@@ -176,7 +177,6 @@ static int check_init_data(struct broker_attest_prep *p, struct ccu_reason *err)
 int broker_attest_prepare(const char *body, size_t len, const char *nonce,
 			  struct broker_attest_prep *p, struct ccu_reason *err)
 {
-	EVP_PKEY *pk = NULL;
 	size_t nl = strlen(nonce);
 	int r;
 
@@ -190,8 +190,7 @@ int broker_attest_prepare(const char *body, size_t len, const char *nonce,
 	r = check_additional_evidence(p, err);
 	if (r < 0)
 		return r;
-	r = kbs_jwk_to_pkey(&p->att.tee_pubkey, &pk, err);
-	EVP_PKEY_free(pk);
+	r = kbs_jwk_to_pkey(&p->att.tee_pubkey, &p->tee_key, err);
 	if (r < 0)
 		return r;
 	if (broker_az_is_evidence(p->att.doc, p->att.primary_evidence))
@@ -443,9 +442,13 @@ void broker_h_attest(struct http_req *req, void *ud)
 		broker_reply_error(req, 401, KBS_ERR_ATTESTATION, &why);
 		goto out;
 	}
-	if (!a->repeat)
+	if (!a->repeat) {
 		r = broker_sessions_attested(a->s->sessions, a->sid, a->now, &a->att,
 					     a->now + (time_t)a->s->cfg->token_lifetime, &why);
+		/* the release that follows finds the key imported (pubkeys.h) */
+		if (r >= 0)
+			broker_pubkeys_put(a->s->pubkeys, &a->att.jwk, a->prep.tee_key);
+	}
 	if (r >= 0)
 		r = kbs_token_response_build(a->att.token, &body, &why);
 	if (r < 0) {
@@ -585,7 +588,7 @@ static int release_run(struct release_run *a, const char **variant, struct ccu_r
 	if (r < 0)
 		return r;
 	*variant = KBS_ERR_JWE;
-	r = kbs_jwk_to_pkey(&a->att.jwk, &pk, why);
+	r = broker_pubkeys_get(a->s->pubkeys, &a->att.jwk, &pk, why);
 	if (r >= 0)
 		r = kbs_jwe_encrypt(pk, secret, len, &a->jwe, NULL, why);
 	EVP_PKEY_free(pk);

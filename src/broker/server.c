@@ -186,9 +186,11 @@ int broker_server_open(const struct broker_config *cfg, struct broker_server **r
 	s->trust = snp_trust_new();
 	s->chains = snp_chain_cache_new(BROKER_CHAIN_CACHE);
 	s->sessions = broker_sessions_new(cfg->max_sessions, cfg->session_timeout);
+	s->pubkeys = broker_pubkeys_new();
 	s->metrics = broker_metrics_new();
 	s->token_key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
-	if (!s->trust || !s->chains || !s->sessions || !s->metrics || !s->token_key) {
+	if (!s->trust || !s->chains || !s->sessions || !s->pubkeys || !s->metrics ||
+	    !s->token_key) {
 		r = ccu_fail(err, -ENOMEM, "INTERNAL", "out of memory");
 		goto fail;
 	}
@@ -263,6 +265,7 @@ void broker_server_free(struct broker_server *s)
 	for (size_t i = 0; i < s->n_admin_keys; i++)
 		EVP_PKEY_free(s->admin_keys[i]);
 	broker_sessions_free(s->sessions);
+	broker_pubkeys_free(s->pubkeys);
 	broker_audit_close(s->audit);
 	broker_metrics_free(s->metrics);
 	SSL_CTX_free(s->tls);

@@ -47,6 +47,7 @@ void broker_server_set_clock(struct broker_server *s, time_t (*now)(void));
 /* What /attest has established before the AMD chain is verified. */
 struct broker_attest_prep {
 	struct kbs_attestation att;
+	EVP_PKEY *tee_key; /* att.tee_pubkey, imported */
 	struct snp_evidence ev;
 	struct snp_report report;
 	bool have_report;

@@ -13,6 +13,7 @@
 #include "broker/config.h"
 #include "broker/http.h"
 #include "broker/metrics.h"
+#include "broker/pubkeys.h"
 #include "broker/server.h"
 #include "broker/session.h"
 #include "broker/store.h"
@@ -29,6 +30,7 @@ struct broker_server {
 	EVP_PKEY *admin_keys[BROKER_MAX_ADMIN_KEYS];
 	size_t n_admin_keys;
 	struct broker_sessions *sessions;
+	struct broker_pubkeys *pubkeys; /* attested tee-pubkeys, imported */
 	struct broker_audit *audit;
 	struct broker_metrics *metrics;
 	struct broker_certsrc certs;

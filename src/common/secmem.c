@@ -1,6 +1,7 @@
 #include "common/secmem.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -21,6 +22,118 @@ struct secmem_hdr {
 
 #define SECMEM_MAGIC 0x6363756e6c6f636bULL /* "ccunlock" */
 #define SECMEM_MAX (64u * 1024 * 1024)
+
+/*
+ * Freed one-page buffers (most secrets: CEKs, JWE intermediates, a disk
+ * key) are kept for reuse, up to SECMEM_POOL_PAGES of them, instead of
+ * being unlocked and unmapped: each allocation and free otherwise costs
+ * five system calls (mmap, two madvise, mlock; munlock, munmap), and the
+ * unmap a TLB shootdown across a multi-threaded broker. A kept page is
+ * still its own mapping, locked, MADV_DONTDUMP and MADV_WIPEONFORK; it is
+ * wiped whole before it is kept, so a reused page is as zeroed as a fresh
+ * one. A fork's child does not inherit the locks: it unmaps its copies
+ * (pool_child) and locks its own pages. When a mapping or its lock fails
+ * (RLIMIT_MEMLOCK reached), the kept pages are released and the allocation
+ * tried once more, so the pool never makes an allocation fail.
+ */
+
+static struct {
+	pthread_mutex_t lock;
+	void *page[SECMEM_POOL_PAGES];
+	size_t n;
+} pool = { .lock = PTHREAD_MUTEX_INITIALIZER };
+static pthread_once_t pool_once = PTHREAD_ONCE_INIT;
+
+static void pool_prepare(void)
+{
+	pthread_mutex_lock(&pool.lock);
+}
+
+static void pool_parent(void)
+{
+	pthread_mutex_unlock(&pool.lock);
+}
+
+static void pool_child(void)
+{
+	long page = sysconf(_SC_PAGESIZE);
+
+	for (size_t i = 0; i < pool.n; i++)
+		(void)munmap(pool.page[i], (size_t)page);
+	pool.n = 0;
+	pthread_mutex_unlock(&pool.lock);
+}
+
+static void pool_init(void)
+{
+	(void)pthread_atfork(pool_prepare, pool_parent, pool_child);
+}
+
+/* A kept page (zeroed, locked), or NULL. */
+static void *pool_take(void)
+{
+	void *p = NULL;
+
+	pthread_once(&pool_once, pool_init);
+	pthread_mutex_lock(&pool.lock);
+	if (pool.n)
+		p = pool.page[--pool.n];
+	pthread_mutex_unlock(&pool.lock);
+	return p;
+}
+
+/* Keep the wiped page @p; false when the pool is full. */
+static bool pool_put(void *p)
+{
+	bool kept = false;
+
+	pthread_once(&pool_once, pool_init);
+	pthread_mutex_lock(&pool.lock);
+	if (pool.n < SECMEM_POOL_PAGES) {
+		pool.page[pool.n++] = p;
+		kept = true;
+	}
+	pthread_mutex_unlock(&pool.lock);
+	return kept;
+}
+
+/* Unlock and unmap every kept page; how many there were. */
+static size_t pool_drain(size_t page)
+{
+	void *p[SECMEM_POOL_PAGES];
+	size_t n;
+
+	pthread_once(&pool_once, pool_init);
+	pthread_mutex_lock(&pool.lock);
+	n = pool.n;
+	memcpy(p, pool.page, n * sizeof(p[0]));
+	pool.n = 0;
+	pthread_mutex_unlock(&pool.lock);
+	for (size_t i = 0; i < n; i++) {
+		(void)munlock(p[i], page);
+		(void)munmap(p[i], page);
+	}
+	return n;
+}
+
+/* A new mapping of @map_len bytes, not dumped, wiped on fork, locked. */
+static void *map_locked(size_t map_len)
+{
+	void *h = mmap(NULL, map_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (h == MAP_FAILED)
+		return NULL;
+	(void)madvise(h, map_len, MADV_DONTDUMP);
+	(void)madvise(h, map_len, MADV_WIPEONFORK);
+	if (mlock(h, map_len) < 0) {
+		int e = errno;
+
+		munmap(h, map_len);
+		errno = e;
+		return NULL;
+	}
+	return h;
+}
 
 void secmem_wipe(void *p, size_t len)
 {
@@ -45,18 +158,13 @@ void *secmem_alloc(size_t len)
 	}
 	total = sizeof(*h) + len;
 	map_len = (total + (size_t)page - 1) / (size_t)page * (size_t)page;
-	h = mmap(NULL, map_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (h == MAP_FAILED)
+	h = map_len == (size_t)page ? pool_take() : NULL;
+	if (!h)
+		h = map_locked(map_len);
+	if (!h && pool_drain((size_t)page))
+		h = map_locked(map_len);
+	if (!h)
 		return NULL;
-	(void)madvise(h, map_len, MADV_DONTDUMP);
-	(void)madvise(h, map_len, MADV_WIPEONFORK);
-	if (mlock(h, map_len) < 0) {
-		int e = errno;
-
-		munmap(h, map_len);
-		errno = e;
-		return NULL;
-	}
 	h->magic = SECMEM_MAGIC;
 	h->map_len = map_len;
 	h->user_len = len;
@@ -88,7 +196,9 @@ void secmem_free(void *p)
 		return;
 	h = hdr_of(p);
 	map_len = h->map_len;
-	explicit_bzero(h, map_len);
+	explicit_bzero(h, map_len); /* the header too */
+	if (map_len == (size_t)sysconf(_SC_PAGESIZE) && pool_put(h))
+		return;
 	(void)munlock(h, map_len);
 	(void)munmap(h, map_len);
 }

@@ -1,8 +1,10 @@
 /*
  * Memory for secrets: page-backed, locked (mlock), excluded from core dumps
  * (MADV_DONTDUMP), zeroed on allocation and wiped with explicit_bzero before
- * it is unmapped. Every buffer that ever holds key material (disk keys, CEKs,
- * private key bytes, decrypted JWE payloads) comes from here.
+ * it is unmapped, or kept, still locked, for the next one-page allocation
+ * (a bounded, thread-safe pool; secmem.c). Every buffer that ever holds key
+ * material (disk keys, CEKs, private key bytes, decrypted JWE payloads)
+ * comes from here.
  */
 #pragma once
 
@@ -11,10 +13,14 @@
 
 #include "common/macros.h"
 
+/* Freed one-page buffers kept locked for reuse, at most (secmem.c). */
+#define SECMEM_POOL_PAGES 16
+
 /* Returns NULL with errno set on failure. A failed mlock is an error: a
  * secret must not be swappable (the caller decides whether to go on). */
 void *secmem_alloc(size_t len);
-/* Wipes, unlocks and releases; accepts NULL. */
+/* Wipes, then unlocks and releases, or keeps a one-page buffer for reuse
+ * while fewer than SECMEM_POOL_PAGES are kept; accepts NULL. */
 void secmem_free(void *p);
 size_t secmem_size(const void *p);
 

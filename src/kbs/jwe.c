@@ -62,7 +62,24 @@ static int concat_kdf(const uint8_t *z, size_t zlen, uint8_t kek[32])
 	return ok ? 0 : -EIO;
 }
 
-/* Z = x-coordinate of priv * peer, left-padded to the field size. */
+/*
+ * Z = x-coordinate of priv * peer, left-padded to the field size.
+ *
+ * @peer is not validated again here (validate_peer 0). Every peer has come
+ * through kbs_jwk_to_pkey(): the guest's tee-pubkey for the broker's
+ * encryption (imported for the release, or kept by the broker from the
+ * import its /attest made), the JWE's epk for the guest's decryption. That
+ * import decodes the point, which refuses coordinates that are not reduced
+ * modulo p or a point that is not on the curve, and then checks that the
+ * point is not the identity (EVP_PKEY_public_check_quick); test_kbs_jwk and
+ * test_kbs_jwe hold the refusals. OpenSSL's own validation would be the full SP 800-56A
+ * routine, whose only further step multiplies the point by the group order
+ * and expects the identity: a second scalar multiplication, as costly as
+ * the agreement. Both curves accepted here (kbs_pkey_crv), P-256 and P-521,
+ * have cofactor 1, so every point on the curve other than the identity has
+ * the group's order and that step cannot fail for a key the import
+ * accepted. OpenSSL still refuses a peer on another curve than @priv's.
+ */
 static int ecdh(EVP_PKEY *priv, EVP_PKEY *peer, uint8_t *z, size_t zlen)
 {
 	_cleanup_(EVP_PKEY_CTX_freep) EVP_PKEY_CTX *ctx =
@@ -70,7 +87,7 @@ static int ecdh(EVP_PKEY *priv, EVP_PKEY *peer, uint8_t *z, size_t zlen)
 	size_t l = zlen;
 
 	if (!ctx || EVP_PKEY_derive_init(ctx) <= 0 ||
-	    EVP_PKEY_derive_set_peer_ex(ctx, peer, 1) <= 0)
+	    EVP_PKEY_derive_set_peer_ex(ctx, peer, 0) <= 0)
 		return -EINVAL;
 	if (EVP_PKEY_derive(ctx, z, &l) <= 0 || l != zlen)
 		return -EIO;
@@ -137,15 +154,6 @@ static int rsa_ctx(EVP_PKEY *key, bool enc, EVP_PKEY_CTX **ret)
 	return 0;
 }
 
-static enum kbs_crv key_crv(EVP_PKEY *key)
-{
-	struct kbs_jwk j;
-
-	if (EVP_PKEY_get_base_id(key) != EVP_PKEY_EC || kbs_jwk_from_pkey(key, &j, NULL) < 0)
-		return KBS_CRV_NONE;
-	return j.crv;
-}
-
 /* ------------------------------------------------------------ encrypt */
 
 struct wrapped {
@@ -174,7 +182,7 @@ static int wrap_ecdh(EVP_PKEY *rcpt, struct jwe_secrets *s, struct wrapped *w,
 		     struct ccu_reason *err)
 {
 	_cleanup_(EVP_PKEY_freep) EVP_PKEY *eph = NULL;
-	enum kbs_crv crv = key_crv(rcpt);
+	enum kbs_crv crv = kbs_pkey_crv(rcpt);
 	size_t zl = kbs_crv_coord_len(crv);
 	struct kbs_jwk epk;
 	char hdr[HEADER_MAX];
@@ -486,7 +494,7 @@ static int unwrap_ecdh(EVP_PKEY *priv, const struct jwe_parsed *p, struct jwe_se
 		       struct ccu_reason *err)
 {
 	_cleanup_(EVP_PKEY_freep) EVP_PKEY *peer = NULL;
-	enum kbs_crv crv = key_crv(priv);
+	enum kbs_crv crv = kbs_pkey_crv(priv);
 	size_t zl = kbs_crv_coord_len(crv);
 	int r;
 

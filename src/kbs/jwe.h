@@ -50,7 +50,10 @@
 
 /*
  * Broker: encrypt @len bytes of @pt (0..KBS_JWE_MAX_PLAINTEXT) to
- * @recipient (public EC P-256/P-521 or RSA key, e.g. from kbs_jwk_to_pkey).
+ * @recipient (public EC P-256/P-521 or RSA key). An EC recipient's point is
+ * not validated again for the key agreement: it must come from
+ * kbs_jwk_to_pkey(), which refuses a point off the curve, or be a key
+ * generated locally.
  * *@ret is the flattened JWE JSON text, malloc'ed and NUL-terminated (not
  * secret: only ciphertext), *@ret_len its length (may be NULL).
  * -EINVAL (KBS_JWE_ALG) for another key type, -EMSGSIZE (KBS_JWE) for an

@@ -57,7 +57,7 @@ static enum kbs_crv crv_of_group(const char *g)
 	return KBS_CRV_NONE;
 }
 
-static enum kbs_crv pkey_crv(const EVP_PKEY *pkey)
+enum kbs_crv kbs_pkey_crv(const EVP_PKEY *pkey)
 {
 	char g[64];
 
@@ -91,23 +91,51 @@ static int bn_b64(const BIGNUM *bn, size_t n, char *out, size_t outlen)
 	return r < 0 ? r : 0;
 }
 
-static int ec_export(const EVP_PKEY *pkey, struct kbs_jwk *out, struct ccu_reason *err)
+/* The point's coordinates, each left-padded to @cl bytes, into pt[1..2cl].
+ * The encoded point 04 || x || y is one provider call, where the two
+ * BIGNUM parameters take one each (each converting the point to affine
+ * form); those are the fallback for a provider that encodes the point in
+ * another form. */
+static int ec_coords(const EVP_PKEY *pkey, size_t cl, uint8_t pt[1 + 2 * KBS_JWK_COORD_MAX])
 {
 	_cleanup_(BN_clear_freep) BIGNUM *x = NULL, *y = NULL;
-	enum kbs_crv crv = pkey_crv(pkey);
+	size_t l = 0;
+
+	if (EVP_PKEY_get_octet_string_param(pkey, OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, pt,
+					    1 + 2 * KBS_JWK_COORD_MAX, &l) &&
+	    l == 1 + 2 * cl && pt[0] == 0x04)
+		return 0;
+	if (!EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_EC_PUB_X, &x) ||
+	    !EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_EC_PUB_Y, &y))
+		return -ENOENT;
+	if (BN_bn2binpad(x, pt + 1, (int)cl) != (int)cl ||
+	    BN_bn2binpad(y, pt + 1 + cl, (int)cl) != (int)cl)
+		return -EINVAL;
+	pt[0] = 0x04;
+	return 0;
+}
+
+static int ec_export(const EVP_PKEY *pkey, struct kbs_jwk *out, struct ccu_reason *err)
+{
+	uint8_t pt[1 + 2 * KBS_JWK_COORD_MAX];
+	enum kbs_crv crv = kbs_pkey_crv(pkey);
 	size_t cl = kbs_crv_coord_len(crv);
+	int r;
 
 	if (crv == KBS_CRV_NONE)
 		return ccu_fail(err, -EINVAL, KBS_R_PUBKEY,
 				"EC key: expected curve P-256 or P-521");
-	if (!EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_EC_PUB_X, &x) ||
-	    !EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_EC_PUB_Y, &y))
+	r = ec_coords(pkey, cl, pt);
+	if (r == -ENOENT)
 		return ccu_fail(err, -EINVAL, KBS_R_PUBKEY, "EC key: no public point");
+	if (r < 0)
+		return ccu_fail(err, -EINVAL, KBS_R_PUBKEY, "EC key: coordinate too large");
 	out->kty = KBS_KTY_EC;
 	out->crv = crv;
 	snprintf(out->alg, sizeof(out->alg), "%s", KBS_JWK_ALG_ECDH_ES_A256KW);
-	if (bn_b64(x, cl, out->x, sizeof(out->x)) < 0 || bn_b64(y, cl, out->y, sizeof(out->y)) < 0)
-		return ccu_fail(err, -EINVAL, KBS_R_PUBKEY, "EC key: coordinate too large");
+	if (ccu_b64_encode(pt + 1, cl, CCU_B64_URL, out->x, sizeof(out->x)) < 0 ||
+	    ccu_b64_encode(pt + 1 + cl, cl, CCU_B64_URL, out->y, sizeof(out->y)) < 0)
+		return ccu_fail(err, -EINVAL, KBS_R_PUBKEY, "EC key: encoding failed");
 	return 0;
 }
 

@@ -14,8 +14,10 @@
  * Two stages, so the textual checks stay pure and cheap:
  *   kbs_jwk_parse()    JSON object -> struct (member set, types, alphabets,
  *                      exact lengths); no crypto.
- *   kbs_jwk_to_pkey()  struct -> EVP_PKEY (EC point on the curve via
- *                      EVP_PKEY_public_check; RSA size and exponent bounds).
+ *   kbs_jwk_to_pkey()  struct -> EVP_PKEY (EC: the point decoded on the
+ *                      curve, coordinates reduced, not the identity; RSA
+ *                      size and exponent bounds). The JWE key agreement
+ *                      relies on it and does not validate its peer again.
  *
  * Reason codes: KBS_PUBKEY (invalid key), KBS_INTERNAL (allocation/OpenSSL).
  */
@@ -71,6 +73,9 @@ struct kbs_jwk {
 /* "P-256"/"P-521" (NULL for NONE); coordinate length in bytes (0 for NONE). */
 const char *kbs_crv_name(enum kbs_crv c);
 size_t kbs_crv_coord_len(enum kbs_crv c);
+/* The curve of an EC key on P-256 or P-521, from its group name (no export
+ * of the point); KBS_CRV_NONE for any other key. */
+enum kbs_crv kbs_pkey_crv(const EVP_PKEY *pkey);
 
 /*
  * A fresh ephemeral EC P-256 key pair (the guest's tee key). *@ret is a new

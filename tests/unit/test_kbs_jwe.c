@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/bn.h>
+
 #include "common/codec.h"
 #include "common/secmem.h"
 #include "kbs/jwe.h"
@@ -333,6 +335,97 @@ static void test_tamper_ec(void **state)
 	free(jwe);
 }
 
+/* ------------------------------------------------------------ epk points */
+
+/* Protected header of a JWE whose epk is (@x, @y) on @crv (big-endian
+ * coordinates of the curve's length). */
+static void epk_header(enum kbs_crv crv, const uint8_t *x, const uint8_t *y, char *out, size_t n)
+{
+	size_t cl = kbs_crv_coord_len(crv);
+	char xs[KBS_JWK_COORD_B64_MAX + 1], ys[KBS_JWK_COORD_B64_MAX + 1];
+
+	assert_true(ccu_b64_encode(x, cl, CCU_B64_URL, xs, sizeof(xs)) > 0);
+	assert_true(ccu_b64_encode(y, cl, CCU_B64_URL, ys, sizeof(ys)) > 0);
+	snprintf(out, n,
+		 "{\"alg\":\"ECDH-ES+A256KW\",\"enc\":\"A256GCM\",\"epk\":{\"crv\":\"%s\","
+		 "\"kty\":\"EC\",\"x\":\"%s\",\"y\":\"%s\"}}",
+		 kbs_crv_name(crv), xs, ys);
+}
+
+/* @jwe with the epk (@x, @y) decrypted by @k: the reason code. */
+static const char *epk_verdict(EVP_PKEY *k, const char *jwe, enum kbs_crv crv, const uint8_t *x,
+			       const uint8_t *y)
+{
+	char hdr[512], *t;
+
+	epk_header(crv, x, y, hdr, sizeof(hdr));
+	t = with_header(jwe, hdr);
+	assert_true(decrypt_cmp(k, t, "", 0) < 0);
+	free(t);
+	return rsn.code;
+}
+
+/*
+ * The key agreement does not validate its peer again (jwe.c, ecdh()): every
+ * epk that is not a point of the curve must be refused when it is imported,
+ * before any ECDH, with KBS_JWE_ALG. A point of the curve gets through the
+ * import and fails only at the key unwrap (KBS_JWE_DECRYPT), so the verdicts
+ * tell the two stages apart.
+ */
+static void check_epk_points(EVP_PKEY *k, enum kbs_crv crv, const char *p_hex)
+{
+	size_t cl = kbs_crv_coord_len(crv);
+	uint8_t x[KBS_JWK_COORD_MAX], y[KBS_JWK_COORD_MAX], ny[KBS_JWK_COORD_MAX];
+	uint8_t pb[KBS_JWK_COORD_MAX], zero[KBS_JWK_COORD_MAX] = { 0 };
+	BIGNUM *p = NULL, *yb;
+	char *jwe = encrypt(k, "the disk key", 12);
+	struct kbs_jwk other;
+	EVP_PKEY *o = EVP_PKEY_Q_keygen(NULL, NULL, "EC", kbs_crv_name(crv));
+
+	assert_non_null(o);
+	assert_int_equal(kbs_jwk_from_pkey(o, &other, NULL), 0);
+	assert_int_equal(ccu_b64_decode(other.x, strlen(other.x), CCU_B64_URL, x, sizeof(x)),
+			 (int)cl);
+	assert_int_equal(ccu_b64_decode(other.y, strlen(other.y), CCU_B64_URL, y, sizeof(y)),
+			 (int)cl);
+	assert_true(BN_hex2bn(&p, p_hex) > 0);
+	assert_int_equal(BN_bn2binpad(p, pb, (int)cl), (int)cl);
+	yb = BN_bin2bn(y, (int)cl, NULL);
+	assert_non_null(yb);
+	assert_int_equal(BN_sub(yb, p, yb), 1); /* -Q = (x, p - y) */
+	assert_int_equal(BN_bn2binpad(yb, ny, (int)cl), (int)cl);
+
+	/* On the curve: imported, then the wrong KEK. */
+	assert_string_equal(epk_verdict(k, jwe, crv, x, y), KBS_R_JWE_DECRYPT);
+	assert_string_equal(epk_verdict(k, jwe, crv, x, ny), KBS_R_JWE_DECRYPT);
+	/* Not on the curve (a point of another curve y^2 = x^3 - 3x + b'). */
+	assert_string_equal(epk_verdict(k, jwe, crv, x, x), KBS_R_JWE_ALG);
+	assert_non_null(strstr(rsn.detail, "not a valid point"));
+	assert_string_equal(epk_verdict(k, jwe, crv, zero, zero), KBS_R_JWE_ALG);
+	assert_string_equal(epk_verdict(k, jwe, crv, zero, y), KBS_R_JWE_ALG);
+	/* A coordinate not reduced modulo p. */
+	assert_string_equal(epk_verdict(k, jwe, crv, pb, y), KBS_R_JWE_ALG);
+	assert_string_equal(epk_verdict(k, jwe, crv, x, pb), KBS_R_JWE_ALG);
+	BN_free(p);
+	BN_free(yb);
+	EVP_PKEY_free(o);
+	free(jwe);
+}
+
+static void test_epk_points(void **state)
+{
+	EVP_PKEY *p521 = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-521");
+	(void)state;
+
+	assert_non_null(p521);
+	check_epk_points(ec_key, KBS_CRV_P256,
+			 "FFFFFFFF00000001000000000000000000000000FFFFFFFFFFFFFFFFFFFFFFFF");
+	check_epk_points(p521, KBS_CRV_P521,
+			 "01FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF"
+			 "FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF");
+	EVP_PKEY_free(p521);
+}
+
 static void test_tamper_rsa(void **state)
 {
 	char *jwe = encrypt(rsa_key, "k", 1), *t;
@@ -551,6 +644,7 @@ int main(void)
 		cmocka_unit_test(test_exact_header_ec),
 		cmocka_unit_test(test_exact_header_rsa),
 		cmocka_unit_test(test_tamper_ec),
+		cmocka_unit_test(test_epk_points),
 		cmocka_unit_test(test_tamper_rsa),
 		cmocka_unit_test(test_malformed_json),
 		cmocka_unit_test(test_aad_member_ignored),

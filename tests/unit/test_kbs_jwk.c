@@ -7,10 +7,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/bn.h>
+#include <openssl/core_names.h>
+
 #include "common/codec.h"
 #include "common/secmem.h"
 #include "kbs/jwk.h"
 #include "kbs/kbs.h"
+#include "kbs/kjson.h"
 
 /* A valid P-256 point (the generator G). */
 static const char gx[] = "axfR8uEsQkf4vOblY6RA8ncDfYEt6zOg9KE5RdiYwpY";
@@ -265,6 +269,81 @@ static void test_ec_point_validation(void **state)
 	}
 }
 
+/* kbs_jwk_to_pkey of (@x, @y) on @crv: 0, or -EBADMSG with KBS_PUBKEY. */
+static int import_point(enum kbs_crv crv, const uint8_t *x, const uint8_t *y)
+{
+	size_t cl = kbs_crv_coord_len(crv);
+	struct kbs_jwk j = { .kty = KBS_KTY_EC, .crv = crv, .alg = "ECDH-ES+A256KW" };
+	EVP_PKEY *k = (EVP_PKEY *)1;
+	int r;
+
+	assert_true(ccu_b64_encode(x, cl, CCU_B64_URL, j.x, sizeof(j.x)) > 0);
+	assert_true(ccu_b64_encode(y, cl, CCU_B64_URL, j.y, sizeof(j.y)) > 0);
+	r = kbs_jwk_to_pkey(&j, &k, TU_FRESH(&rsn));
+	if (r == 0) {
+		assert_non_null(k);
+		EVP_PKEY_free(k);
+		return 0;
+	}
+	assert_null(k);
+	assert_int_equal(r, -EBADMSG);
+	assert_string_equal(rsn.code, KBS_R_PUBKEY);
+	assert_non_null(strstr(rsn.detail, "not on curve"));
+	return r;
+}
+
+/*
+ * The JWE's key agreement does not validate its peer again (jwe.c, ecdh()),
+ * so this import is the only check of the guest's point: on both curves,
+ * everything that is not a point of the curve is refused here, and a point
+ * of the curve (Q and -Q) is accepted.
+ */
+static void test_ec_points_both_curves(void **state)
+{
+	static const char *const p_hex[] = {
+		"FFFFFFFF00000001000000000000000000000000FFFFFFFFFFFFFFFFFFFFFFFF",
+		"01FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF"
+		"FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF",
+	};
+	static const enum kbs_crv crvs[] = { KBS_CRV_P256, KBS_CRV_P521 };
+	(void)state;
+
+	for (size_t i = 0; i < 2; i++) {
+		enum kbs_crv crv = crvs[i];
+		size_t cl = kbs_crv_coord_len(crv);
+		uint8_t x[KBS_JWK_COORD_MAX], y[KBS_JWK_COORD_MAX], ny[KBS_JWK_COORD_MAX];
+		uint8_t pb[KBS_JWK_COORD_MAX], zero[KBS_JWK_COORD_MAX] = { 0 };
+		EVP_PKEY *k = EVP_PKEY_Q_keygen(NULL, NULL, "EC", kbs_crv_name(crv));
+		BIGNUM *p = NULL, *yb;
+		struct kbs_jwk j;
+
+		assert_non_null(k);
+		assert_int_equal(kbs_jwk_from_pkey(k, &j, NULL), 0);
+		assert_int_equal(kjson_b64url_exact(j.x, x, cl), 0);
+		assert_int_equal(kjson_b64url_exact(j.y, y, cl), 0);
+		assert_true(BN_hex2bn(&p, p_hex[i]) > 0);
+		assert_int_equal(BN_bn2binpad(p, pb, (int)cl), (int)cl);
+		yb = BN_bin2bn(y, (int)cl, NULL);
+		assert_non_null(yb);
+		assert_int_equal(BN_sub(yb, p, yb), 1);
+		assert_int_equal(BN_bn2binpad(yb, ny, (int)cl), (int)cl);
+
+		assert_int_equal(import_point(crv, x, y), 0);
+		assert_int_equal(import_point(crv, x, ny), 0);
+		/* a point of another curve y^2 = x^3 - 3x + b' */
+		assert_int_equal(import_point(crv, x, x), -EBADMSG);
+		/* (0, 0), which some encodings take for the identity */
+		assert_int_equal(import_point(crv, zero, zero), -EBADMSG);
+		assert_int_equal(import_point(crv, zero, y), -EBADMSG);
+		/* a coordinate not reduced modulo p */
+		assert_int_equal(import_point(crv, pb, y), -EBADMSG);
+		assert_int_equal(import_point(crv, x, pb), -EBADMSG);
+		BN_free(p);
+		BN_free(yb);
+		EVP_PKEY_free(k);
+	}
+}
+
 static char *rsa_json(const char *alg, const uint8_t *n, size_t nlen, const uint8_t *e, size_t elen,
 		      const char *extra)
 {
@@ -341,6 +420,97 @@ static void test_from_pkey_rejects(void **state)
 	EVP_PKEY_free(rsa1k);
 }
 
+/* x and y of @k as the BIGNUM parameters give them, left-padded. */
+static void bn_coords(EVP_PKEY *k, size_t cl, uint8_t *x, uint8_t *y)
+{
+	BIGNUM *bx = NULL, *by = NULL;
+
+	assert_int_equal(EVP_PKEY_get_bn_param(k, OSSL_PKEY_PARAM_EC_PUB_X, &bx), 1);
+	assert_int_equal(EVP_PKEY_get_bn_param(k, OSSL_PKEY_PARAM_EC_PUB_Y, &by), 1);
+	assert_int_equal(BN_bn2binpad(bx, x, (int)cl), (int)cl);
+	assert_int_equal(BN_bn2binpad(by, y, (int)cl), (int)cl);
+	BN_free(bx);
+	BN_free(by);
+}
+
+/* The export reads the encoded point: its coordinates are the key's, on
+ * both curves, whatever point form the key is set to print (OpenSSL's
+ * provider encodes uncompressed regardless; another may not, and the export
+ * then reads x and y one by one). */
+static void test_ec_export_coordinates(void **state)
+{
+	static const char *const curves[] = { "P-256", "P-521" };
+	static const enum kbs_crv crvs[] = { KBS_CRV_P256, KBS_CRV_P521 };
+	(void)state;
+
+	for (size_t c = 0; c < 2; c++) {
+		size_t cl = kbs_crv_coord_len(crvs[c]);
+
+		for (int i = 0; i < 64; i++) {
+			EVP_PKEY *k = EVP_PKEY_Q_keygen(NULL, NULL, "EC", curves[c]);
+			uint8_t x[KBS_JWK_COORD_MAX], y[KBS_JWK_COORD_MAX];
+			uint8_t jx[KBS_JWK_COORD_MAX], jy[KBS_JWK_COORD_MAX];
+			struct kbs_jwk j;
+
+			assert_non_null(k);
+			assert_int_equal(kbs_pkey_crv(k), crvs[c]);
+			if (i & 1) {
+				const char *f = OSSL_PKEY_PARAM_EC_POINT_CONVERSION_FORMAT;
+
+				assert_int_equal(EVP_PKEY_set_utf8_string_param(k, f, "compressed"),
+						 1);
+			}
+			assert_int_equal(kbs_jwk_from_pkey(k, &j, NULL), 0);
+			assert_int_equal(j.crv, crvs[c]);
+			assert_int_equal(kjson_b64url_exact(j.x, jx, cl), 0);
+			assert_int_equal(kjson_b64url_exact(j.y, jy, cl), 0);
+			bn_coords(k, cl, x, y);
+			assert_memory_equal(jx, x, cl);
+			assert_memory_equal(jy, y, cl);
+			EVP_PKEY_free(k);
+		}
+	}
+}
+
+static void test_pkey_crv(void **state)
+{
+	EVP_PKEY *ed = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+	EVP_PKEY *p384 = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-384");
+	EVP_PKEY *rsa = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
+	EVP_PKEY *k256 = NULL;
+	struct kbs_jwk j;
+	struct ccu_reason r = { 0 };
+	(void)state;
+
+	assert_int_equal(kbs_jwk_generate_ec(&k256, NULL), 0);
+	assert_int_equal(kbs_pkey_crv(k256), KBS_CRV_P256);
+	assert_int_equal(kbs_pkey_crv(ed), KBS_CRV_NONE);
+	assert_int_equal(kbs_pkey_crv(p384), KBS_CRV_NONE);
+	assert_int_equal(kbs_pkey_crv(rsa), KBS_CRV_NONE);
+	/* The curve without a point: parameters only. */
+	{
+		EVP_PKEY_CTX *c = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
+		char name[] = "P-256";
+		OSSL_PARAM p[2] = { OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME,
+								     name, 0),
+				    OSSL_PARAM_construct_end() };
+		EVP_PKEY *params = NULL;
+
+		assert_non_null(c);
+		assert_int_equal(EVP_PKEY_fromdata_init(c), 1);
+		assert_int_equal(EVP_PKEY_fromdata(c, &params, EVP_PKEY_KEY_PARAMETERS, p), 1);
+		assert_int_equal(kbs_pkey_crv(params), KBS_CRV_P256);
+		assert_int_equal(kbs_jwk_from_pkey(params, &j, TU_FRESH(&r)), -EINVAL);
+		assert_string_equal(r.code, KBS_R_PUBKEY);
+		EVP_PKEY_free(params);
+		EVP_PKEY_CTX_free(c);
+	}
+	EVP_PKEY_free(k256);
+	EVP_PKEY_free(ed);
+	EVP_PKEY_free(p384);
+	EVP_PKEY_free(rsa);
+}
+
 static void test_equal(void **state)
 {
 	struct kbs_jwk a, b;
@@ -404,6 +574,9 @@ int main(void)
 		cmocka_unit_test(test_ec_roundtrip),   cmocka_unit_test(test_ec_left_padding),
 		cmocka_unit_test(test_p521_roundtrip), cmocka_unit_test(test_rsa_roundtrip),
 		cmocka_unit_test(test_ec_rejects),     cmocka_unit_test(test_ec_point_validation),
+		cmocka_unit_test(test_ec_points_both_curves),
+		cmocka_unit_test(test_ec_export_coordinates),
+		cmocka_unit_test(test_pkey_crv),
 		cmocka_unit_test(test_rsa_rejects),    cmocka_unit_test(test_from_pkey_rejects),
 		cmocka_unit_test(test_equal),	       cmocka_unit_test(test_export_private),
 	};
