@@ -47,7 +47,7 @@ FALLBACK_PROMPT ?= no
 
 PKG_CONFIG ?= pkg-config
 PKGS_CORE   := libcrypto jansson
-PKGS_GUEST  := libcurl libcryptsetup
+PKGS_GUEST  := libcurl libssl libcryptsetup
 PKGS_BROKER := sqlite3 libpq libevent libevent_openssl libevent_pthreads libssl libcurl
 PKGS_TEST   := cmocka
 

@@ -9,6 +9,9 @@
 #include <time.h>
 
 #include <curl/curl.h>
+#include <openssl/crypto.h>
+#include <openssl/ssl.h>
+#include <openssl/x509_vfy.h>
 
 #include "common/log.h"
 #include "common/macros.h"
@@ -59,6 +62,7 @@ struct conn {
 	const char *url;
 	char *ca;
 	size_t ca_len;
+	int verify_err; /* first X509_V_ERR_* of the last handshake, 0 if none */
 };
 
 static void resp_done(struct http_resp *r)
@@ -159,6 +163,46 @@ static void conn_close(struct conn *c)
 	memset(c, 0, sizeof(*c));
 }
 
+/*
+ * Why the broker's certificate was refused, in OpenSSL's words. libcurl reports
+ * the oldest error on OpenSSL's queue: when a certificate names our CA but was
+ * signed by another key (an impostor copying the CA's name), that is an ASN.1
+ * "EVP lib" error pushed by the signature check, and libcurl then calls it a
+ * generic connect error without a verify result. So the chain's verdict is
+ * noted here, in a verify callback that does not change it.
+ */
+static CRYPTO_ONCE conn_idx_once = CRYPTO_ONCE_STATIC_INIT;
+static int conn_idx = -1;
+
+static void conn_idx_init(void)
+{
+	conn_idx = SSL_CTX_get_ex_new_index(0, NULL, NULL, NULL, NULL);
+}
+
+static int verify_note(int ok, X509_STORE_CTX *x)
+{
+	SSL *ssl = X509_STORE_CTX_get_ex_data(x, SSL_get_ex_data_X509_STORE_CTX_idx());
+	struct conn *c = ssl ? SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), conn_idx) : NULL;
+
+	if (!ok && c && c->verify_err == X509_V_OK)
+		c->verify_err = X509_STORE_CTX_get_error(x);
+	return ok;
+}
+
+static CURLcode on_ssl_ctx(CURL *h, void *ssl_ctx, void *ud)
+{
+	SSL_CTX *ctx = ssl_ctx;
+
+	(void)h;
+	if (!CRYPTO_THREAD_run_once(&conn_idx_once, conn_idx_init) || conn_idx < 0 ||
+	    !SSL_CTX_set_ex_data(ctx, conn_idx, ud))
+		return CURLE_SSL_CONNECT_ERROR;
+	/* libcurl set the mode (peer verification on) and no callback of its own */
+	if (!SSL_CTX_get_verify_callback(ctx))
+		SSL_CTX_set_verify(ctx, SSL_CTX_get_verify_mode(ctx), verify_note);
+	return CURLE_OK;
+}
+
 /* Everything that makes the transport trustworthy, set on every request. */
 static int set_transport(struct conn *c, const struct http_req *q, uint64_t left_ms)
 {
@@ -184,6 +228,8 @@ static int set_transport(struct conn *c, const struct http_req *q, uint64_t left
 	SET(CURLOPT_CAPATH, NULL);
 	SET(CURLOPT_CAINFO, NULL);
 	SET(CURLOPT_CAINFO_BLOB, &ca);
+	SET(CURLOPT_SSL_CTX_FUNCTION, on_ssl_ctx);
+	SET(CURLOPT_SSL_CTX_DATA, c);
 	SET(CURLOPT_NOSIGNAL, 1L);
 	SET(CURLOPT_TIMEOUT_MS, (long)left_ms);
 	SET(CURLOPT_CONNECTTIMEOUT_MS,
@@ -194,8 +240,8 @@ static int set_transport(struct conn *c, const struct http_req *q, uint64_t left
 	return e == CURLE_OK ? 0 : -EINVAL;
 }
 
-static int curl_fail(CURLcode e, long verify, const char *ebuf, const struct http_req *q,
-		     const struct http_resp *resp, struct ccu_reason *err)
+static int curl_fail(CURLcode e, long verify, bool by_deadline, const char *ebuf,
+		     const struct http_req *q, const struct http_resp *resp, struct ccu_reason *err)
 {
 	const char *what = ebuf[0] ? ebuf : curl_easy_strerror(e);
 
@@ -205,10 +251,10 @@ static int curl_fail(CURLcode e, long verify, const char *ebuf, const struct htt
 	if (verify > 1 && (e == CURLE_SSL_CONNECT_ERROR || e == CURLE_PEER_FAILED_VERIFICATION))
 		return ccu_fail(err, -EPROTO, "BROKER_TLS",
 				"%s %s: broker certificate not trusted by broker_ca: %s", q->method,
-				q->path, what);
+				q->path, X509_verify_cert_error_string(verify));
 	switch (e) {
 	case CURLE_OPERATION_TIMEDOUT:
-		if (ccu_now_ms() >= q->deadline_ms)
+		if (by_deadline)
 			return ccu_fail(err, -ETIMEDOUT, "BROKER_TIMEOUT",
 					"%s %s: no answer before the deadline", q->method, q->path);
 		*q->cls = STEP_TRANSIENT;
@@ -251,6 +297,29 @@ static int curl_fail(CURLcode e, long verify, const char *ebuf, const struct htt
 	}
 }
 
+/*
+ * Which of curl's two timers ended a timed-out request. The overall one is the
+ * unlock's deadline; the connect one (TCP + TLS) is shorter and worth a retry.
+ * Decided from the timers themselves, not by comparing "now" to the deadline:
+ * curl's elapsed milliseconds round a negative microsecond part toward zero, so
+ * its overall timer can end up to 1 ms before our clock reaches the deadline,
+ * and that comparison would call the deadline a retryable connect timeout.
+ */
+static bool timed_out_by_deadline(struct conn *c, CURLcode e, uint64_t start_ms,
+				  const struct http_req *q)
+{
+	curl_off_t app = 0;
+
+	if (e != CURLE_OPERATION_TIMEDOUT)
+		return false;
+	if (q->deadline_ms - start_ms <= GUEST_KBS_CONNECT_TIMEOUT_MS)
+		return true; /* both timers were the deadline */
+	/* past the handshake only the overall timer runs */
+	if (curl_easy_getinfo(c->h, CURLINFO_APPCONNECT_TIME_T, &app) == CURLE_OK && app > 0)
+		return true;
+	return ccu_now_ms() >= q->deadline_ms;
+}
+
 static int http_do(struct conn *c, const struct http_req *q, struct http_resp *resp,
 		   struct ccu_reason *err)
 {
@@ -274,6 +343,7 @@ static int http_do(struct conn *c, const struct http_req *q, struct http_resp *r
 		return ccu_fail(err, -ENAMETOOLONG, "BROKER_PROTOCOL", "URL too long");
 
 	curl_easy_reset(c->h);
+	c->verify_err = X509_V_OK;
 	if (set_transport(c, q, q->deadline_ms - now) < 0)
 		return ccu_fail(err, -EINVAL, "INTERNAL", "libcurl refused a transport option");
 	/* "Expect: 100-continue" would stall every larger POST by a round trip. */
@@ -329,7 +399,9 @@ static int http_do(struct conn *c, const struct http_req *q, struct http_resp *r
 	if (e != CURLE_OK) {
 		long verify = 0;
 		curl_easy_getinfo(c->h, CURLINFO_SSL_VERIFYRESULT, &verify);
-		r = curl_fail(e, verify, ebuf, q, resp, err);
+		if (verify <= 1 && c->verify_err != X509_V_OK)
+			verify = c->verify_err;
+		r = curl_fail(e, verify, timed_out_by_deadline(c, e, now, q), ebuf, q, resp, err);
 	} else {
 		curl_easy_getinfo(c->h, CURLINFO_RESPONSE_CODE, &resp->status);
 	}

@@ -506,6 +506,10 @@ static void test_other_ca_refused(void **state)
 	fake_sleep.on = false;
 	if (r != -EPROTO || strcmp(rsn.code, "BROKER_TLS") != 0)
 		fail_msg("%d %s: %s", r, rsn.code, rsn.detail);
+	/* The other CA has this CA's name, so the chain fails on the signature. That
+	 * is a refusal, said as one, and final: no retry against an impostor. */
+	assert_non_null(strstr(rsn.detail, "not trusted by broker_ca: certificate signature failure"));
+	assert_int_equal(fake_sleep.n, 0);
 	assert_int_equal(mk.auth_calls, 0);
 	/* The system trust store is not used either: a CA file without this CA fails. */
 	assert_int_equal(fetch(f->url, "/nonexistent/ca.pem", 30000, &key, &len, NULL), -ENOENT);
