@@ -274,7 +274,7 @@ $(BIN_SIM): $(call obj,src/tools/ccunlock-sim.c) $(LIB_SIM) $(LIB_CORE)
 $(BIN_KBS_CLIENT): $(call obj,src/tools/kbs-sim-client.c $(KBS_FLOW_SRC)) $(LIB_SIM) $(LIB_CORE)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(call pc_libs,libcurl) $(LIBS_CORE) -lpthread
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(call pc_libs,libcurl libssl) $(LIBS_CORE) -lpthread
 
 $(BIN_BENCH_VERIFY): $(call obj,src/tools/bench-verify.c) $(LIB_CORE)
 	@mkdir -p $(dir $@)

@@ -379,6 +379,18 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	if (a.count) {
+		/* one CA file for every simulated boot: read it once */
+		if (a.ca && kfc_share_ca(a.ca) < 0) {
+			fprintf(stderr, PROG ": cannot load CA file '%s'\n", a.ca);
+			ret = 2;
+			goto out;
+		}
+		/* and the same simulated chip's certificates in every report */
+		if (kfc_cache_chain(sim) < 0) {
+			fprintf(stderr, PROG ": cannot serialise the simulator's certificates\n");
+			ret = 2;
+			goto out;
+		}
 		ret = run_bench(&a, sim);
 		goto out;
 	}

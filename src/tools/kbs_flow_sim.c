@@ -8,6 +8,9 @@
 
 #include <curl/curl.h>
 #include <jansson.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
+#include <openssl/x509_vfy.h>
 
 #include "common/secmem.h"
 #include "kbs/jwe.h"
@@ -19,6 +22,36 @@ void kfc_resp_done(struct kfc_resp *r)
 {
 	free(r->body);
 	memset(r, 0, sizeof(*r));
+}
+
+/* The CA store kfc_share_ca() loaded, and the file it came from. */
+static X509_STORE *shared_store;
+static char shared_path[sizeof(((struct kfc *)0)->ca)];
+
+int kfc_share_ca(const char *path)
+{
+	X509_STORE *st;
+
+	if (!path || strlen(path) >= sizeof(shared_path))
+		return -EINVAL;
+	st = X509_STORE_new();
+	if (!st)
+		return -ENOMEM;
+	if (X509_STORE_load_file(st, path) != 1) {
+		X509_STORE_free(st);
+		return -EINVAL;
+	}
+	X509_STORE_free(shared_store);
+	shared_store = st;
+	snprintf(shared_path, sizeof(shared_path), "%s", path);
+	return 0;
+}
+
+static CURLcode use_shared_store(CURL *h, void *ssl_ctx, void *ud)
+{
+	(void)h;
+	(void)ud;
+	return SSL_CTX_set1_cert_store(ssl_ctx, shared_store), CURLE_OK;
 }
 
 int kfc_open(struct kfc *k, const char *base, const char *ca)
@@ -86,8 +119,15 @@ int kfc_request(struct kfc *k, const char *method, const char *path, const void 
 	snprintf(url, sizeof(url), "%s%s", k->base, path);
 	curl_easy_reset(c);
 	curl_easy_setopt(c, CURLOPT_URL, url);
-	if (k->ca[0])
+	if (k->ca[0] && shared_store && strcmp(k->ca, shared_path) == 0) {
+		/* verified against the store loaded once, as a guest that booted
+		 * with it: libcurl loads no file of its own */
+		curl_easy_setopt(c, CURLOPT_CAINFO, NULL);
+		curl_easy_setopt(c, CURLOPT_CAPATH, NULL);
+		curl_easy_setopt(c, CURLOPT_SSL_CTX_FUNCTION, use_shared_store);
+	} else if (k->ca[0]) {
 		curl_easy_setopt(c, CURLOPT_CAINFO, k->ca);
+	}
 	curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
 	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
@@ -149,6 +189,56 @@ static STACK_OF(X509) *sim_chain(const struct snp_sim *sim)
 	return s;
 }
 
+/* kfc_cache_chain(): the simulator whose chain is cached, and that chain's
+ * JSON text (the evidence's "cert_chain" value). */
+static const struct snp_sim *chain_sim;
+static char *chain_text;
+#define CHAIN_MARK "\"ccunlock-kfc-cached-cert-chain\""
+
+int kfc_cache_chain(const struct snp_sim *sim)
+{
+	uint8_t rd[KBS_REPORT_DATA_LEN] = { 0 };
+	STACK_OF(X509) *chain;
+	struct snp_report rep;
+	json_t *ev;
+
+	if (chain_sim || !sim)
+		return -EINVAL;
+	snp_sim_report_template(sim, 5, rd, &rep);
+	if (snp_sim_sign(sim, &rep, NULL) < 0)
+		return -EINVAL;
+	chain = sim_chain(sim);
+	ev = chain ? snp_evidence_build(rep.raw, chain) : NULL;
+	sk_X509_pop_free(chain, X509_free);
+	chain_text = ev ? json_dumps(json_object_get(ev, "cert_chain"), JSON_COMPACT | JSON_ENCODE_ANY)
+			: NULL;
+	json_decref(ev);
+	if (!chain_text)
+		return -ENOMEM;
+	chain_sim = sim;
+	return 0;
+}
+
+/* The Attestation text with the mark (a JSON string) replaced by the cached chain. */
+static int splice_chain(char **text)
+{
+	char *at = strstr(*text, CHAIN_MARK), *out;
+	size_t head, ml = strlen(CHAIN_MARK), cl = strlen(chain_text), tl = strlen(*text);
+
+	if (!at || strstr(at + ml, CHAIN_MARK))
+		return -EINVAL;
+	head = (size_t)(at - *text);
+	out = malloc(tl - ml + cl + 1);
+	if (!out)
+		return -ENOMEM;
+	memcpy(out, *text, head);
+	memcpy(out + head, chain_text, cl);
+	memcpy(out + head + cl, at + ml, tl - head - ml + 1);
+	free(*text);
+	*text = out;
+	return 0;
+}
+
 int kfc_attestation(const struct snp_sim *sim, const struct kfc_ev_opts *o, const char *nonce,
 		    EVP_PKEY *tee, char **ret)
 {
@@ -179,12 +269,20 @@ int kfc_attestation(const struct snp_sim *sim, const struct kfc_ev_opts *o, cons
 		return r;
 	if (o->corrupt_signature)
 		rep.raw[SNP_OFF_SIG_R + 3] ^= 0x40;
-	if (!o->no_chain)
+	bool cached = !o->no_chain && sim == chain_sim;
+
+	if (!o->no_chain && !cached)
 		chain = sim_chain(sim);
 	ev = snp_evidence_build(rep.raw, chain);
 	sk_X509_pop_free(chain, X509_free);
 	if (!ev)
 		return -ENOMEM;
+	/* the same certificates every boot: their JSON is spliced in as text */
+	if (cached && json_object_set_new(ev, "cert_chain",
+					  json_stringn(CHAIN_MARK + 1, strlen(CHAIN_MARK) - 2)) < 0) {
+		json_decref(ev);
+		return -ENOMEM;
+	}
 	{
 		struct kbs_attestation_in in = {
 			.nonce = nonce,
@@ -197,6 +295,10 @@ int kfc_attestation(const struct snp_sim *sim, const struct kfc_ev_opts *o, cons
 		r = kbs_attestation_build(&in, ret, NULL, NULL);
 	}
 	json_decref(ev);
+	if (r >= 0 && cached && (r = splice_chain(ret)) < 0) {
+		free(*ret);
+		*ret = NULL;
+	}
 	return r;
 }
 

@@ -37,6 +37,13 @@ struct kfc {
 };
 
 int kfc_open(struct kfc *k, const char *base, const char *ca);
+
+/* Load @path's CA certificates once; every later request to a broker pinned
+ * to that same file verifies against this store instead of libcurl reading
+ * and parsing the file for each new connection. For the bench, whose one
+ * process stands in for many guests that each read their CA once at boot.
+ * Call before any thread uses kfc; a second call replaces the store. */
+int kfc_share_ca(const char *path);
 void kfc_close(struct kfc *k);
 
 /* A raw request. @headers: NULL-terminated list of "Name: value" or NULL. The
@@ -66,6 +73,12 @@ struct kfc_ev_opts {
 /* The Attestation JSON for @nonce and @tee key; *@ret malloc'ed. */
 int kfc_attestation(const struct snp_sim *sim, const struct kfc_ev_opts *o, const char *nonce,
 		    EVP_PKEY *tee, char **ret);
+
+/* Keep @sim's certificate chain as JSON text, made once: later Attestations
+ * from @sim (with a chain) splice that text in instead of building and
+ * serialising the same certificates, byte by byte, for every boot. For the
+ * bench; call before any thread uses kfc, at most once. */
+int kfc_cache_chain(const struct snp_sim *sim);
 
 /* POST /attest; on 200 the token is kept in k->token. */
 int kfc_attest(struct kfc *k, const char *body, struct kfc_resp *out);

@@ -7,6 +7,7 @@
  */
 #include "helpers/brokerfx.h"
 #include "helpers/testutil.h"
+#include "helpers/tlsgen.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -897,6 +898,69 @@ static void metrics_until_connections(struct kfc *k, unsigned want, struct kfc_r
 	}
 }
 
+/* The bench's shortcuts (kfc_cache_chain, kfc_share_ca) send the same
+ * evidence and verify the same broker: the chain spliced in as text equals
+ * the one built for each boot, and the whole flow still releases. Last in the
+ * group: both are process-wide and cannot be undone. */
+static void test_bench_client_shortcuts(void **state)
+{
+	struct sess s;
+	struct kfc_resp r;
+	char *plain = NULL, *spliced = NULL;
+	json_t *a, *b;
+
+	(void)state;
+	sess_open(&s);
+	assert_int_equal(kfc_attestation(F.sim, NULL, s.nonce, s.tee, &plain), 0);
+	assert_int_equal(kfc_cache_chain(F.sim), 0);
+	assert_int_equal(kfc_cache_chain(F.sim), -EINVAL); /* once */
+	assert_int_equal(kfc_attestation(F.sim, NULL, s.nonce, s.tee, &spliced), 0);
+	a = json_loads(plain, JSON_REJECT_DUPLICATES, NULL);
+	b = json_loads(spliced, JSON_REJECT_DUPLICATES, NULL);
+	assert_non_null(a);
+	assert_non_null(b);
+	json_t *ca = json_object_get(json_object_get(json_object_get(a, "tee-evidence"),
+						     "primary_evidence"),
+				     "cert_chain");
+	json_t *cb = json_object_get(json_object_get(json_object_get(b, "tee-evidence"),
+						     "primary_evidence"),
+				     "cert_chain");
+	assert_true(json_is_array(ca) && json_array_size(ca) == 3);
+	assert_true(json_equal(ca, cb));
+	json_decref(a);
+	json_decref(b);
+	free(plain);
+	sess_attest_body(&s, spliced, &r);
+	assert_int_equal(r.status, 200);
+	kfc_resp_done(&r);
+	free(spliced);
+	sess_close(&s);
+
+	/* a client on the shared store (libcurl reads no CA file, so only this
+	 * store can make the broker trusted): the broker's CA verifies... */
+	assert_int_equal(kfc_share_ca(F.ca), 0);
+	sess_open(&s);
+	sess_attest(&s, NULL, &r);
+	assert_int_equal(r.status, 200);
+	kfc_resp_done(&r);
+	assert_int_equal(kfc_resource(&s.k, BFX_RESOURCE, false, &r), 0);
+	assert_int_equal(r.status, 200);
+	kfc_resp_done(&r);
+	sess_close(&s);
+	/* ...and a shared store of another CA refuses it: verification is on */
+	char *other = tu_mkdtemp(), oca[600];
+	struct kfc k;
+
+	tu_make_tls(other);
+	snprintf(oca, sizeof(oca), "%s/ca.pem", other);
+	assert_int_equal(kfc_share_ca(oca), 0);
+	assert_int_equal(kfc_open(&k, F.base, oca), 0);
+	assert_int_equal(kfc_auth(&k, NULL, s.nonce, &r), -EIO);
+	kfc_close(&k);
+	tu_rmrf(other);
+	free(other);
+}
+
 static void test_ops(void **state)
 {
 	struct kfc k;
@@ -950,6 +1014,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_persistence_restart, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_audit_fail_closed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ops, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bench_client_shortcuts, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
