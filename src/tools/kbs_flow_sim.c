@@ -1,6 +1,7 @@
 #include "tools/kbs_flow_sim.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -228,12 +229,12 @@ static int splice_chain(char **text)
 	if (!at || strstr(at + ml, CHAIN_MARK))
 		return -EINVAL;
 	head = (size_t)(at - *text);
+	if (head > INT_MAX)
+		return -E2BIG;
 	out = malloc(tl - ml + cl + 1);
 	if (!out)
 		return -ENOMEM;
-	memcpy(out, *text, head);
-	memcpy(out + head, chain_text, cl);
-	memcpy(out + head + cl, at + ml, tl - head - ml + 1);
+	snprintf(out, tl - ml + cl + 1, "%.*s%s%s", (int)head, *text, chain_text, at + ml);
 	free(*text);
 	*text = out;
 	return 0;
