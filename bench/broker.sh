@@ -13,6 +13,9 @@
 # once (perf with DWARF call chains, where installed and permitted): the
 # share of its CPU by the innermost broker function on the stack, library
 # and kernel time charged to it. Numbers only; nothing is asserted.
+# The client shares the cores: it pays each boot's TLS handshake and signs each
+# simulated report, but reads the CA and serialises the simulated chip's
+# certificates once per run (each real guest does both once, on its own CPU).
 #
 #   bench/broker.sh [--replicas N] [CONCURRENCY...]
 #       (default: 1 4 16; COUNT=400 boots each). With --replicas N, also N
