@@ -9,7 +9,6 @@
 
 #include <curl/curl.h>
 #include <jansson.h>
-#include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509_vfy.h>
 
@@ -224,17 +223,18 @@ int kfc_cache_chain(const struct snp_sim *sim)
 static int splice_chain(char **text)
 {
 	char *at = strstr(*text, CHAIN_MARK), *out;
-	size_t head, ml = strlen(CHAIN_MARK), cl = strlen(chain_text), tl = strlen(*text);
+	size_t head, n, ml = strlen(CHAIN_MARK);
 
 	if (!at || strstr(at + ml, CHAIN_MARK))
 		return -EINVAL;
+	n = strlen(*text) - ml + strlen(chain_text) + 1;
 	head = (size_t)(at - *text);
 	if (head > INT_MAX)
 		return -E2BIG;
-	out = malloc(tl - ml + cl + 1);
+	out = malloc(n);
 	if (!out)
 		return -ENOMEM;
-	snprintf(out, tl - ml + cl + 1, "%.*s%s%s", (int)head, *text, chain_text, at + ml);
+	snprintf(out, n, "%.*s%s%s", (int)head, *text, chain_text, at + ml);
 	free(*text);
 	*text = out;
 	return 0;
